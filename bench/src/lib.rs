@@ -1,0 +1,27 @@
+//! Shared pieces of tempkit's benchmarks: the raw system-call floor each operation is
+//! compared with.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// `open(O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600)` + `close` + `unlink` of `path`:
+/// the least any `mkstemp` + close + unlink can do.
+pub fn raw_create_close_unlink(path: &Path) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the calls; the descriptor
+    // returned is closed exactly once.
+    unsafe {
+        let fd = libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        libc::close(fd);
+        if libc::unlink(c.as_ptr()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The one name-and-retry loop that every temporary object is created through.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::{error, name, TMP_MAX};
+
+/// What is being created, for error messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    File,
+    Dir,
+    Name,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "directory",
+            Kind::Name => "name",
+        }
+    }
+}
+
+/// The parts of a temporary name: `dir/prefix + random + suffix`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Template<'a> {
+    /// An absolute directory.
+    pub(crate) dir: &'a Path,
+    pub(crate) prefix: &'a OsStr,
+    pub(crate) suffix: &'a OsStr,
+    pub(crate) random_len: usize,
+}
+
+/// Calls `make` on fresh candidate paths until it succeeds, returning its value and the path.
+///
+/// Only `AlreadyExists` is retried, at most [`TMP_MAX`] times (once when `random_len` is 0,
+/// since there is only one name); any other error is returned at once, naming the directory.
+/// Nothing is created for a prefix or suffix holding a separator or NUL (`InvalidInput`).
+pub(crate) fn create<T>(
+    t: Template<'_>,
+    kind: Kind,
+    mut make: impl FnMut(&Path) -> io::Result<T>,
+) -> io::Result<(T, PathBuf)> {
+    name::check_affix(t.prefix, "prefix")?;
+    name::check_affix(t.suffix, "suffix")?;
+    let fixed = t.prefix.len() + t.suffix.len();
+    if fixed == 0 && t.random_len == 0 {
+        return Err(error::new(
+            io::ErrorKind::InvalidInput,
+            "temporary name would be empty (no prefix, suffix or random part)".to_string(),
+        ));
+    }
+    let attempts = if t.random_len == 0 { 1 } else { TMP_MAX };
+    for _ in 0..attempts {
+        let mut file_name = OsString::with_capacity(fixed + t.random_len);
+        file_name.push(t.prefix);
+        name::push_random(&mut file_name, t.random_len);
+        file_name.push(t.suffix);
+        if file_name == "." || file_name == ".." {
+            return Err(error::new(
+                io::ErrorKind::InvalidInput,
+                format!("temporary name {:?} is not a usable file name", file_name),
+            ));
+        }
+        let path = t.dir.join(&file_name);
+        match make(&path) {
+            Ok(value) => return Ok((value, path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                let what = format!("failed to create temporary {} in", kind.noun());
+                return Err(error::with_path(e, &what, t.dir));
+            }
+        }
+    }
+    Err(error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "no usable temporary {} name found in `{}` after {} attempts",
+            kind.noun(),
+            t.dir.display(),
+            attempts
+        ),
+    ))
+}

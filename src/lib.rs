@@ -1,0 +1,71 @@
+//! Python's `tempfile` module, done natively in Rust.
+//!
+//! tempkit creates temporary files and directories in shared, world-writable directories
+//! without the classic mistakes: names are unpredictable and created atomically
+//! (`O_CREAT|O_EXCL`, never following a symlink), modes are private from the first moment
+//! (0600 files, 0700 directories), no descriptor leaks into child processes, and every error
+//! says what failed and on which path while keeping the original [`std::io::ErrorKind`].
+//!
+//! # Which function or type do I want?
+//!
+//! | you want | use |
+//! |---|---|
+//! | a file you create, name and clean up yourself | [`mkstemp`] / [`Builder::mkstemp`] |
+//! | a directory you clean up yourself | [`mkdtemp`] / [`Builder::mkdtemp`] |
+//! | only a name (unsafe, kept for Python parity) | [`mktemp`] (deprecated) |
+//! | the directory all of these go in by default | [`gettempdir`], [`set_tempdir`] |
+//! | Python's keyword arguments (`prefix=`, `suffix=`, `dir=`, ...) | [`Builder`] |
+//!
+//! # Python to tempkit
+//!
+//! | Python `tempfile` | tempkit |
+//! |---|---|
+//! | `mkstemp(suffix, prefix, dir)` | [`mkstemp()`], `Builder::new().suffix(s).prefix(p).dir(d).mkstemp()` |
+//! | `mkdtemp(suffix, prefix, dir)` | [`mkdtemp()`], [`Builder::mkdtemp`] |
+//! | `mktemp(suffix, prefix, dir)` | [`mktemp()`], [`Builder::mktemp`] (deprecated, as in Python) |
+//! | `gettempdir()`, `gettempdirb()` | [`gettempdir()`] (a `PathBuf` serves both) |
+//! | `gettempprefix()`, `gettempprefixb()` | [`gettempprefix()`] |
+//! | `tempfile.tempdir = x` | [`set_tempdir`]`(Some(x))`; `= None` is `set_tempdir(None)` |
+//! | `TMP_MAX` | [`TMP_MAX`] (20, as in CPython 3.14.4+) |
+//!
+//! # Security
+//!
+//! - Names are `prefix + random + suffix`; the random part comes from a ChaCha20 keystream
+//!   keyed from the OS, rekeyed in every forked child, so other users cannot predict the next
+//!   name and a child never repeats its parent's names.
+//! - Creation relies on `O_EXCL` alone: an existing file, directory or symlink (dangling or
+//!   not) at a candidate name means "try another name", at most [`TMP_MAX`] times. Only that
+//!   is retried; any other error is returned at once.
+//! - A prefix or suffix with a path separator or NUL is refused (`InvalidInput`) rather than
+//!   creating somewhere else.
+//!
+//! # Resource leaking
+//!
+//! [`mkstemp`] and [`mkdtemp`] hand the object to you: nothing removes it but you.
+//!
+//! # Deliberate deviations from CPython
+//!
+//! 1. Files are bytes: no `mode`, `buffering`, `encoding`, `newline` or `errors`.
+//! 2. A prefix or suffix holding a path separator or NUL is an `InvalidInput` error.
+//! 3. [`gettempdir`] is always absolute, and so is every path returned (also by [`mktemp`]).
+//! 4. [`TMP_MAX`] is 20, not libc's 238328.
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod builder;
+mod create;
+mod env;
+mod error;
+mod name;
+mod path;
+mod sys;
+
+#[allow(deprecated)]
+pub use builder::mktemp;
+pub use builder::{mkdtemp, mkstemp, Builder};
+pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
