@@ -56,6 +56,7 @@ mod builder;
 mod create;
 mod env;
 mod error;
+mod file;
 mod name;
 mod path;
 mod sys;
@@ -64,6 +65,7 @@ mod sys;
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
+pub use file::TemporaryFile;
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]
