@@ -564,7 +564,7 @@ impl std::os::windows::io::AsHandle for NamedTemporaryFile {
 ///
 /// ```
 /// let file = tempkit::NamedTemporaryFile::new()?;
-/// let missing = file.path().with_extension("no/such/dir/x");
+/// let missing = file.path().with_file_name("no-such-dir").join("x");
 /// let err = file.persist(&missing).unwrap_err();
 /// assert_eq!(err.error.kind(), std::io::ErrorKind::NotFound);
 /// assert!(err.file.path().exists()); // still there, still temporary
