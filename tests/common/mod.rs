@@ -2,6 +2,8 @@
 //! a forked child (as an unprivileged user, or with a umask of its own).
 #![allow(dead_code)] // each test binary uses its own share of these
 
+pub mod append_only;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -66,7 +68,9 @@ pub fn list(dir: &Path) -> Vec<String> {
 }
 
 fn make_writable(path: &Path) {
-    let Ok(meta) = path.symlink_metadata() else { return };
+    let Ok(meta) = path.symlink_metadata() else {
+        return;
+    };
     if meta.is_dir() {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
         if let Ok(entries) = std::fs::read_dir(path) {
