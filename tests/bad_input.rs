@@ -235,7 +235,7 @@ fn a_prefix_or_suffix_with_a_separator_or_nul_is_invalid_input_and_creates_nothi
 }
 
 #[test]
-fn an_empty_name_is_invalid_input() {
+fn an_empty_dot_or_dot_dot_name_is_invalid_input() {
     let scratch = Scratch::new();
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").suffix("").random_len(0);
@@ -247,7 +247,33 @@ fn an_empty_name_is_invalid_input() {
         let err = create(&b).expect_err(what);
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{}: {}", what, err);
     }
+    // Nor can a fixed name be `.` or `..`; with a random part it can start with dots.
+    for (prefix, suffix) in [(".", ""), ("", ".."), (".", ".")] {
+        b.prefix(prefix).suffix(suffix);
+        for (what, create) in [
+            ("mkstemp", via_mkstemp as Creator),
+            ("mkdtemp", via_mkdtemp),
+            ("mktemp", via_mktemp),
+        ] {
+            let err = create(&b).expect_err(what);
+            assert_eq!(
+                err.kind(),
+                ErrorKind::InvalidInput,
+                "{} {:?}: {}",
+                what,
+                (prefix, suffix),
+                err
+            );
+        }
+    }
     assert!(scratch.names().is_empty());
+    let (_f, dotted) = Builder::new()
+        .dir(scratch.path())
+        .prefix("..")
+        .random_len(1)
+        .mkstemp()
+        .unwrap();
+    common::check_name(&dotted, scratch.path(), "..", "", 1);
 }
 
 /// The longest file name the file system of `dir` allows.
