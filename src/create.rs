@@ -46,6 +46,17 @@ pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
             "temporary name would be empty (no prefix, suffix or random part)".to_string(),
         ));
     }
+    if t.random_len == 0 {
+        // The random characters are never dots, so only a fixed name can be `.` or `..`.
+        let mut fixed_name = t.prefix.to_owned();
+        fixed_name.push(t.suffix);
+        if fixed_name == "." || fixed_name == ".." {
+            return Err(error::new(
+                io::ErrorKind::InvalidInput,
+                format!("temporary name {:?} is not a usable file name", fixed_name),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -62,18 +73,18 @@ pub(crate) fn create<T>(
     validate(t)?;
     let fixed = t.prefix.len() + t.suffix.len();
     let attempts = if t.random_len == 0 { 1 } else { TMP_MAX };
+    // `dir` + separator, once; each attempt appends its name to a copy (one allocation).
+    let mut base = PathBuf::with_capacity(t.dir.as_os_str().len() + 1);
+    base.push(t.dir);
+    base.push("");
+    let base = base.into_os_string();
     for _ in 0..attempts {
-        let mut file_name = OsString::with_capacity(fixed + t.random_len);
-        file_name.push(t.prefix);
-        name::push_random(&mut file_name, t.random_len);
-        file_name.push(t.suffix);
-        if file_name == "." || file_name == ".." {
-            return Err(error::new(
-                io::ErrorKind::InvalidInput,
-                format!("temporary name {:?} is not a usable file name", file_name),
-            ));
-        }
-        let path = t.dir.join(&file_name);
+        let mut candidate = OsString::with_capacity(base.len() + fixed + t.random_len);
+        candidate.push(&base);
+        candidate.push(t.prefix);
+        name::push_random(&mut candidate, t.random_len);
+        candidate.push(t.suffix);
+        let path = PathBuf::from(candidate);
         match make(&path) {
             Ok(value) => return Ok((value, path)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,

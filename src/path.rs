@@ -19,7 +19,7 @@ pub(crate) fn absolute(path: &Path) -> io::Result<PathBuf> {
 
 /// Folds `.` and `..` lexically, as `os.path.normpath` does.
 fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
+    let mut out = PathBuf::with_capacity(path.as_os_str().len());
     for component in path.components() {
         match component {
             Component::CurDir => {}

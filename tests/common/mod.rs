@@ -145,3 +145,105 @@ pub fn with_umask(mask: u32, body: impl FnOnce() -> bool) -> bool {
         body,
     )
 }
+
+/// The environment variable that tells a test it is the traced re-run of itself (see
+/// [`traced`]); its value is the argument the re-run works on.
+const TRACEE: &str = "TEMPKIT_TEST_TRACEE";
+
+/// In the re-run started by [`traced`]: the argument it was given. `None` in a normal run.
+pub fn tracee_arg() -> Option<PathBuf> {
+    std::env::var_os(TRACEE).map(PathBuf::from)
+}
+
+/// Runs the test named `test` of this test binary again, alone, under
+/// `strace -f -e trace=SYSCALLS`, with [`tracee_arg`] returning `arg` in the re-run. Returns
+/// whether the re-run passed (and really ran that one test) and the lines of the trace.
+///
+/// This is how tests count system calls ("one attempt", "exactly `TMP_MAX` attempts") without
+/// the library exposing anything for it.
+pub fn traced(test: &str, syscalls: &str, arg: &Path) -> (bool, Vec<String>) {
+    let log = Scratch::new();
+    let trace = log.path().join("trace");
+    let output = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", &format!("trace={}", syscalls), "-o"])
+        .arg(&trace)
+        .arg(std::env::current_exe().expect("current test binary"))
+        .args([test, "--exact", "--test-threads=1", "-q"])
+        .env(TRACEE, arg)
+        .output()
+        .expect("run strace (CI installs it)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let ran = stdout.contains("test result: ok. 1 passed");
+    if !output.status.success() || !ran {
+        eprintln!(
+            "traced re-run of {} failed:\n{}\n{}",
+            test,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let lines = std::fs::read_to_string(&trace)
+        .expect("read the trace")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (output.status.success() && ran, lines)
+}
+
+/// The trace lines of calls on a path directly inside `dir` (`"DIR/NAME"` in the arguments).
+pub fn calls_in<'a>(lines: &'a [String], dir: &Path) -> Vec<&'a String> {
+    let needle = format!("\"{}/", dir.display());
+    lines.iter().filter(|l| l.contains(&needle)).collect()
+}
+
+/// The characters of the random part of a temporary name (Python's alphabet).
+pub const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789_";
+
+/// Checks a temporary name as CPython's `nameCheck` does: `path` is absolute, sits directly
+/// in `dir`, and its file name is `prefix`, then `random_len` characters of [`ALPHABET`], then
+/// `suffix`. Panics with the path on failure; returns the random part.
+pub fn check_name(
+    path: &Path,
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+    random_len: usize,
+) -> String {
+    assert!(path.is_absolute(), "not absolute: {}", path.display());
+    assert_eq!(
+        path.parent(),
+        Some(dir),
+        "not directly in {}: {}",
+        dir.display(),
+        path.display()
+    );
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a UTF-8 file name");
+    assert!(
+        name.starts_with(prefix),
+        "{:?} does not start with {:?}",
+        name,
+        prefix
+    );
+    assert!(
+        name.ends_with(suffix),
+        "{:?} does not end with {:?}",
+        name,
+        suffix
+    );
+    assert_eq!(
+        name.len(),
+        prefix.len() + random_len + suffix.len(),
+        "{:?}",
+        name
+    );
+    let random = &name[prefix.len()..prefix.len() + random_len];
+    assert!(
+        random.chars().all(|c| ALPHABET.contains(c)),
+        "{:?} has a character outside the alphabet",
+        name
+    );
+    random.to_owned()
+}

@@ -1,0 +1,488 @@
+//! The default directory: `gettempdir`, its cache and `set_tempdir` (CPython's
+//! TestGetTempDir, TestCandidateTempdirList, TestGetDefaultTempdir and TestBadTempdir through
+//! the override), and every `TMPDIR`/`TEMP`/`TMP` fallback case.
+//!
+//! Discovery reads process-wide state (environment, current directory, the cache). Each case
+//! runs in a forked child that sets up its own environment, so the test process never changes;
+//! one lock serializes the cases so that no other test thread is inside the library (or holds
+//! the environment lock) at the moment of a fork.
+// Tests build with the current toolchain; only the library is held to Rust 1.63.
+#![allow(clippy::incompatible_msrv)]
+
+mod common;
+
+use std::ffi::OsStr;
+use std::io::ErrorKind;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use common::{as_nobody, in_child, list, Scratch, NOBODY};
+
+const VARS: [&str; 3] = ["TMPDIR", "TEMP", "TMP"];
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes `message` straight to the standard error of a forked child (the test harness's
+/// capture of the parent does not reach the parent from there).
+fn report(message: &str) {
+    let line = format!("{}\n", message);
+    // SAFETY: writes a buffer we own to descriptor 2.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}
+
+/// Runs `body` in a forked child whose `TMPDIR`, `TEMP` and `TMP` are exactly `vars` (the
+/// others unset), whose cache is empty, and after `setup`.
+fn with_env(vars: &[(&str, &OsStr)], setup: impl FnOnce(), body: impl FnOnce() -> bool) -> bool {
+    let _serial = lock();
+    in_child(
+        || {
+            for var in VARS {
+                std::env::remove_var(var);
+            }
+            for (var, value) in vars {
+                std::env::set_var(var, value);
+            }
+            tempkit::set_tempdir(None);
+            setup();
+        },
+        body,
+    )
+}
+
+/// Whether `gettempdir()` answers `expected` (reporting what it said otherwise).
+fn answers(expected: &Path) -> bool {
+    match tempkit::gettempdir() {
+        Ok(dir) if dir == expected => true,
+        other => {
+            report(&format!(
+                "gettempdir() = {:?}, expected {}",
+                other,
+                expected.display()
+            ));
+            false
+        }
+    }
+}
+
+#[test]
+fn the_default_directory_is_an_absolute_directory_and_the_same_each_time() {
+    let _serial = lock();
+    let first = tempkit::gettempdir().unwrap();
+    assert!(first.is_absolute(), "{}", first.display());
+    assert!(first.is_dir(), "{}", first.display());
+    assert_eq!(tempkit::gettempdir().unwrap(), first);
+}
+
+#[test]
+fn the_default_directory_is_writable() {
+    let _serial = lock();
+    let (file, path) = tempkit::mkstemp().unwrap();
+    assert_eq!(
+        path.parent(),
+        Some(tempkit::gettempdir().unwrap().as_path())
+    );
+    std::fs::write(&path, b"written").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"written");
+    drop(file);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn every_creator_uses_the_discovered_directory() {
+    let scratch = Scratch::new();
+    let dir = scratch.path();
+    let ok = with_env(
+        &[("TMPDIR", dir.as_os_str())],
+        || {},
+        || {
+            let (_f, file) = tempkit::mkstemp().unwrap();
+            let made = tempkit::mkdtemp().unwrap();
+            #[allow(deprecated)]
+            let name = tempkit::mktemp().unwrap();
+            [&file, &made, &name]
+                .iter()
+                .all(|p| p.parent() == Some(dir))
+        },
+    );
+    assert!(ok, "the child failed");
+    assert_eq!(scratch.names().len(), 2);
+}
+
+#[test]
+fn the_variables_are_tried_in_the_order_tmpdir_temp_tmp() {
+    let scratch = Scratch::new();
+    let [a, b, c] = ["a", "b", "c"].map(|n| {
+        let p = scratch.path().join(n);
+        std::fs::create_dir(&p).unwrap();
+        p
+    });
+    let cases: [(Vec<(&str, &OsStr)>, &Path); 4] = [
+        (
+            vec![
+                ("TMPDIR", a.as_os_str()),
+                ("TEMP", b.as_os_str()),
+                ("TMP", c.as_os_str()),
+            ],
+            &a,
+        ),
+        (vec![("TEMP", b.as_os_str()), ("TMP", c.as_os_str())], &b),
+        (vec![("TMP", c.as_os_str())], &c),
+        (vec![("TMPDIR", a.as_os_str()), ("TMP", c.as_os_str())], &a),
+    ];
+    for (vars, expected) in cases {
+        assert!(with_env(&vars, || {}, || answers(expected)), "{:?}", vars);
+    }
+    // The probes left nothing behind.
+    for dir in [&a, &b, &c] {
+        assert!(list(dir).is_empty(), "{:?}", list(dir));
+    }
+}
+
+/// A value a variable can have that makes it unusable.
+#[derive(Debug)]
+enum Bad {
+    Unset,
+    Empty,
+    Missing,
+    AFile,
+}
+
+#[test]
+fn an_unusable_variable_falls_through_to_the_next_candidate() {
+    let scratch = Scratch::new();
+    let good = scratch.path().join("good");
+    std::fs::create_dir(&good).unwrap();
+    let missing = scratch.path().join("missing");
+    let file = scratch.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    for bad in [Bad::Unset, Bad::Empty, Bad::Missing, Bad::AFile] {
+        let bad_value: Option<&OsStr> = match bad {
+            Bad::Unset => None,
+            Bad::Empty => Some(OsStr::new("")),
+            Bad::Missing => Some(missing.as_os_str()),
+            Bad::AFile => Some(file.as_os_str()),
+        };
+        // The bad one in each position, the good one after it; after TMP comes /tmp.
+        for position in 0..3 {
+            let mut vars: Vec<(&str, &OsStr)> = Vec::new();
+            if let Some(value) = bad_value {
+                vars.push((VARS[position], value));
+            }
+            let expected: &Path = if position < 2 {
+                vars.push((VARS[position + 1], good.as_os_str()));
+                &good
+            } else {
+                Path::new("/tmp")
+            };
+            assert!(
+                with_env(&vars, || {}, || answers(expected)),
+                "{:?} in {}",
+                bad,
+                VARS[position]
+            );
+        }
+        // All three bad at once.
+        let vars: Vec<(&str, &OsStr)> = match bad_value {
+            Some(value) => VARS.iter().map(|&v| (v, value)).collect(),
+            None => Vec::new(),
+        };
+        assert!(
+            with_env(&vars, || {}, || answers(Path::new("/tmp"))),
+            "{:?} everywhere",
+            bad
+        );
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+    assert!(!missing.exists());
+    assert!(list(&good).is_empty(), "the probe left {:?}", list(&good));
+}
+
+#[test]
+fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
+    // Two directories nobody cannot write to: one of root's (0755) and one of its own with
+    // mode 0555. As root both would be usable, so discovery runs as nobody.
+    let scratch = Scratch::new();
+    let root_owned = scratch.path().join("root-owned");
+    std::fs::create_dir(&root_owned).unwrap();
+    std::fs::set_permissions(&root_owned, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let read_only = scratch.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    std::os::unix::fs::chown(&read_only, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let good_scratch = Scratch::for_nobody();
+    let good = good_scratch.path();
+    for unwritable in [&root_owned, &read_only] {
+        for position in 0..3 {
+            let mut vars: Vec<(&str, &OsStr)> = vec![(VARS[position], unwritable.as_os_str())];
+            // /tmp is writable by everyone: after TMP, discovery lands there.
+            let expected: &Path = if position < 2 {
+                vars.push((VARS[position + 1], good.as_os_str()));
+                good
+            } else {
+                Path::new("/tmp")
+            };
+            let ok = with_env(&vars, || {}, || as_nobody(|| answers(expected)));
+            assert!(ok, "{} in {}", unwritable.display(), VARS[position]);
+        }
+    }
+    for dir in [&root_owned, &read_only, &good.to_path_buf()] {
+        assert!(
+            list(dir).is_empty(),
+            "left behind in {}: {:?}",
+            dir.display(),
+            list(dir)
+        );
+    }
+}
+
+#[test]
+fn the_answer_is_cached_until_set_tempdir_none() {
+    let scratch = Scratch::new();
+    let [first, second] = ["first", "second"].map(|n| {
+        let p = scratch.path().join(n);
+        std::fs::create_dir(&p).unwrap();
+        p
+    });
+    let ok = with_env(
+        &[("TMPDIR", first.as_os_str())],
+        || {},
+        || {
+            let mut ok = answers(&first);
+            // Neither a new TMPDIR nor the directory vanishing changes the cached answer.
+            std::env::set_var("TMPDIR", &second);
+            ok &= answers(&first);
+            std::fs::remove_dir(&first).unwrap();
+            ok &= answers(&first);
+            // Clearing the cache discovers again.
+            tempkit::set_tempdir(None);
+            ok && answers(&second)
+        },
+    );
+    assert!(ok, "the child failed");
+}
+
+#[test]
+fn concurrent_first_calls_agree() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().to_path_buf();
+    let ok = with_env(
+        &[("TMPDIR", dir.as_os_str())],
+        || {},
+        || {
+            let threads: Vec<_> = (0..8)
+                .map(|_| std::thread::spawn(tempkit::gettempdir))
+                .collect();
+            threads
+                .into_iter()
+                .all(|t| t.join().ok().and_then(Result::ok).as_deref() == Some(dir.as_path()))
+        },
+    );
+    assert!(ok, "the child failed");
+    assert!(
+        scratch.names().is_empty(),
+        "the probes left {:?}",
+        scratch.names()
+    );
+}
+
+#[test]
+fn set_tempdir_is_taken_as_given_without_a_probe() {
+    let scratch = Scratch::new();
+    let missing = scratch.path().join("missing");
+    let file = scratch.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let ok = with_env(
+        &[],
+        || {},
+        || {
+            // Not probed: a missing directory is accepted and returned...
+            tempkit::set_tempdir(Some(missing.clone()));
+            let mut ok = answers(&missing);
+            // ...and creating in it fails at once, naming it (CPython's TestBadTempdir with
+            // `tempfile.tempdir` pointed at a bad directory).
+            let err = tempkit::mkstemp().unwrap_err();
+            ok &= err.kind() == ErrorKind::NotFound
+                && err.to_string().contains(missing.to_str().unwrap());
+            let err = tempkit::mkdtemp().unwrap_err();
+            ok &= err.kind() == ErrorKind::NotFound
+                && err.to_string().contains(missing.to_str().unwrap());
+            tempkit::set_tempdir(Some(file.clone()));
+            ok &= answers(&file);
+            let err = tempkit::mkstemp().unwrap_err();
+            ok &= err.kind() == ErrorKind::NotADirectory;
+            if !ok {
+                report(&format!("last error: {}", err));
+            }
+            ok
+        },
+    );
+    assert!(ok, "the child failed");
+    assert_eq!(scratch.names(), ["a-file"]);
+}
+
+#[test]
+fn set_tempdir_makes_a_relative_path_absolute_at_once() {
+    let scratch = Scratch::new();
+    let elsewhere = scratch.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let ok = with_env(
+        &[],
+        || std::env::set_current_dir(scratch.path()).unwrap(),
+        || {
+            tempkit::set_tempdir(Some(PathBuf::from("rel/./x/..")));
+            std::env::set_current_dir(&elsewhere).unwrap();
+            answers(&scratch.path().join("rel"))
+        },
+    );
+    assert!(ok, "the child failed");
+}
+
+#[test]
+fn tmpdir_is_made_absolute_and_folded_without_resolving_anything() {
+    // As Python's os.path.abspath: relative against the current directory, `.`, `..` and
+    // trailing separators folded lexically, symlinks kept (no realpath).
+    let scratch = Scratch::new();
+    let sub = scratch.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let link = scratch.path().join("link");
+    symlink(&sub, &link).unwrap();
+    let absolute_messy = format!("{}/./link/../sub/", scratch.path().display());
+    let cases: [(&str, PathBuf); 6] = [
+        ("sub", sub.clone()),
+        ("./sub/../sub/", sub.clone()),
+        (".", scratch.path().to_path_buf()),
+        ("link", link.clone()),
+        ("link/.", link.clone()),
+        (&absolute_messy, sub.clone()),
+    ];
+    for (value, expected) in &cases {
+        let ok = with_env(
+            &[("TMPDIR", OsStr::new(value))],
+            || std::env::set_current_dir(scratch.path()).unwrap(),
+            || answers(expected),
+        );
+        assert!(ok, "TMPDIR={:?}", value);
+    }
+    assert!(list(&sub).is_empty());
+}
+
+#[test]
+fn the_case_of_the_directory_is_kept() {
+    // CPython's test_case_sensitive.
+    let scratch = Scratch::new();
+    let mixed = scratch.path().join("Mixed-Case-Temp");
+    std::fs::create_dir(&mixed).unwrap();
+    assert!(with_env(
+        &[("TMPDIR", mixed.as_os_str())],
+        || {},
+        || answers(&mixed)
+    ));
+}
+
+#[test]
+fn a_successful_probe_leaves_nothing_behind() {
+    // CPython's test_no_files_left_behind, success half.
+    let scratch = Scratch::new();
+    for _ in 0..3 {
+        assert!(with_env(
+            &[("TMPDIR", scratch.path().as_os_str())],
+            || {},
+            || answers(scratch.path())
+        ));
+    }
+    assert!(
+        scratch.names().is_empty(),
+        "the probe left {:?}",
+        scratch.names()
+    );
+}
+
+/// Where `path` first appears in `text` as a whole path (not as the start of a longer one).
+fn position_of_path(text: &str, path: &Path) -> Option<usize> {
+    let needle = path.to_str().unwrap();
+    text.match_indices(needle).map(|(i, _)| i).find(|&i| {
+        let next = text[i + needle.len()..].chars().next();
+        !matches!(next, Some(c) if c.is_alphanumeric() || "/_.-".contains(c))
+    })
+}
+
+#[test]
+fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_nothing() {
+    // Every write fails (the file size limit is 0), so every probe fails half way: after
+    // creating its file. Discovery must remove each probe file, try every candidate in order,
+    // and report NotFound listing them (CPython's test_no_files_left_behind, failure half,
+    // and test_wanted_dirs).
+    let scratch = Scratch::new();
+    let [a, b, c, cwd] = ["tmpdir", "temp", "tmp", "cwd"].map(|n| {
+        let p = scratch.path().join(n);
+        std::fs::create_dir(&p).unwrap();
+        p
+    });
+    let vars = [
+        ("TMPDIR", a.as_os_str()),
+        ("TEMP", b.as_os_str()),
+        ("TMP", c.as_os_str()),
+    ];
+    let order: Vec<&Path> = vec![
+        &a,
+        &b,
+        &c,
+        Path::new("/tmp"),
+        Path::new("/var/tmp"),
+        Path::new("/usr/tmp"),
+        &cwd,
+    ];
+    let ok = with_env(
+        &vars,
+        || {
+            std::env::set_current_dir(&cwd).unwrap();
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: plain system calls in the single-threaded child: ignore SIGXFSZ so a
+            // write past the limit fails with EFBIG instead of killing the process.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &none), 0);
+            }
+        },
+        || {
+            let err = match tempkit::gettempdir() {
+                Ok(dir) => {
+                    report(&format!(
+                        "gettempdir() found {} with every write failing",
+                        dir.display()
+                    ));
+                    return false;
+                }
+                Err(e) => e,
+            };
+            let text = err.to_string();
+            let positions: Vec<Option<usize>> =
+                order.iter().map(|p| position_of_path(&text, p)).collect();
+            let listed_in_order =
+                positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1]);
+            if err.kind() != ErrorKind::NotFound || !listed_in_order {
+                report(&format!("{:?}: {} ({:?})", err.kind(), text, positions));
+                return false;
+            }
+            // Creation with the default directory reports the same failure.
+            tempkit::mkstemp().map_err(|e| e.kind()).err() == Some(ErrorKind::NotFound)
+        },
+    );
+    assert!(ok, "the child failed");
+    for dir in [&a, &b, &c, &cwd] {
+        assert!(
+            list(dir).is_empty(),
+            "a probe left {:?} in {}",
+            list(dir),
+            dir.display()
+        );
+    }
+}

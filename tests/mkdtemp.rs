@@ -1,0 +1,143 @@
+//! `mkdtemp`: directories the caller owns (CPython's TestMkdtemp): names, directories, mode
+//! 0700 under any umask, absolute paths for a relative `dir`, existing names skipped.
+// Tests build with the current toolchain; only the library is held to Rust 1.63.
+#![allow(clippy::incompatible_msrv)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use common::{check_name, in_child, list, mode, with_umask, Scratch, ALPHABET};
+use tempkit::Builder;
+
+/// The prefix/suffix combinations CPython's tests use.
+const AFFIXES: [(&str, &str); 5] = [("", ""), ("a", ""), ("", "b"), ("a", "b"), ("aa", ".d")];
+
+#[test]
+fn directories_have_the_prefix_suffix_and_parent_asked_for_and_are_empty() {
+    let scratch = Scratch::new();
+    for (prefix, suffix) in AFFIXES {
+        let path = Builder::new()
+            .dir(scratch.path())
+            .prefix(prefix)
+            .suffix(suffix)
+            .mkdtemp()
+            .unwrap();
+        check_name(&path, scratch.path(), prefix, suffix, 8);
+        assert!(path.symlink_metadata().unwrap().is_dir());
+        assert!(list(&path).is_empty());
+        // Usable: something can be created inside.
+        std::fs::write(path.join("inside"), b"x").unwrap();
+    }
+    assert_eq!(scratch.names().len(), AFFIXES.len());
+}
+
+#[test]
+fn the_free_function_creates_in_gettempdir_with_the_default_prefix() {
+    let path = tempkit::mkdtemp().unwrap();
+    check_name(&path, &tempkit::gettempdir().unwrap(), "tmp", "", 8);
+    assert!(path.is_dir());
+    std::fs::remove_dir(&path).unwrap();
+}
+
+#[test]
+fn the_directory_can_be_given_as_any_path_type() {
+    let scratch = Scratch::new();
+    let as_str: &str = scratch.path().to_str().unwrap();
+    let as_string: String = as_str.to_owned();
+    let as_path: &Path = scratch.path();
+    let a = Builder::new().dir(as_str).mkdtemp().unwrap();
+    let b = Builder::new().dir(&as_string).mkdtemp().unwrap();
+    let c = Builder::new().dir(as_path).mkdtemp().unwrap();
+    let d = Builder::new()
+        .dir(std::path::PathBuf::from(as_str))
+        .mkdtemp()
+        .unwrap();
+    for path in [&a, &b, &c, &d] {
+        assert_eq!(path.parent(), Some(scratch.path()));
+    }
+    assert_eq!(scratch.names().len(), 4);
+}
+
+#[test]
+fn a_hundred_directories_are_all_distinct() {
+    let scratch = Scratch::new();
+    let paths: HashSet<_> = (0..100)
+        .map(|_| Builder::new().dir(scratch.path()).mkdtemp().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 100);
+    assert_eq!(scratch.names().len(), 100);
+}
+
+#[test]
+fn directories_are_mode_0700_whatever_the_umask() {
+    let scratch = Scratch::new();
+    for mask in [0o000, 0o022, 0o077] {
+        let dir = scratch.path().join(format!("umask-{:03o}", mask));
+        std::fs::create_dir(&dir).unwrap();
+        let ok = with_umask(mask, || {
+            let path = Builder::new().dir(&dir).mkdtemp().unwrap();
+            mode(&path) == 0o700
+        });
+        assert!(ok, "umask {:03o}: the child failed", mask);
+        let names = list(&dir);
+        assert_eq!(names.len(), 1);
+        assert_eq!(mode(&dir.join(&names[0])), 0o700, "umask {:03o}", mask);
+    }
+}
+
+#[test]
+fn a_relative_dir_gives_an_absolute_path() {
+    // CPython's test_path_is_absolute (gh-51574). The current directory is changed in a
+    // forked child only.
+    let scratch = Scratch::new();
+    let sub = scratch.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let ok = in_child(
+        || std::env::set_current_dir(scratch.path()).unwrap(),
+        || {
+            let dot = Builder::new().dir(".").mkdtemp().unwrap();
+            check_name(&dot, scratch.path(), "tmp", "", 8);
+            let rel = Builder::new().dir("sub").mkdtemp().unwrap();
+            check_name(&rel, &sub, "tmp", "", 8);
+            let messy = Builder::new().dir("sub/./../sub/").mkdtemp().unwrap();
+            check_name(&messy, &sub, "tmp", "", 8);
+            dot.is_dir() && rel.is_dir() && messy.is_dir()
+        },
+    );
+    assert!(ok, "the child failed");
+    assert_eq!(scratch.names().len(), 2);
+    assert_eq!(list(&sub).len(), 2);
+}
+
+#[test]
+fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
+    let scratch = Scratch::new();
+    for (i, c) in ALPHABET.chars().filter(|&c| c != '7').enumerate() {
+        let path = scratch.path().join(c.to_string());
+        if i % 2 == 0 {
+            std::fs::write(&path, c.to_string()).unwrap();
+        } else {
+            std::fs::create_dir(&path).unwrap();
+        }
+    }
+    let mut b = Builder::new();
+    b.dir(scratch.path()).prefix("").random_len(1);
+    let created = (0..60).find_map(|_| match b.mkdtemp() {
+        Ok(path) => Some(path),
+        Err(e) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{}", e);
+            None
+        }
+    });
+    assert_eq!(created, Some(scratch.path().join("7")));
+    for (i, c) in ALPHABET.chars().filter(|&c| c != '7').enumerate() {
+        let path = scratch.path().join(c.to_string());
+        if i % 2 == 0 {
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
+        } else {
+            assert!(path.is_dir() && list(&path).is_empty());
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! `mkstemp`: files the caller owns (CPython's TestMkstemp and the public side of
+//! TestMkstempInner): names, directories, modes under any umask, existing names skipped, and
+//! no descriptor inherited by a child process.
+// Tests build with the current toolchain; only the library is held to Rust 1.63.
+#![allow(clippy::incompatible_msrv)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::process::Command;
+
+use common::{check_name, in_child, mode, with_umask, Scratch, ALPHABET};
+use tempkit::Builder;
+
+/// The prefix/suffix combinations CPython's tests use.
+const AFFIXES: [(&str, &str); 5] = [("", ""), ("a", ""), ("", "b"), ("a", "b"), ("aa", ".txt")];
+
+#[test]
+fn files_have_the_prefix_suffix_and_directory_asked_for() {
+    let scratch = Scratch::new();
+    for (prefix, suffix) in AFFIXES {
+        let (mut file, path) = Builder::new()
+            .dir(scratch.path())
+            .prefix(prefix)
+            .suffix(suffix)
+            .mkstemp()
+            .unwrap();
+        check_name(&path, scratch.path(), prefix, suffix, 8);
+        let meta = path.symlink_metadata().unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.len(), 0);
+        // The handle is open for writing and for reading, at position 0.
+        file.write_all(b"both ways").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"both ways");
+        file.seek(SeekFrom::Start(0)).unwrap();
+        let mut back = String::new();
+        file.read_to_string(&mut back).unwrap();
+        assert_eq!(back, "both ways");
+    }
+    assert_eq!(scratch.names().len(), AFFIXES.len());
+}
+
+#[test]
+fn the_free_function_creates_in_gettempdir_with_the_default_prefix() {
+    let (file, path) = tempkit::mkstemp().unwrap();
+    let dir = tempkit::gettempdir().unwrap();
+    check_name(&path, &dir, "tmp", "", 8);
+    assert!(path.is_file());
+    drop(file);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn the_directory_can_be_given_as_any_path_type() {
+    // CPython's test_choose_directory: a str dir and a path-like dir.
+    let scratch = Scratch::new();
+    let as_str: &str = scratch.path().to_str().unwrap();
+    let as_string: String = as_str.to_owned();
+    let as_path: &Path = scratch.path();
+    let (_a, a) = Builder::new().dir(as_str).mkstemp().unwrap();
+    let (_b, b) = Builder::new().dir(&as_string).mkstemp().unwrap();
+    let (_c, c) = Builder::new().dir(as_path).mkstemp().unwrap();
+    let (_d, d) = Builder::new()
+        .dir(std::path::PathBuf::from(as_str))
+        .mkstemp()
+        .unwrap();
+    for path in [&a, &b, &c, &d] {
+        assert_eq!(path.parent(), Some(scratch.path()));
+    }
+    assert_eq!(scratch.names().len(), 4);
+}
+
+#[test]
+fn a_hundred_files_with_one_prefix_are_all_distinct() {
+    let scratch = Scratch::new();
+    let mut paths = HashSet::new();
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        let (file, path) = Builder::new()
+            .dir(scratch.path())
+            .prefix("many")
+            .mkstemp()
+            .unwrap();
+        check_name(&path, scratch.path(), "many", "", 8);
+        assert!(paths.insert(path));
+        files.push(file);
+    }
+    assert_eq!(scratch.names().len(), 100);
+}
+
+#[test]
+fn files_are_mode_0600_whatever_the_umask() {
+    let scratch = Scratch::new();
+    for mask in [0o000, 0o022, 0o077, 0o177] {
+        let dir = scratch.path().join(format!("umask-{:03o}", mask));
+        std::fs::create_dir(&dir).unwrap();
+        let ok = with_umask(mask, || {
+            let (_file, path) = Builder::new().dir(&dir).mkstemp().unwrap();
+            mode(&path) == 0o600
+        });
+        assert!(ok, "umask {:03o}: the child failed", mask);
+        let names = common::list(&dir);
+        assert_eq!(names.len(), 1);
+        assert_eq!(mode(&dir.join(&names[0])), 0o600, "umask {:03o}", mask);
+    }
+}
+
+#[test]
+fn a_relative_dir_gives_an_absolute_path() {
+    // Changing the current directory is process-wide: done in a forked child.
+    let scratch = Scratch::new();
+    let sub = scratch.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let ok = in_child(
+        || std::env::set_current_dir(scratch.path()).unwrap(),
+        || {
+            let (_f, dot) = Builder::new().dir(".").mkstemp().unwrap();
+            check_name(&dot, scratch.path(), "tmp", "", 8);
+            let (_f, rel) = Builder::new().dir("sub").mkstemp().unwrap();
+            check_name(&rel, &sub, "tmp", "", 8);
+            // `.` and `..` are folded lexically, as Python's os.path.abspath does.
+            let (_f, messy) = Builder::new().dir("./sub/../sub/.").mkstemp().unwrap();
+            check_name(&messy, &sub, "tmp", "", 8);
+            true
+        },
+    );
+    assert!(ok, "the child failed");
+    assert_eq!(scratch.names().len(), 2);
+    assert_eq!(common::list(&sub).len(), 2);
+}
+
+#[test]
+fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
+    // CPython's test_collision_with_existing_file/directory, without mocking the names: 36
+    // of the 37 one-character names are taken, so every creation must land on the free one.
+    let scratch = Scratch::new();
+    for (i, c) in ALPHABET.chars().filter(|&c| c != 'q').enumerate() {
+        let path = scratch.path().join(c.to_string());
+        if i % 2 == 0 {
+            std::fs::write(&path, c.to_string()).unwrap();
+        } else {
+            std::fs::create_dir(&path).unwrap();
+        }
+    }
+    let mut b = Builder::new();
+    b.dir(scratch.path()).prefix("").random_len(1);
+    let created = (0..60).find_map(|_| match b.mkstemp() {
+        Ok((_, path)) => Some(path),
+        Err(e) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{}", e);
+            None
+        }
+    });
+    assert_eq!(created, Some(scratch.path().join("q")));
+    for (i, c) in ALPHABET.chars().filter(|&c| c != 'q').enumerate() {
+        let path = scratch.path().join(c.to_string());
+        if i % 2 == 0 {
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
+        } else {
+            assert!(path.is_dir() && common::list(&path).is_empty());
+        }
+    }
+    assert_eq!(std::fs::read(scratch.path().join("q")).unwrap(), b"");
+}
+
+/// Whether a shell started now can see descriptor `fd`.
+fn child_sees(fd: i32) -> bool {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("test -e /proc/self/fd/{}", fd))
+        .status()
+        .expect("run sh");
+    status.success()
+}
+
+#[test]
+fn no_descriptor_is_inherited_by_a_child_process() {
+    let scratch = Scratch::new();
+    let (file, _path) = Builder::new().dir(scratch.path()).mkstemp().unwrap();
+    let fd = file.as_raw_fd();
+    // SAFETY: F_GETFD on a descriptor we own.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    assert!(flags >= 0);
+    assert_ne!(flags & libc::FD_CLOEXEC, 0, "FD_CLOEXEC is not set");
+    assert!(
+        !child_sees(fd),
+        "a child process sees mkstemp's descriptor {}",
+        fd
+    );
+
+    // The check can fail: a duplicate without close-on-exec is inherited.
+    // SAFETY: dup of a descriptor we own; the copy is closed below.
+    let inheritable = unsafe { libc::dup(fd) };
+    assert!(inheritable >= 0);
+    let seen = child_sees(inheritable);
+    // SAFETY: closes the duplicate made above, once.
+    unsafe { libc::close(inheritable) };
+    assert!(
+        seen,
+        "the control descriptor {} was not inherited",
+        inheritable
+    );
+}
