@@ -237,7 +237,8 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn mkdtemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Dir, sys::create_dir).map(|((), path)| path)
+        self.create(Kind::Dir, sys::create_dir)
+            .map(|((), path)| path)
     }
 
     /// Returns an absolute path that did not exist when it was checked, creating nothing.
@@ -264,12 +265,38 @@ impl Builder {
     /// ```
     #[deprecated(note = "the name can be taken before you use it; use mkstemp or mkdtemp")]
     pub fn mktemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Name, |candidate| match std::fs::symlink_metadata(candidate) {
-            Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+        self.create(Kind::Name, |candidate| {
+            match std::fs::symlink_metadata(candidate) {
+                Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
         })
         .map(|((), path)| path)
+    }
+
+    /// A [`SpooledTemporaryFile`] that stays in memory until it holds more than `max_size`
+    /// bytes (`0`: until asked), then moves to a [`TemporaryFile`](crate::TemporaryFile) made
+    /// with these options.
+    ///
+    /// Nothing is created on disk now, so this cannot fail: a bad `dir`, prefix or suffix
+    /// shows up as the error of the first rollover.
+    ///
+    /// # Python equivalent
+    /// `tempfile.SpooledTemporaryFile(max_size, suffix=, prefix=, dir=)`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::mkdtemp()?;
+    /// let mut file = tempkit::Builder::new().dir(&dir).spooled_temporary_file(4);
+    /// file.write_all(b"hello")?;
+    /// assert!(file.is_rolled_over());
+    /// # drop(file); std::fs::remove_dir(dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn spooled_temporary_file(&self, max_size: usize) -> crate::SpooledTemporaryFile {
+        crate::SpooledTemporaryFile::with_builder(self.clone(), max_size)
     }
 
     /// The directory to create in, absolute.
