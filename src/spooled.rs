@@ -203,7 +203,8 @@ impl SpooledTemporaryFile {
         self.roll()?.set_len(size)
     }
 
-    /// The file on disk, rolling over first: the way to its descriptor.
+    /// The file on disk, rolling over first: the way to its descriptor (`AsFd`/`AsRawFd` on
+    /// the [`File`]) and its metadata.
     ///
     /// # Errors
     /// A failed rollover; nothing changes (see [`rollover`](Self::rollover)).
@@ -212,9 +213,10 @@ impl SpooledTemporaryFile {
     /// `SpooledTemporaryFile.fileno()`, which also rolls over first.
     ///
     /// ```
-    /// use std::os::unix::io::AsRawFd;
+    /// use std::io::Write;
     /// let mut file = tempkit::SpooledTemporaryFile::new(100);
-    /// assert!(file.as_file()?.as_raw_fd() >= 0);
+    /// file.write_all(b"abc")?;
+    /// assert_eq!(file.as_file()?.metadata()?.len(), 3);
     /// assert!(file.is_rolled_over());
     /// # Ok::<(), std::io::Error>(())
     /// ```
