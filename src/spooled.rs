@@ -294,6 +294,7 @@ impl SpooledTemporaryFile {
     }
 
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
+    #[inline]
     fn fits(&self, len: usize) -> bool {
         self.max_size == 0
             || (self.memory.pos)
@@ -337,7 +338,17 @@ impl Memory {
         }
     }
 
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The common case, appending, costs what `Vec::extend_from_slice` costs.
+        if self.pos == self.data.len() as u64 {
+            if self.data.try_reserve(buf.len()).is_err() {
+                return Err(too_large(self.pos.saturating_add(buf.len() as u64)));
+            }
+            self.data.extend_from_slice(buf);
+            self.pos = self.data.len() as u64;
+            return Ok(buf.len());
+        }
         let at = self.index()?;
         let end = at
             .checked_add(buf.len())
