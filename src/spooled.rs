@@ -293,6 +293,16 @@ impl SpooledTemporaryFile {
         Ok(self.file.insert(file))
     }
 
+    /// Writes to the disk file, rolling over first if need be. Kept out of line so that
+    /// writing to memory stays small.
+    #[inline(never)]
+    fn write_to_disk(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(file) = &mut self.file {
+            return file.write(buf);
+        }
+        self.roll()?.write(buf)
+    }
+
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
     #[inline]
     fn fits(&self, len: usize) -> bool {
@@ -340,15 +350,21 @@ impl Memory {
 
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // The common case, appending, costs what `Vec::extend_from_slice` costs.
+        // The common case, appending, costs what `Vec::extend_from_slice` costs. (The bytes
+        // are already in memory once, in `buf`, so this grows as any `Vec` does; sizes made
+        // from a number, a gap or `set_len`, go through `reserve_to` and fail softly.)
         if self.pos == self.data.len() as u64 {
-            if self.data.try_reserve(buf.len()).is_err() {
-                return Err(too_large(self.pos.saturating_add(buf.len() as u64)));
-            }
             self.data.extend_from_slice(buf);
             self.pos = self.data.len() as u64;
             return Ok(buf.len());
         }
+        self.write_inside_or_past_end(buf)
+    }
+
+    /// Writing anywhere but at the end: over bytes already there, or after a gap past the
+    /// end. Kept out of line so that appending stays small.
+    #[inline(never)]
+    fn write_inside_or_past_end(&mut self, buf: &[u8]) -> io::Result<usize> {
         let at = self.index()?;
         let end = at
             .checked_add(buf.len())
@@ -473,14 +489,10 @@ impl Read for SpooledTemporaryFile {
 
 impl Write for SpooledTemporaryFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(file) = &mut self.file {
-            return file.write(buf);
+        if self.file.is_none() && self.fits(buf.len()) {
+            return self.memory.write(buf);
         }
-        if self.fits(buf.len()) {
-            self.memory.write(buf)
-        } else {
-            self.roll()?.write(buf)
-        }
+        self.write_to_disk(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
