@@ -303,6 +303,19 @@ impl SpooledTemporaryFile {
         self.roll()?.write(buf)
     }
 
+    /// [`write_to_disk`](Self::write_to_disk) for all of `buf`.
+    #[inline(never)]
+    fn write_all_to_disk(&mut self, buf: &[u8]) -> io::Result<()> {
+        if let Some(file) = &mut self.file {
+            return file.write_all(buf);
+        }
+        if buf.is_empty() {
+            // As `write_all` always does: nothing to write, no write, so no rollover.
+            return Ok(());
+        }
+        self.roll()?.write_all(buf)
+    }
+
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
     #[inline]
     fn fits(&self, len: usize) -> bool {
@@ -493,6 +506,14 @@ impl Write for SpooledTemporaryFile {
             return self.memory.write(buf);
         }
         self.write_to_disk(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        // In memory a write takes all of `buf`: no loop needed.
+        if self.file.is_none() && self.fits(buf.len()) {
+            return self.memory.write(buf).map(|_| ());
+        }
+        self.write_all_to_disk(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
