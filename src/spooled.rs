@@ -18,7 +18,9 @@ use crate::{error, Builder, TemporaryFile};
 /// It rolls over:
 /// - when a write would take the position past `max_size` (strictly greater; with
 ///   `max_size == 0` never by itself). The rollover happens before that write, so the write
-///   goes straight to disk; the outcome is the same as Python's write-then-roll;
+///   goes straight to disk; the outcome is the same as Python's write-then-roll. (A `write`
+///   of nothing at a position already past `max_size` rolls over, as Python's `write(b'')`
+///   does; `write_all` of nothing makes no write at all.)
 /// - on [`rollover`](SpooledTemporaryFile::rollover),
 ///   [`into_file`](SpooledTemporaryFile::into_file), [`as_file`](SpooledTemporaryFile::as_file)
 ///   and [`as_file_mut`](SpooledTemporaryFile::as_file_mut) (Python's `fileno()`);
