@@ -458,9 +458,12 @@ impl Memory {
     /// and on error the half-made file is dropped (and, having no name, is gone).
     fn spill(&self, builder: &Builder) -> io::Result<File> {
         let mut file = disk_file(builder)?;
-        file.write_all(&self.data)
-            .and_then(|()| file.seek(SeekFrom::Start(self.pos)))
-            .map_err(|e| spill_error(e, builder, self.data.len()))?;
+        let mut copy = file.write_all(&self.data);
+        if copy.is_ok() && self.pos != self.data.len() as u64 {
+            // After the write the file is at its end; elsewhere takes a seek.
+            copy = file.seek(SeekFrom::Start(self.pos)).map(|_| ());
+        }
+        copy.map_err(|e| spill_error(e, builder, self.data.len()))?;
         Ok(file)
     }
 }
