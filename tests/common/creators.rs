@@ -1,0 +1,105 @@
+//! Every creator of tempkit as one row of a table, so that each suite runs the same checks on
+//! every kind of temporary object.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use tempkit::Builder;
+
+/// A temporary object of any kind, as a test holds it.
+pub enum Held {
+    /// From `mkstemp`: the caller removes it.
+    Mkstemp(File, PathBuf),
+    /// From `mkdtemp`: the caller removes it.
+    Mkdtemp(PathBuf),
+}
+
+impl Held {
+    /// The object's name in its directory, if it has one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Held::Mkstemp(_, p) | Held::Mkdtemp(p) => Some(p),
+        }
+    }
+
+    /// The permission bits of the object itself (by `fstat` when it has no name).
+    pub fn mode(self) -> io::Result<(u32, Held)> {
+        let meta = match &self {
+            Held::Mkstemp(f, _) => f.metadata()?,
+            Held::Mkdtemp(p) => p.symlink_metadata()?,
+        };
+        Ok((meta.mode() & 0o7777, self))
+    }
+
+    /// Ends the object: removes what the caller must remove (`mkstemp`, `mkdtemp`) and drops
+    /// the rest, which remove themselves.
+    pub fn finish(self) -> io::Result<()> {
+        match self {
+            Held::Mkstemp(f, p) => {
+                drop(f);
+                std::fs::remove_file(p)
+            }
+            Held::Mkdtemp(p) => std::fs::remove_dir(p),
+        }
+    }
+}
+
+/// One way of creating a temporary object.
+#[derive(Clone, Copy)]
+pub struct Creator {
+    /// The row's name, printed by failing assertions.
+    pub name: &'static str,
+    /// Creates one object with the builder's options.
+    pub create: fn(&Builder) -> io::Result<Held>,
+    /// Whether the object has a name in its directory while it is held.
+    pub named: bool,
+    /// Whether the object is a directory.
+    pub is_dir: bool,
+    /// Whether the object removes itself when dropped (or, for unnamed objects, never had a
+    /// name to leave behind).
+    pub self_cleaning: bool,
+    /// Whether the object's named creation path is only taken when `dir` is a symlink to the
+    /// directory (`TemporaryFile` and a spooled rollover prefer an unnamed `O_TMPFILE`).
+    pub named_only_via_symlinked_dir: bool,
+}
+
+fn mkstemp(b: &Builder) -> io::Result<Held> {
+    b.mkstemp().map(|(f, p)| Held::Mkstemp(f, p))
+}
+
+fn mkdtemp(b: &Builder) -> io::Result<Held> {
+    b.mkdtemp().map(Held::Mkdtemp)
+}
+
+/// Every creator, one row each.
+pub fn all() -> Vec<Creator> {
+    vec![
+        Creator {
+            name: "mkstemp",
+            create: mkstemp,
+            named: true,
+            is_dir: false,
+            self_cleaning: false,
+            named_only_via_symlinked_dir: false,
+        },
+        Creator {
+            name: "mkdtemp",
+            create: mkdtemp,
+            named: true,
+            is_dir: true,
+            self_cleaning: false,
+            named_only_via_symlinked_dir: false,
+        },
+    ]
+}
+
+/// Writes `data` to a file object, if the object is a file.
+#[allow(dead_code)]
+pub fn write_to(held: &mut Held, data: &[u8]) -> io::Result<()> {
+    match held {
+        Held::Mkstemp(f, _) => f.write_all(data),
+        Held::Mkdtemp(_) => Ok(()),
+    }
+}
