@@ -275,6 +275,30 @@ impl Builder {
         .map(|((), path)| path)
     }
 
+    /// A [`SpooledTemporaryFile`] that stays in memory until it holds more than `max_size`
+    /// bytes (`0`: until asked), then moves to a [`TemporaryFile`](crate::TemporaryFile) made
+    /// with these options.
+    ///
+    /// Nothing is created on disk now, so this cannot fail: a bad `dir`, prefix or suffix
+    /// shows up as the error of the first rollover.
+    ///
+    /// # Python equivalent
+    /// `tempfile.SpooledTemporaryFile(max_size, suffix=, prefix=, dir=)`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::mkdtemp()?;
+    /// let mut file = tempkit::Builder::new().dir(&dir).spooled_temporary_file(4);
+    /// file.write_all(b"hello")?;
+    /// assert!(file.is_rolled_over());
+    /// # drop(file); std::fs::remove_dir(dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn spooled_temporary_file(&self, max_size: usize) -> crate::SpooledTemporaryFile {
+        crate::SpooledTemporaryFile::with_builder(self.clone(), max_size)
+    }
+
     /// The directory to create in, absolute.
     pub(crate) fn resolved_dir(&self) -> io::Result<PathBuf> {
         match &self.dir {

@@ -58,12 +58,14 @@ mod env;
 mod error;
 mod name;
 mod path;
+mod spooled;
 mod sys;
 
 #[allow(deprecated)]
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
+pub use spooled::SpooledTemporaryFile;
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]
