@@ -14,6 +14,8 @@ pub enum Held {
     Mkstemp(File, PathBuf),
     /// From `mkdtemp`: the caller removes it.
     Mkdtemp(PathBuf),
+    /// A `SpooledTemporaryFile` that has rolled over to disk.
+    Spooled(tempkit::SpooledTemporaryFile),
 }
 
 impl Held {
@@ -21,14 +23,16 @@ impl Held {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Held::Mkstemp(_, p) | Held::Mkdtemp(p) => Some(p),
+            Held::Spooled(_) => None,
         }
     }
 
     /// The permission bits of the object itself (by `fstat` when it has no name).
-    pub fn mode(self) -> io::Result<(u32, Held)> {
-        let meta = match &self {
+    pub fn mode(mut self) -> io::Result<(u32, Held)> {
+        let meta = match &mut self {
             Held::Mkstemp(f, _) => f.metadata()?,
             Held::Mkdtemp(p) => p.symlink_metadata()?,
+            Held::Spooled(s) => s.as_file()?.metadata()?,
         };
         Ok((meta.mode() & 0o7777, self))
     }
@@ -42,6 +46,10 @@ impl Held {
                 std::fs::remove_file(p)
             }
             Held::Mkdtemp(p) => std::fs::remove_dir(p),
+            Held::Spooled(s) => {
+                drop(s);
+                Ok(())
+            }
         }
     }
 }
@@ -73,6 +81,14 @@ fn mkdtemp(b: &Builder) -> io::Result<Held> {
     b.mkdtemp().map(Held::Mkdtemp)
 }
 
+/// A spooled file made to roll over by writing past its `max_size`.
+fn spooled_rollover(b: &Builder) -> io::Result<Held> {
+    let mut s = b.spooled_temporary_file(4);
+    s.write_all(b"past max_size")?;
+    assert!(s.is_rolled_over());
+    Ok(Held::Spooled(s))
+}
+
 /// Every creator, one row each.
 pub fn all() -> Vec<Creator> {
     vec![
@@ -92,6 +108,14 @@ pub fn all() -> Vec<Creator> {
             self_cleaning: false,
             named_only_via_symlinked_dir: false,
         },
+        Creator {
+            name: "spooled_temporary_file rollover",
+            create: spooled_rollover,
+            named: false,
+            is_dir: false,
+            self_cleaning: true,
+            named_only_via_symlinked_dir: true,
+        },
     ]
 }
 
@@ -101,5 +125,6 @@ pub fn write_to(held: &mut Held, data: &[u8]) -> io::Result<()> {
     match held {
         Held::Mkstemp(f, _) => f.write_all(data),
         Held::Mkdtemp(_) => Ok(()),
+        Held::Spooled(s) => s.write_all(data),
     }
 }

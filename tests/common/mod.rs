@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these
 
 pub mod creators;
+pub mod trace;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
