@@ -123,7 +123,8 @@ fn attack(scratch: &Path, creator: &Creator, trap: Trap) {
         if round > 0 {
             // Free this round's name and trap the one freed last round.
             trap.remove(&attacked.join(name(round))).unwrap();
-            trap.plant(&attacked.join(name(round - 1)), &victim).unwrap();
+            trap.plant(&attacked.join(name(round - 1)), &victim)
+                .unwrap();
         }
         let free = name(round);
         let traps: BTreeMap<String, Snapshot> = list(&attacked)
@@ -167,7 +168,13 @@ fn attack(scratch: &Path, creator: &Creator, trap: Trap) {
         }
 
         // The victim was not opened for writing, written, truncated or chmod'ed.
-        assert_eq!(snapshot(&victim), before, "{} with {:?}", creator.name, trap);
+        assert_eq!(
+            snapshot(&victim),
+            before,
+            "{} with {:?}",
+            creator.name,
+            trap
+        );
         assert_eq!(std::fs::read(&victim).unwrap(), VICTIM_CONTENTS);
         // Every trap is still there, the same object, unchanged; the free name is free again.
         let after: BTreeMap<String, Snapshot> = list(&attacked)
@@ -187,8 +194,18 @@ fn attack(scratch: &Path, creator: &Creator, trap: Trap) {
     // 37 rounds of 20 tries at 1 free name in 37: each outcome has a chance of about 0.4 to
     // 0.6 per round, so missing either in all rounds (p < 1e-8) means a creator that did not
     // try the trapped names or could not find the free one.
-    assert!(taken > 0, "{} with {:?}: never took the free name", creator.name, trap);
-    assert!(refused > 0, "{} with {:?}: never refused", creator.name, trap);
+    assert!(
+        taken > 0,
+        "{} with {:?}: never took the free name",
+        creator.name,
+        trap
+    );
+    assert!(
+        refused > 0,
+        "{} with {:?}: never refused",
+        creator.name,
+        trap
+    );
 }
 
 fn run(trap: Trap) {

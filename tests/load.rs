@@ -107,5 +107,9 @@ fn eight_threads_in_two_processes_share_one_directory() {
     }
     let named = creators::all().iter().filter(|c| c.named).count();
     assert_eq!(total, PROCESSES * THREADS * PER_THREAD * named);
-    assert!(common::list(&dir).is_empty(), "left behind: {:?}", common::list(&dir));
+    assert!(
+        common::list(&dir).is_empty(),
+        "left behind: {:?}",
+        common::list(&dir)
+    );
 }

@@ -60,7 +60,9 @@ fn every_kind_is_private_under_umask_000_022_077() {
 
 /// The name of the system call on a line of `strace -f` output (`PID name(args) = result`).
 fn syscall_name(line: &str) -> &str {
-    let call = line.split_once(' ').map_or(line, |(_, rest)| rest.trim_start());
+    let call = line
+        .split_once(' ')
+        .map_or(line, |(_, rest)| rest.trim_start());
     call.split('(').next().unwrap_or("")
 }
 
@@ -86,7 +88,10 @@ fn modes_are_given_at_creation_and_never_changed_by_chmod() {
         let name = syscall_name(line);
         let succeeded = !line.contains(" = -1");
         if name.starts_with("mkdir") {
-            assert!(line.contains(", 0700)"), "directory not created 0700: {line}");
+            assert!(
+                line.contains(", 0700)"),
+                "directory not created 0700: {line}"
+            );
             created += usize::from(succeeded);
         } else if line.contains("O_CREAT") || line.contains("O_TMPFILE") {
             assert!(line.contains(", 0600)"), "file not created 0600: {line}");
