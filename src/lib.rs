@@ -56,6 +56,7 @@ mod builder;
 mod create;
 mod env;
 mod error;
+mod file;
 mod name;
 mod path;
 mod spooled;
@@ -65,6 +66,7 @@ mod sys;
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
+pub use file::TemporaryFile;
 pub use spooled::SpooledTemporaryFile;
 
 // The README's examples are compiled and run as doctests.

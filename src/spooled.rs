@@ -5,7 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 
-use crate::{error, Builder};
+use crate::{error, Builder, TemporaryFile};
 
 /// A temporary file that lives in memory until it grows past `max_size` bytes, then moves to
 /// an unnamed file on disk (it "rolls over").
@@ -423,9 +423,7 @@ impl Memory {
 
 /// The disk file a spooled file rolls over into: a `TemporaryFile` with `builder`'s options.
 fn disk_file(builder: &Builder) -> io::Result<File> {
-    let (file, path) = builder.mkstemp()?;
-    std::fs::remove_file(&path).map_err(|e| error::with_path(e, "remove", &path))?;
-    Ok(file)
+    builder.temporary_file().map(TemporaryFile::into_file)
 }
 
 /// An error while copying the bytes to disk, naming the directory.

@@ -81,3 +81,56 @@ pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .collect()
 }
+
+/// Set once a kernel has shown that it does not know `O_TMPFILE` (before Linux 3.11 the flag
+/// reads as `O_DIRECTORY`, so opening a directory read-write fails with `EISDIR`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+static NO_TMPFILE: AtomicBool = AtomicBool::new(false);
+
+/// An unnamed file in `dir`: `open(dir, O_TMPFILE|O_EXCL|O_RDWR|O_NOFOLLOW|O_CLOEXEC, 0600)`,
+/// one `openat` system call. `O_EXCL` means it can never be linked into the tree.
+///
+/// `Ok(None)` means "make a named file and unlink it instead": the file system refuses
+/// `O_TMPFILE` (`EOPNOTSUPP`, `EINVAL`), the kernel does not know it (`EISDIR`, remembered for
+/// the life of the process), `dir` is a symlink (`O_NOFOLLOW`: `ENOTDIR`/`ELOOP`), or `dir` is
+/// missing or not a directory, where the fallback reports the very error a named file gets.
+/// Errors that a named file would meet just the same (no space, no descriptors left, read-only
+/// file system, path too long) are returned at once.
+pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        if NO_TMPFILE.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_TMPFILE | libc::O_EXCL | libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(dir);
+        match opened {
+            Ok(file) => Ok(Some(file)),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EISDIR) => {
+                    NO_TMPFILE.store(true, Ordering::Relaxed);
+                    Ok(None)
+                }
+                Some(
+                    libc::ENOSPC
+                    | libc::EDQUOT
+                    | libc::EMFILE
+                    | libc::ENFILE
+                    | libc::ENOMEM
+                    | libc::EROFS
+                    | libc::ENAMETOOLONG,
+                ) => Err(e),
+                _ => Ok(None),
+            },
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        Ok(None)
+    }
+}
