@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
-use crate::{env, path, sys, TemporaryFile};
+use crate::{env, path, sys, NamedTemporaryFile, TemporaryFile};
 
 /// Options for creating temporary objects: Python's keyword arguments.
 ///
@@ -274,6 +274,34 @@ impl Builder {
     /// ```
     pub fn temporary_file(&self) -> io::Result<TemporaryFile> {
         TemporaryFile::create(self)
+    }
+
+    /// Creates a named file, open for reading and writing, deleted as `delete` and
+    /// `delete_on_close` say (see [`NamedTemporaryFile`]).
+    ///
+    /// The file is created as by [`mkstemp`](Builder::mkstemp). Nothing can fail once the
+    /// name exists, so a failed call never leaves a file behind, whatever `delete` says.
+    ///
+    /// # Errors
+    /// As [`mkstemp`](Builder::mkstemp).
+    ///
+    /// # Security
+    /// As [`mkstemp`](Builder::mkstemp): mode 0600 from the start, `O_EXCL|O_NOFOLLOW`,
+    /// close-on-exec.
+    ///
+    /// # Python equivalent
+    /// `tempfile.NamedTemporaryFile(suffix=, prefix=, dir=, delete=, delete_on_close=)`, binary.
+    ///
+    /// ```
+    /// let file = tempkit::Builder::new().prefix("job-").delete(false).named_temporary_file()?;
+    /// let path = file.path().to_owned();
+    /// drop(file);
+    /// assert!(path.exists()); // delete(false): the caller removes it
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn named_temporary_file(&self) -> io::Result<NamedTemporaryFile> {
+        NamedTemporaryFile::create(self)
     }
 
     /// Returns an absolute path that did not exist when it was checked, creating nothing.

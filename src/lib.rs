@@ -58,6 +58,7 @@ mod env;
 mod error;
 mod file;
 mod name;
+mod named;
 mod path;
 mod spooled;
 mod sys;
@@ -67,6 +68,7 @@ pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
 pub use file::TemporaryFile;
+pub use named::{NamedTemporaryFile, PersistError};
 pub use spooled::SpooledTemporaryFile;
 
 // The README's examples are compiled and run as doctests.
