@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
+use crate::TemporaryDirectory;
 use crate::{env, path, sys};
 
 /// Options for creating temporary objects: Python's keyword arguments.
@@ -237,7 +238,8 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn mkdtemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Dir, sys::create_dir).map(|((), path)| path)
+        self.create(Kind::Dir, sys::create_dir)
+            .map(|((), path)| path)
     }
 
     /// Returns an absolute path that did not exist when it was checked, creating nothing.
@@ -264,12 +266,40 @@ impl Builder {
     /// ```
     #[deprecated(note = "the name can be taken before you use it; use mkstemp or mkdtemp")]
     pub fn mktemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Name, |candidate| match std::fs::symlink_metadata(candidate) {
-            Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+        self.create(Kind::Name, |candidate| {
+            match std::fs::symlink_metadata(candidate) {
+                Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
         })
         .map(|((), path)| path)
+    }
+
+    /// Creates a directory, mode 0700, that is removed with everything in it when dropped
+    /// (unless [`delete`](Builder::delete) is `false`).
+    ///
+    /// Reads `prefix`, `suffix`, `dir`, `random_len`, `delete` and `ignore_cleanup_errors`.
+    ///
+    /// # Errors
+    /// As [`mkdtemp`](Builder::mkdtemp): a missing `dir` is a `NotFound` error naming it.
+    ///
+    /// # Python equivalent
+    /// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`.
+    ///
+    /// ```
+    /// let dir = tempkit::Builder::new().prefix("build-").temporary_directory()?;
+    /// let name = dir.path().file_name().unwrap().to_str().unwrap();
+    /// assert!(name.starts_with("build-"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn temporary_directory(&self) -> io::Result<TemporaryDirectory> {
+        let ((), path) = self.create(Kind::Dir, sys::create_dir)?;
+        Ok(TemporaryDirectory::from_created(
+            path,
+            self.deletes(),
+            self.ignores_cleanup_errors(),
+        ))
     }
 
     /// The directory to create in, absolute.
