@@ -1,9 +1,7 @@
 //! Fixtures shared by the integration tests: scratch directories, and running a test body in
 //! a forked child (as an unprivileged user, or with a umask of its own).
-#![allow(dead_code)]
-// each test binary uses its own share of these
-// Tests build with the current toolchain; only the library keeps to its rust-version.
-#![allow(clippy::incompatible_msrv)]
+#![allow(dead_code)] // each test binary uses its own share of these
+#![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
 pub mod creators;
 pub mod trace;
