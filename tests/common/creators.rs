@@ -14,6 +14,12 @@ pub enum Held {
     Mkstemp(File, PathBuf),
     /// From `mkdtemp`: the caller removes it.
     Mkdtemp(PathBuf),
+    /// A `TemporaryFile`: no name.
+    Unnamed(tempkit::TemporaryFile),
+    /// A `NamedTemporaryFile`.
+    Named(tempkit::NamedTemporaryFile),
+    /// A `TemporaryDirectory`.
+    Directory(tempkit::TemporaryDirectory),
     /// A `SpooledTemporaryFile` that has rolled over to disk.
     Spooled(tempkit::SpooledTemporaryFile),
 }
@@ -23,7 +29,9 @@ impl Held {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Held::Mkstemp(_, p) | Held::Mkdtemp(p) => Some(p),
-            Held::Spooled(_) => None,
+            Held::Named(f) => Some(f.path()),
+            Held::Directory(d) => Some(d.path()),
+            Held::Unnamed(_) | Held::Spooled(_) => None,
         }
     }
 
@@ -32,6 +40,9 @@ impl Held {
         let meta = match &mut self {
             Held::Mkstemp(f, _) => f.metadata()?,
             Held::Mkdtemp(p) => p.symlink_metadata()?,
+            Held::Unnamed(f) => f.as_file().metadata()?,
+            Held::Named(f) => f.as_file()?.metadata()?,
+            Held::Directory(d) => d.path().symlink_metadata()?,
             Held::Spooled(s) => s.as_file()?.metadata()?,
         };
         Ok((meta.mode() & 0o7777, self))
@@ -46,6 +57,12 @@ impl Held {
                 std::fs::remove_file(p)
             }
             Held::Mkdtemp(p) => std::fs::remove_dir(p),
+            Held::Named(mut f) => f.close(),
+            Held::Directory(mut d) => d.cleanup(),
+            Held::Unnamed(f) => {
+                drop(f);
+                Ok(())
+            }
             Held::Spooled(s) => {
                 drop(s);
                 Ok(())
@@ -81,6 +98,18 @@ fn mkdtemp(b: &Builder) -> io::Result<Held> {
     b.mkdtemp().map(Held::Mkdtemp)
 }
 
+fn temporary_file(b: &Builder) -> io::Result<Held> {
+    b.temporary_file().map(Held::Unnamed)
+}
+
+fn named_temporary_file(b: &Builder) -> io::Result<Held> {
+    b.named_temporary_file().map(Held::Named)
+}
+
+fn temporary_directory(b: &Builder) -> io::Result<Held> {
+    b.temporary_directory().map(Held::Directory)
+}
+
 /// A spooled file made to roll over by writing past its `max_size`.
 fn spooled_rollover(b: &Builder) -> io::Result<Held> {
     let mut s = b.spooled_temporary_file(4);
@@ -109,6 +138,30 @@ pub fn all() -> Vec<Creator> {
             named_only_via_symlinked_dir: false,
         },
         Creator {
+            name: "temporary_file",
+            create: temporary_file,
+            named: false,
+            is_dir: false,
+            self_cleaning: true,
+            named_only_via_symlinked_dir: true,
+        },
+        Creator {
+            name: "named_temporary_file",
+            create: named_temporary_file,
+            named: true,
+            is_dir: false,
+            self_cleaning: true,
+            named_only_via_symlinked_dir: false,
+        },
+        Creator {
+            name: "temporary_directory",
+            create: temporary_directory,
+            named: true,
+            is_dir: true,
+            self_cleaning: true,
+            named_only_via_symlinked_dir: false,
+        },
+        Creator {
             name: "spooled_temporary_file rollover",
             create: spooled_rollover,
             named: false,
@@ -124,7 +177,9 @@ pub fn all() -> Vec<Creator> {
 pub fn write_to(held: &mut Held, data: &[u8]) -> io::Result<()> {
     match held {
         Held::Mkstemp(f, _) => f.write_all(data),
-        Held::Mkdtemp(_) => Ok(()),
+        Held::Unnamed(f) => f.write_all(data),
+        Held::Named(f) => f.write_all(data),
         Held::Spooled(s) => s.write_all(data),
+        Held::Mkdtemp(_) | Held::Directory(_) => Ok(()),
     }
 }
