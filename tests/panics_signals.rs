@@ -47,7 +47,11 @@ fn a_panic_in_a_scope_removes_everything_on_unwind() {
         panic!("unwinding on purpose with {} objects held", held.len() + 1);
     });
     assert!(result.is_err());
-    assert!(common::list(&real).is_empty(), "left: {:?}", common::list(&real));
+    assert!(
+        common::list(&real).is_empty(),
+        "left: {:?}",
+        common::list(&real)
+    );
 }
 
 /// Forks a child that creates one object with `creator` in `dir`, tells us, and waits to be
@@ -67,7 +71,10 @@ fn kill_while_holding(creator: &Creator, dir: &Path) {
             let mut held = (creator.create)(&b).expect("create");
             creators::write_to(&mut held, b"held when killed").unwrap();
             // SAFETY: writes one byte from a valid buffer to our pipe.
-            assert_eq!(unsafe { libc::write(write_end, b"!".as_ptr().cast(), 1) }, 1);
+            assert_eq!(
+                unsafe { libc::write(write_end, b"!".as_ptr().cast(), 1) },
+                1
+            );
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(60));
             }
@@ -89,7 +96,11 @@ fn kill_while_holding(creator: &Creator, dir: &Path) {
         assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
         assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
     }
-    assert_eq!(n, 1, "{}: the child failed before holding its object", creator.name);
+    assert_eq!(
+        n, 1,
+        "{}: the child failed before holding its object",
+        creator.name
+    );
 }
 
 #[test]
@@ -110,7 +121,12 @@ fn sigkill_leaves_no_unnamed_file_and_named_objects_keep_their_prefix() {
             let left = common::list(&real);
             if creator.named {
                 assert_eq!(left.len(), 1, "{}: {:?}", creator.name, left);
-                assert!(left[0].starts_with("reapme-"), "{}: {:?}", creator.name, left);
+                assert!(
+                    left[0].starts_with("reapme-"),
+                    "{}: {:?}",
+                    creator.name,
+                    left
+                );
                 let path = real.join(&left[0]);
                 if creator.is_dir {
                     std::fs::remove_dir(&path).unwrap();
@@ -119,7 +135,13 @@ fn sigkill_leaves_no_unnamed_file_and_named_objects_keep_their_prefix() {
                     std::fs::remove_file(&path).unwrap();
                 }
             } else {
-                assert!(left.is_empty(), "{} via {}: {:?}", creator.name, d.display(), left);
+                assert!(
+                    left.is_empty(),
+                    "{} via {}: {:?}",
+                    creator.name,
+                    d.display(),
+                    left
+                );
             }
         }
     }
