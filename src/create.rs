@@ -46,6 +46,18 @@ pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
             "temporary name would be empty (no prefix, suffix or random part)".to_string(),
         ));
     }
+    // Only a name without a random part can be "." or "..". Checked here, not per candidate,
+    // so that every kind refuses it, also those (unnamed files) that may never use the name.
+    if t.random_len == 0 {
+        let mut fixed = t.prefix.to_owned();
+        fixed.push(t.suffix);
+        if fixed == "." || fixed == ".." {
+            return Err(error::new(
+                io::ErrorKind::InvalidInput,
+                format!("temporary name {:?} is not a usable file name", fixed),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -67,12 +79,6 @@ pub(crate) fn create<T>(
         file_name.push(t.prefix);
         name::push_random(&mut file_name, t.random_len);
         file_name.push(t.suffix);
-        if file_name == "." || file_name == ".." {
-            return Err(error::new(
-                io::ErrorKind::InvalidInput,
-                format!("temporary name {:?} is not a usable file name", file_name),
-            ));
-        }
         let path = t.dir.join(&file_name);
         match make(&path) {
             Ok(value) => return Ok((value, path)),
