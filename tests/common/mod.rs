@@ -6,6 +6,8 @@
 pub mod creators;
 pub mod trace;
 
+pub mod append_only;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
