@@ -203,7 +203,8 @@ impl SpooledTemporaryFile {
         self.roll()?.set_len(size)
     }
 
-    /// The file on disk, rolling over first: the way to its descriptor.
+    /// The file on disk, rolling over first: the way to its descriptor (`AsFd`/`AsRawFd` on
+    /// the [`File`]) and its metadata.
     ///
     /// # Errors
     /// A failed rollover; nothing changes (see [`rollover`](Self::rollover)).
@@ -212,9 +213,10 @@ impl SpooledTemporaryFile {
     /// `SpooledTemporaryFile.fileno()`, which also rolls over first.
     ///
     /// ```
-    /// use std::os::unix::io::AsRawFd;
+    /// use std::io::Write;
     /// let mut file = tempkit::SpooledTemporaryFile::new(100);
-    /// assert!(file.as_file()?.as_raw_fd() >= 0);
+    /// file.write_all(b"abc")?;
+    /// assert_eq!(file.as_file()?.metadata()?.len(), 3);
     /// assert!(file.is_rolled_over());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -292,6 +294,7 @@ impl SpooledTemporaryFile {
     }
 
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
+    #[inline]
     fn fits(&self, len: usize) -> bool {
         self.max_size == 0
             || (self.memory.pos)
@@ -335,7 +338,17 @@ impl Memory {
         }
     }
 
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The common case, appending, costs what `Vec::extend_from_slice` costs.
+        if self.pos == self.data.len() as u64 {
+            if self.data.try_reserve(buf.len()).is_err() {
+                return Err(too_large(self.pos.saturating_add(buf.len() as u64)));
+            }
+            self.data.extend_from_slice(buf);
+            self.pos = self.data.len() as u64;
+            return Ok(buf.len());
+        }
         let at = self.index()?;
         let end = at
             .checked_add(buf.len())
