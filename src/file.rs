@@ -31,6 +31,7 @@ use crate::{error, sys, Builder};
 /// assert_eq!(text, "hello");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "dropping a TemporaryFile at once deletes it"]
 pub struct TemporaryFile {
     file: File,
 }
