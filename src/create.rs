@@ -46,14 +46,15 @@ pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
             "temporary name would be empty (no prefix, suffix or random part)".to_string(),
         ));
     }
+    // Only a name without a random part can be "." or "..". Checked here, not per candidate,
+    // so that every kind refuses it, also those (unnamed files) that may never use the name.
     if t.random_len == 0 {
-        // The random characters are never dots, so only a fixed name can be `.` or `..`.
-        let mut fixed_name = t.prefix.to_owned();
-        fixed_name.push(t.suffix);
-        if fixed_name == "." || fixed_name == ".." {
+        let mut fixed = t.prefix.to_owned();
+        fixed.push(t.suffix);
+        if fixed == "." || fixed == ".." {
             return Err(error::new(
                 io::ErrorKind::InvalidInput,
-                format!("temporary name {:?} is not a usable file name", fixed_name),
+                format!("temporary name {:?} is not a usable file name", fixed),
             ));
         }
     }

@@ -1,6 +1,10 @@
 //! Fixtures shared by the integration tests: scratch directories, and running a test body in
 //! a forked child (as an unprivileged user, or with a umask of its own).
 #![allow(dead_code)] // each test binary uses its own share of these
+#![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
+
+pub mod creators;
+pub mod trace;
 
 pub mod append_only;
 

@@ -1,0 +1,115 @@
+//! Load: 4 threads in each of 2 processes create 5,000 objects of every kind each, all in one
+//! directory. No creation fails, no name is handed out twice (threads and forked processes
+//! never repeat each other's names), and the directory is empty at the end.
+
+mod common;
+
+use std::collections::{HashSet, VecDeque};
+use std::path::Path;
+
+use common::creators::{self, Held};
+use common::Scratch;
+
+const PROCESSES: usize = 2;
+const THREADS: usize = 4;
+const PER_THREAD: usize = 5_000;
+/// How many objects each thread holds at once, so that the directory stays busy.
+const WINDOW: usize = 64;
+/// 37^12 names: among the 160,000 named objects of this test an accidental repeat has a chance
+/// below 1e-8, so any repeat is a generator bug (with the default 8 it would be about 0.4%).
+const RANDOM_LEN: usize = 12;
+
+/// One thread's work: every kind, `PER_THREAD` times each. Returns the names it was given.
+fn thread_body(dir: &Path) -> Vec<String> {
+    let mut names = Vec::with_capacity(PER_THREAD * creators::all().len());
+    let mut b = tempkit::Builder::new();
+    b.dir(dir).prefix("load-").random_len(RANDOM_LEN);
+    for creator in creators::all() {
+        let mut live: VecDeque<Held> = VecDeque::with_capacity(WINDOW);
+        for i in 0..PER_THREAD {
+            let held = (creator.create)(&b)
+                .unwrap_or_else(|e| panic!("{} #{i} failed: {e}", creator.name));
+            if let Some(p) = held.path() {
+                names.push(p.file_name().unwrap().to_string_lossy().into_owned());
+            }
+            live.push_back(held);
+            if live.len() == WINDOW {
+                live.pop_front().unwrap().finish().expect("finish");
+            }
+        }
+        for held in live {
+            held.finish().expect("finish");
+        }
+    }
+    names
+}
+
+/// One process's work: `THREADS` threads; writes the names they were given to `out`.
+fn process_body(dir: &Path, out: &Path) -> bool {
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let dir = dir.to_owned();
+            std::thread::spawn(move || thread_body(&dir))
+        })
+        .collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().expect("a thread failed"));
+    }
+    std::fs::write(out, all.join("\n")).expect("write names");
+    true
+}
+
+/// Forks a child running `body`; returns its process id.
+fn fork(body: impl FnOnce() -> bool) -> libc::pid_t {
+    // SAFETY: the child runs only `body` and then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(false);
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    pid
+}
+
+#[test]
+fn eight_threads_in_two_processes_share_one_directory() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("shared");
+    let out = scratch.path().join("names");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    let pids: Vec<libc::pid_t> = (0..PROCESSES)
+        .map(|p| {
+            let (dir, file) = (dir.clone(), out.join(p.to_string()));
+            fork(move || process_body(&dir, &file))
+        })
+        .collect();
+    for pid in pids {
+        let mut status = 0;
+        // SAFETY: waits for a child we forked.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "process {pid} failed (status {status:#x}): see its panic above"
+        );
+    }
+
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for p in 0..PROCESSES {
+        let text = std::fs::read_to_string(out.join(p.to_string())).unwrap();
+        for name in text.lines() {
+            total += 1;
+            assert!(seen.insert(name.to_owned()), "name {name} handed out twice");
+        }
+    }
+    let named = creators::all().iter().filter(|c| c.named).count();
+    assert_eq!(total, PROCESSES * THREADS * PER_THREAD * named);
+    assert!(
+        common::list(&dir).is_empty(),
+        "left behind: {:?}",
+        common::list(&dir)
+    );
+}

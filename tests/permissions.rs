@@ -1,0 +1,108 @@
+//! Permissions: whatever the umask, files are 0600 and directories 0700 from the moment they
+//! exist. The modes are read back with stat, and a traced run shows that each mode is given
+//! to the creating system call and never fixed later by a chmod.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::creators;
+use common::trace::{lines_about, strace_test};
+use common::{as_nobody, with_umask, Scratch};
+
+const UMASKS: [u32; 3] = [0o000, 0o022, 0o077];
+
+/// When set, the directory the traced run creates in (made by the tracing test).
+const TRACE_DIR_VAR: &str = "TEMPKIT_TEST_TRACE_DIR";
+
+/// The test that the traced run repeats.
+const TRACED_TEST: &str = "every_kind_is_private_under_umask_000_022_077";
+
+/// The system calls that change a mode.
+const CHMODS: [&str; 4] = ["chmod", "fchmod", "fchmodat", "fchmodat2"];
+
+/// Creates one object of every kind in `dir` under each umask, as an unprivileged user,
+/// checking its mode while it is held.
+fn create_every_kind(dir: &Path) {
+    for mask in UMASKS {
+        for creator in creators::all() {
+            let ok = with_umask(mask, || {
+                as_nobody(|| {
+                    let mut b = tempkit::Builder::new();
+                    b.dir(dir).prefix("tkperm-");
+                    let held = (creator.create)(&b).expect("create");
+                    let want = if creator.is_dir { 0o700 } else { 0o600 };
+                    if let Some(path) = held.path() {
+                        assert_eq!(common::mode(path), want, "{} by name", creator.name);
+                    }
+                    let (mode, held) = held.mode().expect("fstat");
+                    assert_eq!(mode, want, "{} under umask {:03o}", creator.name, mask);
+                    held.finish().expect("finish");
+                    true
+                })
+            });
+            assert!(ok, "{} under umask {:03o}: see above", creator.name, mask);
+        }
+    }
+}
+
+#[test]
+fn every_kind_is_private_under_umask_000_022_077() {
+    match std::env::var_os(TRACE_DIR_VAR) {
+        Some(dir) => create_every_kind(Path::new(&dir)),
+        None => {
+            let scratch = Scratch::for_nobody();
+            create_every_kind(scratch.path());
+            assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+        }
+    }
+}
+
+/// The name of the system call on a line of `strace -f` output (`PID name(args) = result`).
+fn syscall_name(line: &str) -> &str {
+    let call = line
+        .split_once(' ')
+        .map_or(line, |(_, rest)| rest.trim_start());
+    call.split('(').next().unwrap_or("")
+}
+
+#[test]
+fn modes_are_given_at_creation_and_never_changed_by_chmod() {
+    let scratch = Scratch::for_nobody();
+    let dir: PathBuf = scratch.path().to_owned();
+    let Some(trace) = strace_test(
+        TRACED_TEST,
+        &[(TRACE_DIR_VAR, dir.as_os_str())],
+        "chmod,fchmod,fchmodat,?fchmodat2,open,openat,creat,mkdir,mkdirat",
+    ) else {
+        return;
+    };
+    let chmods: Vec<&str> = trace
+        .lines()
+        .filter(|l| CHMODS.contains(&syscall_name(l)))
+        .collect();
+    assert!(chmods.is_empty(), "chmod issued:\n{}", chmods.join("\n"));
+
+    let mut created = 0;
+    for line in lines_about(&trace, &dir) {
+        let name = syscall_name(line);
+        let succeeded = !line.contains(" = -1");
+        if name.starts_with("mkdir") {
+            assert!(
+                line.contains(", 0700)"),
+                "directory not created 0700: {line}"
+            );
+            created += usize::from(succeeded);
+        } else if line.contains("O_CREAT") || line.contains("O_TMPFILE") {
+            assert!(line.contains(", 0600)"), "file not created 0600: {line}");
+            created += usize::from(succeeded);
+        }
+    }
+    // One creation per creator and umask, at least (the trace really covered them).
+    let expected = UMASKS.len() * creators::all().len();
+    assert!(
+        created >= expected,
+        "only {created} creating calls traced, expected {expected}:\n{trace}"
+    );
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
