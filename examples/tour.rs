@@ -19,7 +19,10 @@ fn exists(path: &Path) -> &'static str {
 }
 
 fn main() -> io::Result<()> {
-    println!("gettempdir()                 {}", tempkit::gettempdir()?.display());
+    println!(
+        "gettempdir()                 {}",
+        tempkit::gettempdir()?.display()
+    );
     println!("gettempprefix()              {}", tempkit::gettempprefix());
     println!();
 

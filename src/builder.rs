@@ -237,7 +237,8 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn mkdtemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Dir, sys::create_dir).map(|((), path)| path)
+        self.create(Kind::Dir, sys::create_dir)
+            .map(|((), path)| path)
     }
 
     /// Returns an absolute path that did not exist when it was checked, creating nothing.
@@ -264,10 +265,12 @@ impl Builder {
     /// ```
     #[deprecated(note = "the name can be taken before you use it; use mkstemp or mkdtemp")]
     pub fn mktemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Name, |candidate| match std::fs::symlink_metadata(candidate) {
-            Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+        self.create(Kind::Name, |candidate| {
+            match std::fs::symlink_metadata(candidate) {
+                Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
         })
         .map(|((), path)| path)
     }

@@ -32,7 +32,9 @@ static TEMPDIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 fn cache() -> MutexGuard<'static, Option<PathBuf>> {
     // A panic while the lock was held cannot leave a half-written `Option`: use it as it is.
-    TEMPDIR.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    TEMPDIR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The directory temporary objects go in when no `dir` is given.
@@ -115,15 +117,22 @@ fn discover() -> io::Result<PathBuf> {
     }
     Err(error::new(
         io::ErrorKind::NotFound,
-        format!("no usable temporary directory found; tried {}", tried.join(", ")),
+        format!(
+            "no usable temporary directory found; tried {}",
+            tried.join(", ")
+        ),
     ))
 }
 
 /// Proves `dir` usable: create a file (no prefix), write to it, remove it. The file is
 /// removed whatever the write did.
 pub(crate) fn probe(dir: &Path) -> io::Result<()> {
-    let template =
-        Template { dir, prefix: OsStr::new(""), suffix: OsStr::new(""), random_len: 8 };
+    let template = Template {
+        dir,
+        prefix: OsStr::new(""),
+        suffix: OsStr::new(""),
+        random_len: 8,
+    };
     create::create(template, Kind::File, |candidate| {
         let mut file = sys::create_file(candidate)?;
         let written = file.write_all(b"blat");

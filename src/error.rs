@@ -47,7 +47,13 @@ mod tests {
         let err = with_path(cause, "create temporary file in", Path::new("/srv/x"));
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
         let text = err.to_string();
-        assert_eq!(text, format!("failed to create temporary file in `/srv/x`: {}", cause_text));
+        assert_eq!(
+            text,
+            format!(
+                "failed to create temporary file in `/srv/x`: {}",
+                cause_text
+            )
+        );
         assert!(err.get_ref().and_then(|e| e.source()).is_none());
     }
 }

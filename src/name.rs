@@ -37,10 +37,16 @@ pub(crate) fn push_random(out: &mut OsString, len: usize) {
 /// separator or a NUL byte (Python silently creates elsewhere).
 pub(crate) fn check_affix(affix: &OsStr, what: &str) -> io::Result<()> {
     let text = affix.to_string_lossy();
-    if text.chars().any(|c| c == '\0' || std::path::is_separator(c)) {
+    if text
+        .chars()
+        .any(|c| c == '\0' || std::path::is_separator(c))
+    {
         return Err(error::new(
             io::ErrorKind::InvalidInput,
-            format!("temporary name {} {:?} contains a path separator or NUL", what, affix),
+            format!(
+                "temporary name {} {:?} contains a path separator or NUL",
+                what, affix
+            ),
         ));
     }
     Ok(())
@@ -60,7 +66,12 @@ struct Generator {
 
 impl Generator {
     fn new() -> Self {
-        let mut g = Generator { state: [0; 16], block: [0; 64], used: 64, generation: 0 };
+        let mut g = Generator {
+            state: [0; 16],
+            block: [0; 64],
+            used: 64,
+            generation: 0,
+        };
         g.rekey();
         g
     }
@@ -157,8 +168,12 @@ mod tests {
         state[14] = 0x4a00_0000;
         state[15] = 0;
         let block = chacha20_block(&state);
-        let expected_start = [0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f];
-        let expected_end = [0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e];
+        let expected_start = [
+            0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f,
+        ];
+        let expected_end = [
+            0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e,
+        ];
         assert_eq!(&block[..12], &expected_start);
         assert_eq!(&block[52..], &expected_end);
     }

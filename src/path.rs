@@ -44,7 +44,10 @@ mod tests {
         assert_eq!(normalize(Path::new("/var/tmp/")), Path::new("/var/tmp"));
         assert_eq!(normalize(Path::new("/a/./b/../c")), Path::new("/a/c"));
         assert_eq!(normalize(Path::new("/../x")), Path::new("/x"));
-        assert_eq!(normalize(Path::new("/Mixed/Case")), Path::new("/Mixed/Case"));
+        assert_eq!(
+            normalize(Path::new("/Mixed/Case")),
+            Path::new("/Mixed/Case")
+        );
     }
 
     #[test]

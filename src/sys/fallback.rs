@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 /// A new file, read-write, failing with `AlreadyExists` if the name is taken.
 pub(crate) fn create_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).create_new(true).open(path)
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// A new directory, failing with `AlreadyExists` if the name is taken.
@@ -41,6 +45,9 @@ pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
         }
         dirs
     } else {
-        ["/tmp", "/var/tmp", "/usr/tmp"].iter().map(PathBuf::from).collect()
+        ["/tmp", "/var/tmp", "/usr/tmp"]
+            .iter()
+            .map(PathBuf::from)
+            .collect()
     }
 }

@@ -76,5 +76,8 @@ pub(crate) fn fill_random(buf: &mut [u8]) {
 
 /// Python's fixed Unix candidates, after the environment variables.
 pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
-    ["/tmp", "/var/tmp", "/usr/tmp"].iter().map(PathBuf::from).collect()
+    ["/tmp", "/var/tmp", "/usr/tmp"]
+        .iter()
+        .map(PathBuf::from)
+        .collect()
 }
