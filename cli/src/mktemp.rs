@@ -87,9 +87,11 @@ struct Args {
     )]
     tmpdir: Option<OsString>,
 
-    /// Interpret TEMPLATE as a single file name component, relative to a directory: $TMPDIR,
-    /// if set; else the directory specified via -p; else /tmp [deprecated]
-    #[arg(short = 't')]
+    #[arg(
+        short = 't',
+        help = "Interpret TEMPLATE as a single file name component, relative to a directory: \
+                $TMPDIR, if set; else the directory specified via -p; else /tmp [deprecated]"
+    )]
     t: bool,
 
     /// Display this help and exit

@@ -32,7 +32,11 @@ fn prints_tmpdir_when_usable() {
     let mut want = scratch.path().as_os_str().as_bytes().to_vec();
     want.push(b'\n');
     assert_eq!(out.stdout, want);
-    assert!(scratch.names().is_empty(), "the probe left {:?}", scratch.names());
+    assert!(
+        scratch.names().is_empty(),
+        "the probe left {:?}",
+        scratch.names()
+    );
 }
 
 #[test]
@@ -59,7 +63,12 @@ fn a_non_utf8_directory_is_printed_byte_for_byte() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [&["--help"][..], &["mktemp", "--help"], &["run", "--help"], &["gettempdir", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["mktemp", "--help"],
+        &["run", "--help"],
+        &["gettempdir", "--help"],
+    ] {
         let out = Command::new(TEMPKIT).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{:?}", args);
         let text = String::from_utf8_lossy(&out.stdout);
@@ -74,7 +83,12 @@ fn every_subcommand_has_help() {
 
 #[test]
 fn usage_errors_fail_with_a_message() {
-    for args in [&[][..], &["frobnicate"], &["run"], &["run", "--bogus", "--", "true"]] {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["run"],
+        &["run", "--bogus", "--", "true"],
+    ] {
         let out = Command::new(TEMPKIT).args(args).output().unwrap();
         assert!(!out.status.success(), "{:?}", args);
         assert!(!out.stderr.is_empty(), "{:?}", args);

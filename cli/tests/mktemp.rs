@@ -429,8 +429,8 @@ fn agrees_with_gnu_mktemp_over_the_table() {
     let links = Scratch::new();
     let link = links.path().join("mktemp");
     std::os::unix::fs::symlink(TEMPKIT, &link).unwrap();
-    let mut problems = Vec::new();
-    for case in CASES {
+    let check_case = |case: &Case| {
+        let mut problems = Vec::new();
         let mut seen = Vec::new();
         for tool in [Tool::Gnu, Tool::Subcommand, Tool::Link] {
             let r = run(tool, case, &link);
@@ -442,7 +442,19 @@ fn agrees_with_gnu_mktemp_over_the_table() {
         if seen.iter().any(|s| *s != seen[0]) {
             problems.push(format!("{:?}: the tools disagree: {:?}", case.args, seen));
         }
-    }
+        problems
+    };
+    // A few threads: each case is independent (its own scratch directories).
+    let problems: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = CASES
+            .chunks(CASES.len().div_ceil(4))
+            .map(|chunk| scope.spawn(move || chunk.iter().flat_map(check_case).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",

@@ -31,7 +31,10 @@ fn run_in(scratch: &Scratch, args: &[&str]) -> Output {
 }
 
 fn stdout_lines(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -46,16 +49,30 @@ fn the_command_sees_the_directory_in_tmpdir_temp_and_tmp() {
             r#"printf '%s\n' "$TMPDIR" "$TEMP" "$TMP"; stat -c '%a %F' "$TMPDIR"; pwd -P; ls -A "$TMPDIR" | wc -l"#,
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = stdout_lines(&out);
     let dir = PathBuf::from(&lines[0]);
     assert_eq!(dir.parent(), Some(scratch.path()), "{:?}", lines);
-    assert!(dir.file_name().unwrap().to_str().unwrap().starts_with("tmp"));
+    assert!(dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("tmp"));
     assert_eq!(lines[1], lines[0], "TEMP");
     assert_eq!(lines[2], lines[0], "TMP");
     assert_eq!(lines[3], "700 directory", "mode and kind inside");
     let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
-    assert_eq!(Path::new(&lines[4]), cwd, "without --cd the working directory is kept");
+    assert_eq!(
+        Path::new(&lines[4]),
+        cwd,
+        "without --cd the working directory is kept"
+    );
     assert_eq!(lines[5].trim(), "0", "the directory starts empty");
     assert!(!dir.exists(), "the directory is removed afterwards");
     assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
@@ -64,14 +81,35 @@ fn the_command_sees_the_directory_in_tmpdir_temp_and_tmp() {
 #[test]
 fn cd_makes_it_the_working_directory_and_prefix_names_it() {
     let scratch = Scratch::new();
-    let out = run_in(&scratch, &["--cd", "--prefix", "job-", "--", "sh", "-c", "pwd -P; echo $TMPDIR"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_in(
+        &scratch,
+        &[
+            "--cd",
+            "--prefix",
+            "job-",
+            "--",
+            "sh",
+            "-c",
+            "pwd -P; echo $TMPDIR",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = stdout_lines(&out);
     let real_scratch = scratch.path().canonicalize().unwrap();
     let cwd = PathBuf::from(&lines[0]);
     assert_eq!(cwd.parent(), Some(real_scratch.as_path()));
     assert_eq!(cwd.file_name(), Path::new(&lines[1]).file_name());
-    assert!(cwd.file_name().unwrap().to_str().unwrap().starts_with("job-"));
+    assert!(cwd
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("job-"));
     assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
 }
 
@@ -84,7 +122,10 @@ fn the_default_directory_is_gettempdir() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(Path::new(&stdout_lines(&out)[0]).parent(), Some(scratch.path()));
+    assert_eq!(
+        Path::new(&stdout_lines(&out)[0]).parent(),
+        Some(scratch.path())
+    );
     assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
 }
 
@@ -95,25 +136,43 @@ fn exit_status_is_passed_through_and_the_directory_removed() {
         let script = format!("touch \"$TMPDIR/f\"; mkdir \"$TMPDIR/d\"; exit {}", code);
         let out = run_in(&scratch, &["--", "sh", "-c", &script]);
         assert_eq!(out.status.code(), Some(code), "exit {}", code);
-        assert!(scratch.names().is_empty(), "exit {} left {:?}", code, scratch.names());
+        assert!(
+            scratch.names().is_empty(),
+            "exit {} left {:?}",
+            code,
+            scratch.names()
+        );
     }
 }
 
 #[test]
 fn a_command_killed_by_a_signal_gives_128_plus_n() {
-    for (signal, name) in [(libc::SIGTERM, "TERM"), (libc::SIGKILL, "KILL"), (libc::SIGINT, "INT")] {
+    for (signal, name) in [
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGKILL, "KILL"),
+        (libc::SIGINT, "INT"),
+    ] {
         let scratch = Scratch::new();
         let script = format!("touch \"$TMPDIR/f\"; kill -{} $$", name);
         let out = run_in(&scratch, &["--", "sh", "-c", &script]);
         assert_eq!(out.status.code(), Some(128 + signal), "SIG{}", name);
-        assert!(scratch.names().is_empty(), "SIG{} left {:?}", name, scratch.names());
+        assert!(
+            scratch.names().is_empty(),
+            "SIG{} left {:?}",
+            name,
+            scratch.names()
+        );
     }
 }
 
 /// Starts `tempkit run --dir <scratch> -- sh -c SCRIPT`, waits for the script's first line
 /// (the directory), sends `signal` to tempkit, and returns the exit status, the directory
 /// and the rest of the output.
-fn signal_tempkit(scratch: &Scratch, script: &str, signal: i32) -> (std::process::ExitStatus, PathBuf, Vec<String>) {
+fn signal_tempkit(
+    scratch: &Scratch,
+    script: &str,
+    signal: i32,
+) -> (std::process::ExitStatus, PathBuf, Vec<String>) {
     let mut child = Command::new(TEMPKIT)
         .arg("run")
         .arg("--dir")
@@ -140,10 +199,21 @@ fn sigterm_sigint_sighup_to_tempkit_reach_the_command_and_the_directory_goes() {
         let scratch = Scratch::new();
         // `exec` makes sleep the command itself: the forwarded signal kills it.
         let (status, dir, _) = signal_tempkit(&scratch, "echo \"$TMPDIR\"; exec sleep 30", signal);
-        assert_eq!(status.code(), Some(128 + signal), "signal {}: {:?}", signal, status);
+        assert_eq!(
+            status.code(),
+            Some(128 + signal),
+            "signal {}: {:?}",
+            signal,
+            status
+        );
         assert!(status.signal().is_none(), "tempkit itself was not killed");
         assert!(!dir.exists(), "signal {}", signal);
-        assert!(scratch.names().is_empty(), "signal {} left {:?}", signal, scratch.names());
+        assert!(
+            scratch.names().is_empty(),
+            "signal {} left {:?}",
+            signal,
+            scratch.names()
+        );
     }
 }
 
@@ -155,7 +225,11 @@ echo "$TMPDIR"
 while :; do sleep 0.05; done"#;
     let (status, dir, rest) = signal_tempkit(&scratch, script, libc::SIGTERM);
     assert_eq!(status.code(), Some(3));
-    assert_eq!(rest, ["still-there"], "the handler ran with the directory in place");
+    assert_eq!(
+        rest,
+        ["still-there"],
+        "the handler ran with the directory in place"
+    );
     assert!(!dir.exists());
     assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
 }
@@ -184,8 +258,18 @@ fn a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing() {
             .unwrap();
         assert_eq!(out.status.code(), Some(code), "{:?}", cmd);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&*cmd.to_string_lossy()), "{:?}: message {:?}", cmd, err);
-        assert!(scratch.names().is_empty(), "{:?} left {:?}", cmd, scratch.names());
+        assert!(
+            err.contains(&*cmd.to_string_lossy()),
+            "{:?}: message {:?}",
+            cmd,
+            err
+        );
+        assert!(
+            scratch.names().is_empty(),
+            "{:?} left {:?}",
+            cmd,
+            scratch.names()
+        );
     }
 }
 
@@ -206,7 +290,16 @@ fn a_directory_that_cannot_be_created_is_an_error_of_tempkit() {
 #[test]
 fn keep_keeps_the_directory_and_names_it_on_stderr() {
     let scratch = Scratch::new();
-    let out = run_in(&scratch, &["--keep", "--", "sh", "-c", "echo $TMPDIR; echo data > $TMPDIR/f; exit 4"]);
+    let out = run_in(
+        &scratch,
+        &[
+            "--keep",
+            "--",
+            "sh",
+            "-c",
+            "echo $TMPDIR; echo data > $TMPDIR/f; exit 4",
+        ],
+    );
     assert_eq!(out.status.code(), Some(4));
     let dir = PathBuf::from(&stdout_lines(&out)[0]);
     assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"data\n");
@@ -250,14 +343,28 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
     let work = Scratch::for_nobody();
 
     // The tree defeats a plain `rm -rf` by its owner (kept with --keep to show it).
-    let kept = as_nobody(Command::new(&bin).args(["run", "--keep", "--dir"]).arg(work.path()))
-        .args(["--", "sh", "-c", HOSTILE_TREE])
+    let kept = as_nobody(
+        Command::new(&bin)
+            .args(["run", "--keep", "--dir"])
+            .arg(work.path()),
+    )
+    .args(["--", "sh", "-c", HOSTILE_TREE])
+    .output()
+    .unwrap();
+    assert_eq!(
+        kept.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&kept.stderr)
+    );
+    let kept_dir = PathBuf::from(&stdout_lines(&kept)[0]);
+    let rm = as_nobody(Command::new("rm").arg("-rf").arg(&kept_dir))
         .output()
         .unwrap();
-    assert_eq!(kept.status.code(), Some(0), "{}", String::from_utf8_lossy(&kept.stderr));
-    let kept_dir = PathBuf::from(&stdout_lines(&kept)[0]);
-    let rm = as_nobody(Command::new("rm").arg("-rf").arg(&kept_dir)).output().unwrap();
-    assert!(!rm.status.success(), "rm -rf removed the hostile tree: the test would prove nothing");
+    assert!(
+        !rm.status.success(),
+        "rm -rf removed the hostile tree: the test would prove nothing"
+    );
     assert!(kept_dir.exists());
 
     // tempkit run removes it.
@@ -266,7 +373,12 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
         .args(["--", "sh", "-c", HOSTILE_TREE])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(clean.names().is_empty(), "left {:?}", clean.names());
 }
 
@@ -274,7 +386,11 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
 fn paths_with_non_utf8_bytes_reach_the_command_and_stderr_intact() {
     let scratch = Scratch::new();
     let out = Command::new(TEMPKIT)
-        .args([OsStr::new("run"), OsStr::new("--keep"), OsStr::new("--prefix")])
+        .args([
+            OsStr::new("run"),
+            OsStr::new("--keep"),
+            OsStr::new("--prefix"),
+        ])
         .arg(OsStr::from_bytes(b"p\xff-"))
         .arg("--dir")
         .arg(scratch.path())
@@ -286,5 +402,8 @@ fn paths_with_non_utf8_bytes_reach_the_command_and_stderr_intact() {
     assert!(dir.file_name().unwrap().as_bytes().starts_with(b"p\xff-"));
     assert!(dir.is_dir());
     let needle = dir.as_os_str().as_bytes();
-    assert!(out.stderr.windows(needle.len()).any(|w| w == needle), "stderr has the raw path");
+    assert!(
+        out.stderr.windows(needle.len()).any(|w| w == needle),
+        "stderr has the raw path"
+    );
 }
