@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
+use crate::TemporaryDirectory;
 use crate::{env, path, sys};
 
 /// Options for creating temporary objects: Python's keyword arguments.
@@ -273,6 +274,32 @@ impl Builder {
             }
         })
         .map(|((), path)| path)
+    }
+
+    /// Creates a directory, mode 0700, that is removed with everything in it when dropped
+    /// (unless [`delete`](Builder::delete) is `false`).
+    ///
+    /// Reads `prefix`, `suffix`, `dir`, `random_len`, `delete` and `ignore_cleanup_errors`.
+    ///
+    /// # Errors
+    /// As [`mkdtemp`](Builder::mkdtemp): a missing `dir` is a `NotFound` error naming it.
+    ///
+    /// # Python equivalent
+    /// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`.
+    ///
+    /// ```
+    /// let dir = tempkit::Builder::new().prefix("build-").temporary_directory()?;
+    /// let name = dir.path().file_name().unwrap().to_str().unwrap();
+    /// assert!(name.starts_with("build-"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn temporary_directory(&self) -> io::Result<TemporaryDirectory> {
+        let ((), path) = self.create(Kind::Dir, sys::create_dir)?;
+        Ok(TemporaryDirectory::from_created(
+            path,
+            self.deletes(),
+            self.ignores_cleanup_errors(),
+        ))
     }
 
     /// The directory to create in, absolute.

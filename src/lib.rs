@@ -54,15 +54,18 @@
 
 mod builder;
 mod create;
+mod dir;
 mod env;
 mod error;
 mod name;
 mod path;
+mod remove;
 mod sys;
 
 #[allow(deprecated)]
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
+pub use dir::TemporaryDirectory;
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
 
 // The README's examples are compiled and run as doctests.
