@@ -9,7 +9,6 @@
 mod mktemp;
 mod out;
 mod run;
-mod workdir;
 
 use std::ffi::OsString;
 use std::path::Path;

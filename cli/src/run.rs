@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use crate::{out, workdir::WorkDir};
+use tempkit::TemporaryDirectory;
+
+use crate::out;
 
 const PROG: &str = "tempkit run";
 
@@ -94,7 +96,7 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
         out::error(PROG, format_args!("cannot handle signals: {}", e));
         return ExitCode::from(TEMPKIT_FAILED);
     }
-    let workdir = match WorkDir::create(&builder) {
+    let workdir = match builder.temporary_directory() {
         Ok(w) => w,
         Err(e) => {
             out::error(PROG, format_args!("{}", e));
@@ -107,7 +109,7 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
 
 /// Runs the command to its end. `Ok` is its exit status; `Err` the status to exit with when it
 /// could not be started (the message is printed).
-fn run_command(args: &RunArgs, workdir: &WorkDir) -> Result<ExitStatus, u8> {
+fn run_command(args: &RunArgs, workdir: &TemporaryDirectory) -> Result<ExitStatus, u8> {
     let (program, rest) = args.command.split_first().ok_or(TEMPKIT_FAILED)?;
     let path = workdir.path();
     let mut command = Command::new(program);
@@ -210,7 +212,11 @@ fn forward(signal: libc::c_int, si_code: libc::c_int) {
 }
 
 /// Removes (or keeps) the directory and turns the command's outcome into tempkit's status.
-fn finish(workdir: WorkDir, keep: bool, outcome: Result<ExitStatus, u8>) -> ExitCode {
+fn finish(
+    mut workdir: TemporaryDirectory,
+    keep: bool,
+    outcome: Result<ExitStatus, u8>,
+) -> ExitCode {
     let code = match outcome {
         Ok(status) => match (status.code(), status.signal()) {
             (Some(code), _) => u8::try_from(code).unwrap_or(1),
