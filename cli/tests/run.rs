@@ -407,3 +407,123 @@ fn paths_with_non_utf8_bytes_reach_the_command_and_stderr_intact() {
         "stderr has the raw path"
     );
 }
+
+#[test]
+fn a_directory_swapped_for_a_symlink_is_not_followed_and_reported() {
+    let scratch = Scratch::new();
+    let victim = Scratch::new();
+    std::fs::write(victim.path().join("precious"), b"keep me").unwrap();
+    let script = format!(
+        "echo \"$TMPDIR\"; rmdir \"$TMPDIR\" && ln -s '{}' \"$TMPDIR\"",
+        victim.path().display()
+    );
+    let out = run_in(&scratch, &["--", "sh", "-c", &script]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "a cleanup that failed is tempkit's failure"
+    );
+    let link = PathBuf::from(&stdout_lines(&out)[0]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&*link.to_string_lossy()), "stderr {:?}", err);
+    assert_eq!(
+        std::fs::read(victim.path().join("precious")).unwrap(),
+        b"keep me"
+    );
+    assert!(
+        link.symlink_metadata().unwrap().file_type().is_symlink(),
+        "the link is left alone"
+    );
+}
+
+#[test]
+fn a_command_that_removes_the_directory_itself_is_fine() {
+    let scratch = Scratch::new();
+    let out = run_in(&scratch, &["--", "sh", "-c", "rm -rf \"$TMPDIR\"; exit 5"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(scratch.names().is_empty());
+}
+
+/// Ctrl-C on a terminal signals the whole foreground process group: the command gets its
+/// SIGINT from the terminal, tempkit survives it, waits, and removes the directory.
+#[test]
+fn ctrl_c_on_the_terminal_ends_the_command_and_the_directory_goes() {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    let (mut master, slave) = {
+        let (mut m, mut s) = (-1, -1);
+        // SAFETY: openpty writes two descriptors into the given integers; the other
+        // arguments may be null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both descriptors are fresh and owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from(OwnedFd::from_raw_fd(m)),
+                OwnedFd::from_raw_fd(s),
+            )
+        }
+    };
+    let scratch = Scratch::new();
+    let mut cmd = Command::new(TEMPKIT);
+    cmd.arg("run")
+        .arg("--dir")
+        .arg(scratch.path())
+        .args(["--", "sh", "-c", "echo \"dir=$TMPDIR\"; exec sleep 30"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    // SAFETY: setsid and ioctl are async-signal-safe; they make the terminal tempkit's
+    // controlling terminal, with tempkit's process group in the foreground.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd); // our copies of the terminal's slave side: reads end when tempkit's do
+
+    // Read until the command has printed its directory.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    let dir = loop {
+        let n = master.read(&mut buf).expect("read the terminal");
+        assert!(
+            n > 0,
+            "the terminal closed early: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        // A complete line (the terminal ends it with "\r\n").
+        if let Some(start) = text.find("dir=") {
+            if let Some(len) = text[start..].find('\n') {
+                break PathBuf::from(text[start + 4..start + len].trim_end());
+            }
+        }
+    };
+    assert!(dir.is_dir());
+    master.write_all(b"\x03").unwrap(); // Ctrl-C
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), None, "tempkit was killed: {:?}", status);
+    assert_eq!(status.code(), Some(128 + libc::SIGINT));
+    assert!(!dir.exists());
+    assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
+}
