@@ -420,7 +420,7 @@ impl<'a> Parts<'a> {
         }
         match std::fs::canonicalize(dir) {
             Ok(resolved) => Ok(resolved),
-            Err(_) if dry_run => Ok(dir.to_owned()),
+            Err(e) if dry_run && e.kind() == io::ErrorKind::NotFound => Ok(first_missing(dir)),
             Err(e) => Err(e),
         }
     }
@@ -430,6 +430,22 @@ impl<'a> Parts<'a> {
         let name = created.file_name().map_or(&[][..], |n| n.as_bytes());
         [self.dir, name, self.slashes].concat()
     }
+}
+
+/// The first component of `dir` that does not exist, after the resolved part before it. A dry
+/// run in a directory that does not exist may print any name (as GNU's `lstat` says ENOENT);
+/// looking there, the library finds every name free, wherever its lexical folding of a later
+/// `..` would have led.
+fn first_missing(dir: &Path) -> PathBuf {
+    let mut base = PathBuf::from(".");
+    for component in dir.components() {
+        let next = base.join(component);
+        match std::fs::canonicalize(&next) {
+            Ok(resolved) => base = resolved,
+            Err(_) => return next,
+        }
+    }
+    base
 }
 
 fn message(parts: &[&[u8]]) -> Failure {

@@ -193,6 +193,17 @@ const CASES: &[Case] = &[
         Fails("failed to create directory via template"),
     ),
     case(&["-p", "<S>/plain", "XXX"], Fails("Not a directory")),
+    case(&["-u", "-p", "<S>/plain"], Fails("Not a directory")),
+    case(
+        &["-u", "-d", "missing/../plain/XXX"],
+        Creates(Nothing, "missing/../plain/###"),
+    ),
+    case(&["-u", "plain/../XXX"], Fails("Not a directory")),
+    case(&["plain/../XXX"], Fails("Not a directory")),
+    case(
+        &["-d", "missing/../XXX"],
+        Fails("No such file or directory"),
+    ),
     case(&["missing/XXX"], Fails("No such file or directory")),
     case(&["--suffix=a/", "XXX"], Fails("Is a directory")),
     case(&["-q", "-p", "<S>/missing"], Silent),
