@@ -1,7 +1,7 @@
 //! `tempkit mktemp`: GNU coreutils `mktemp`, option for option.
 //!
 //! The rules are GNU's (coreutils 9.x `src/mktemp.c`): options may come before or after the
-//! template, long options may be abbreviated, `-p DIR` and `--tmpdir[=DIR]` are one option (the
+//! template (only before it under `POSIXLY_CORRECT`), long options may be abbreviated, `-p DIR` and `--tmpdir[=DIR]` are one option (the
 //! last one given counts), the suffix is what follows the last `X` unless `--suffix` is given,
 //! and the path printed is the template as given (relative stays relative) with its run of
 //! `X`s replaced. Files get mode 0600 and directories 0700, minus the umask. Exit status is 0,
@@ -107,6 +107,9 @@ struct Args {
 pub(crate) fn main(prog: &str, args: Vec<OsString>) -> ExitCode {
     let mut argv = vec![OsString::from("mktemp")];
     argv.extend(args);
+    if std::env::var_os("POSIXLY_CORRECT").is_some() {
+        posixly_correct(&mut argv);
+    }
     let request = match parse(prog, argv) {
         Ok(request) => request,
         Err(code) => return code,
@@ -118,6 +121,35 @@ pub(crate) fn main(prog: &str, args: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(Failure::Quiet) => ExitCode::FAILURE,
+    }
+}
+
+/// GNU getopt's POSIXLY_CORRECT mode: options end at the first operand. Marks that place with
+/// `--` so that clap, which otherwise accepts options after operands, does the same.
+fn posixly_correct(argv: &mut Vec<OsString>) {
+    let mut i = 1;
+    while i < argv.len() {
+        let arg = argv[i].as_bytes();
+        if arg == b"--" {
+            return;
+        }
+        if let Some(long) = arg.strip_prefix(b"--") {
+            // `--suffix SUFF` (or an abbreviation of it) takes the next argument.
+            if !long.contains(&b'=') && !long.is_empty() && b"suffix".starts_with(long) {
+                i += 1;
+            }
+        } else if arg.len() > 1 && arg[0] == b'-' {
+            // A cluster of short options; `-p` takes the rest, or the next argument.
+            if let Some(p) = arg.iter().position(|&b| b == b'p') {
+                if p == arg.len() - 1 {
+                    i += 1;
+                }
+            }
+        } else {
+            argv.insert(i, OsString::from("--"));
+            return;
+        }
+        i += 1;
     }
 }
 
@@ -144,13 +176,16 @@ enum Failure {
 /// Parses the command line as GNU's getopt would; on a usage error prints GNU's kind of
 /// message and returns the exit status (1; 0 for `--help` and `--version`).
 fn parse(prog: &str, argv: Vec<OsString>) -> Result<Request, ExitCode> {
+    // After a `--`, everything is a template: a second one is "too many templates".
+    let operands_from = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+    let operands: Vec<OsString> = argv[operands_from..].to_vec();
     let matches = match Args::command().try_get_matches_from(argv) {
         Ok(m) => m,
-        Err(e) => return Err(usage_error(prog, &e)),
+        Err(e) => return Err(usage_error(prog, &e, &operands)),
     };
     let last = |id: &str| matches.indices_of(id).and_then(|i| i.max());
     let (p_at, tmpdir_at) = (last("p"), last("tmpdir"));
-    let args = Args::from_arg_matches(&matches).map_err(|e| usage_error(prog, &e))?;
+    let args = Args::from_arg_matches(&matches).map_err(|e| usage_error(prog, &e, &operands))?;
     let dest_dir_arg = match (p_at, tmpdir_at) {
         (Some(p), Some(t)) if t > p => args.tmpdir,
         (Some(_), _) => args.p,
@@ -169,7 +204,8 @@ fn parse(prog: &str, argv: Vec<OsString>) -> Result<Request, ExitCode> {
 }
 
 /// Prints a usage error the way GNU does (or help/version), returning the exit status.
-fn usage_error(prog: &str, err: &clap::Error) -> ExitCode {
+/// `operands` are the arguments from a `--` on: templates, whatever they look like.
+fn usage_error(prog: &str, err: &clap::Error, operands: &[OsString]) -> ExitCode {
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             // Help and version go to standard output, and succeed.
@@ -183,7 +219,11 @@ fn usage_error(prog: &str, err: &clap::Error) -> ExitCode {
         _ => String::new(),
     };
     let message = match err.kind() {
-        ErrorKind::UnknownArgument if !arg.starts_with('-') => "too many templates".to_owned(),
+        ErrorKind::UnknownArgument
+            if !arg.starts_with('-') || operands.iter().any(|o| *o == *arg) =>
+        {
+            "too many templates".to_owned()
+        }
         ErrorKind::UnknownArgument if arg.starts_with("--") => {
             let typed = arg.split('=').next().unwrap_or(&arg);
             let possible: Vec<String> = LONG_OPTIONS

@@ -58,6 +58,8 @@ struct Case {
     args: &'static [&'static str],
     env: Env,
     umask: u32,
+    /// Run with POSIXLY_CORRECT set: options end at the template.
+    posix: bool,
     expect: Expect,
 }
 
@@ -66,6 +68,7 @@ const fn case(args: &'static [&'static str], expect: Expect) -> Case {
         args,
         env: Env::Scratch,
         umask: 0o022,
+        posix: false,
         expect,
     }
 }
@@ -75,6 +78,7 @@ const fn with_env(args: &'static [&'static str], env: Env, expect: Expect) -> Ca
         args,
         env,
         umask: 0o022,
+        posix: false,
         expect,
     }
 }
@@ -84,6 +88,17 @@ const fn with_umask(args: &'static [&'static str], umask: u32, expect: Expect) -
         args,
         env: Env::Scratch,
         umask,
+        posix: false,
+        expect,
+    }
+}
+
+const fn posixly(args: &'static [&'static str], expect: Expect) -> Case {
+    Case {
+        args,
+        env: Env::Scratch,
+        umask: 0o022,
+        posix: true,
         expect,
     }
 }
@@ -158,6 +173,18 @@ const CASES: &[Case] = &[
         Creates(File, "<S>/tmp.##########.x"),
     ),
     case(&["--quiet", "--directory", "XXX"], Creates(Dir, "###")),
+    // POSIXLY_CORRECT: options end at the first operand.
+    posixly(&["-d", "-p", "sub", "fooXXX"], Creates(Dir, "sub/foo###")),
+    posixly(
+        &["--suffix", ".s", "-psub", "-d", "fooXXX"],
+        Creates(Dir, "sub/foo###.s"),
+    ),
+    posixly(
+        &["--su", ".s", "-qp", "sub", "--", "XXX"],
+        Creates(File, "sub/###.s"),
+    ),
+    posixly(&["fooXXX", "-d"], Fails("too many templates")),
+    posixly(&["-dp", "sub", "XXX", "-u"], Fails("too many templates")),
     // Modes: 0600 / 0700 minus the umask.
     with_umask(&["XXX"], 0o077, Creates(File, "###")),
     with_umask(&["-d", "XXX"], 0o077, Creates(Dir, "###")),
@@ -210,6 +237,7 @@ const CASES: &[Case] = &[
     case(&["-dq", "missing/XXX"], Silent),
     // Usage errors.
     case(&["aXXX", "bXXX"], Fails("too many templates")),
+    case(&["--", "aXXX", "-bXXX"], Fails("too many templates")),
     case(&["-x"], Fails("invalid option")),
     case(&["-h"], Fails("invalid option")),
     case(&["--foo"], Fails("unrecognized option")),
@@ -283,7 +311,15 @@ fn run(tool: Tool, case: &Case, link: &Path) -> Run {
         Tool::Link => Command::new(link),
     };
     cmd.args(case.args.iter().map(|a| substitute(a, scratch.path())));
-    cmd.current_dir(scratch.path()).stdin(Stdio::null());
+    // Messages in English; options permuted unless the case says POSIXLY_CORRECT.
+    cmd.current_dir(scratch.path())
+        .stdin(Stdio::null())
+        .env("LC_ALL", "C");
+    if case.posix {
+        cmd.env("POSIXLY_CORRECT", "1");
+    } else {
+        cmd.env_remove("POSIXLY_CORRECT");
+    }
     match case.env {
         Env::Scratch => cmd.env("TMPDIR", scratch.path()),
         Env::Empty => cmd.env("TMPDIR", ""),
