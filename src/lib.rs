@@ -12,6 +12,7 @@
 //! |---|---|
 //! | a file you create, name and clean up yourself | [`mkstemp`] / [`Builder::mkstemp`] |
 //! | a directory you clean up yourself | [`mkdtemp`] / [`Builder::mkdtemp`] |
+//! | a directory removed with everything in it when dropped | [`TemporaryDirectory`] / [`Builder::temporary_directory`] |
 //! | only a name (unsafe, kept for Python parity) | [`mktemp`] (deprecated) |
 //! | the directory all of these go in by default | [`gettempdir`], [`set_tempdir`] |
 //! | Python's keyword arguments (`prefix=`, `suffix=`, `dir=`, ...) | [`Builder`] |
@@ -23,6 +24,7 @@
 //! | `mkstemp(suffix, prefix, dir)` | [`mkstemp()`], `Builder::new().suffix(s).prefix(p).dir(d).mkstemp()` |
 //! | `mkdtemp(suffix, prefix, dir)` | [`mkdtemp()`], [`Builder::mkdtemp`] |
 //! | `mktemp(suffix, prefix, dir)` | [`mktemp()`], [`Builder::mktemp`] (deprecated, as in Python) |
+//! | `TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete)` | [`TemporaryDirectory::new()`], [`Builder::temporary_directory`]; `with ... as name` is [`TemporaryDirectory::path`], `cleanup()` is [`TemporaryDirectory::cleanup`], `delete=False` is [`Builder::delete`] or [`TemporaryDirectory::keep`] |
 //! | `gettempdir()`, `gettempdirb()` | [`gettempdir()`] (a `PathBuf` serves both) |
 //! | `gettempprefix()`, `gettempprefixb()` | [`gettempprefix()`] |
 //! | `tempfile.tempdir = x` | [`set_tempdir`]`(Some(x))`; `= None` is `set_tempdir(None)` |
@@ -38,10 +40,15 @@
 //!   is retried; any other error is returned at once.
 //! - A prefix or suffix with a path separator or NUL is refused (`InvalidInput`) rather than
 //!   creating somewhere else.
+//! - [`TemporaryDirectory`] removes its tree relative to directory descriptors and never
+//!   follows a symlink, not even one swapped in while the removal runs; it repairs modes only
+//!   inside the tree, and handles any depth with a bounded number of descriptors.
 //!
 //! # Resource leaking
 //!
 //! [`mkstemp`] and [`mkdtemp`] hand the object to you: nothing removes it but you.
+//! [`TemporaryDirectory`] removes its tree when dropped (unless `delete(false)` or
+//! [`keep`](TemporaryDirectory::keep)); a process killed before that leaves it behind.
 //!
 //! # Deliberate deviations from CPython
 //!

@@ -9,6 +9,7 @@
 //! | `fork_generation()` | a number that changes in a forked child (no system call in the steady state) |
 //! | `fill_random(buf)` | bytes from the OS's random source |
 //! | `platform_temp_dirs()` | the platform's fixed candidates for the default temporary directory |
+//! | `DirHandle`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
 //!
 //! `unix.rs` is the reference implementation; `fallback.rs` uses only `std` and compiles
 //! everywhere (it is what Windows builds with).
