@@ -329,7 +329,23 @@ chmod 0300 a/b
 chmod 0 a
 echo "$TMPDIR""#;
 
-fn as_nobody(cmd: &mut Command) -> &mut Command {
+/// Runs `cmd`, retrying while the freshly copied binary is "busy" (ETXTBSY): another test
+/// thread may have forked while the copy was open for writing, and that child holds the
+/// descriptor until it execs.
+fn output_of_copy(cmd: &mut Command) -> Output {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.expect("run the copied tempkit"),
+        }
+    }
+    panic!("the copied binary stayed busy");
+}
+
+/// `cmd`, to be run as the unprivileged user (when we are root).
+fn as_nobody(mut cmd: Command) -> Command {
     if is_root() {
         cmd.uid(NOBODY).gid(NOBODY);
     }
@@ -341,26 +357,23 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
     let home = Scratch::for_nobody();
     let bin = binary_for_nobody(&home);
     let work = Scratch::for_nobody();
+    let tempkit_run = |dir: &Path, keep: bool| {
+        let mut cmd = as_nobody(Command::new(&bin));
+        cmd.arg("run")
+            .args(keep.then_some("--keep"))
+            .arg("--dir")
+            .arg(dir);
+        cmd.args(["--", "sh", "-c", HOSTILE_TREE]);
+        output_of_copy(&mut cmd)
+    };
 
     // The tree defeats a plain `rm -rf` by its owner (kept with --keep to show it).
-    let kept = as_nobody(
-        Command::new(&bin)
-            .args(["run", "--keep", "--dir"])
-            .arg(work.path()),
-    )
-    .args(["--", "sh", "-c", HOSTILE_TREE])
-    .output()
-    .unwrap();
-    assert_eq!(
-        kept.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&kept.stderr)
-    );
+    let kept = tempkit_run(work.path(), true);
+    let err = String::from_utf8_lossy(&kept.stderr);
+    assert_eq!(kept.status.code(), Some(0), "{}", err);
     let kept_dir = PathBuf::from(&stdout_lines(&kept)[0]);
-    let rm = as_nobody(Command::new("rm").arg("-rf").arg(&kept_dir))
-        .output()
-        .unwrap();
+    let mut rm = as_nobody(Command::new("rm"));
+    let rm = rm.arg("-rf").arg(&kept_dir).output().unwrap();
     assert!(
         !rm.status.success(),
         "rm -rf removed the hostile tree: the test would prove nothing"
@@ -369,10 +382,7 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
 
     // tempkit run removes it.
     let clean = Scratch::for_nobody();
-    let out = as_nobody(Command::new(&bin).args(["run", "--dir"]).arg(clean.path()))
-        .args(["--", "sh", "-c", HOSTILE_TREE])
-        .output()
-        .unwrap();
+    let out = tempkit_run(clean.path(), false);
     assert_eq!(
         out.status.code(),
         Some(0),
