@@ -1,5 +1,76 @@
-//! The `tempkit` command. For now it prints its version; its subcommands come with their issue.
+//! The `tempkit` command: temporary files and directories from the shell.
+//!
+//! - `tempkit mktemp [OPTION]... [TEMPLATE]`: GNU coreutils `mktemp`, option for option (also
+//!   when the binary is invoked through a link named `mktemp`).
+//! - `tempkit run [--keep] [--prefix P] [--dir D] [--cd] -- CMD [ARG]...`: runs CMD in a fresh
+//!   temporary directory and always removes it.
+//! - `tempkit gettempdir`: prints the directory temporary objects go in by default.
 
-fn main() {
-    println!("tempkit {}", env!("CARGO_PKG_VERSION"));
+mod mktemp;
+mod out;
+mod run;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Temporary files and directories from the shell, made safely and always cleaned up.
+#[derive(Debug, Parser)]
+#[command(name = "tempkit", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a temporary file or directory and print its name (GNU coreutils mktemp).
+    ///
+    /// Runs exactly like GNU mktemp; see `tempkit mktemp --help`.
+    #[command(disable_help_flag = true)]
+    Mktemp {
+        /// Options and template, as for GNU mktemp.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run a command inside a fresh temporary directory, then remove it.
+    Run(run::RunArgs),
+    /// Print the directory temporary objects go in by default.
+    ///
+    /// The first usable of $TMPDIR, $TEMP, $TMP, /tmp, /var/tmp, /usr/tmp and the current
+    /// directory (each proven usable by creating and removing a probe file in it).
+    Gettempdir,
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // Invoked through a link named `mktemp`: be mktemp.
+    let invoked_as = args
+        .first()
+        .map(|a| Path::new(a).file_name().map(|n| n.to_owned()));
+    if invoked_as.flatten().as_deref() == Some("mktemp".as_ref()) {
+        return mktemp::main("mktemp", args.split_off(1));
+    }
+    // `tempkit mktemp ...`: GNU's parsing, errors and exit status, not the top level's.
+    if args.get(1).map(|a| a == "mktemp").unwrap_or(false) {
+        return mktemp::main("tempkit mktemp", args.split_off(2));
+    }
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Mktemp { args } => mktemp::main("tempkit mktemp", args),
+        Command::Run(run) => run::main(run),
+        Command::Gettempdir => gettempdir(),
+    }
+}
+
+fn gettempdir() -> ExitCode {
+    match tempkit::gettempdir() {
+        Ok(dir) => out::print_path_line(dir.as_os_str(), "tempkit gettempdir"),
+        Err(e) => {
+            out::error("tempkit gettempdir", format_args!("{}", e));
+            ExitCode::FAILURE
+        }
+    }
 }

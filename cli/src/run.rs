@@ -1,0 +1,241 @@
+//! `tempkit run`: runs a command inside a fresh temporary directory and always removes it.
+//!
+//! The directory is created first; `TMPDIR`, `TEMP` and `TMP` point at it (and, with `--cd`,
+//! the working directory). While the command runs, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGALRM,
+//! SIGUSR1 and SIGUSR2 sent to tempkit are forwarded to it, so that tempkit outlives it and
+//! removes the directory after it ends. A signal the terminal sent to its whole foreground
+//! process group (Ctrl-C) has reached the command already and is not sent twice.
+//!
+//! Exit status: the command's; 128+N when a signal N killed it (as shells report it); 127
+//! when it was not found and 126 when it could not be started otherwise; 125 when tempkit
+//! itself failed (the directory could not be created, or, after a successful command, could
+//! not be removed).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, ExitStatus};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use tempkit::TemporaryDirectory;
+
+use crate::out;
+
+const PROG: &str = "tempkit run";
+
+/// Exit status when tempkit itself fails (as `env`, `timeout` and `nohup` use it).
+const TEMPKIT_FAILED: u8 = 125;
+/// Exit status when the command exists but cannot be run (as shells use it).
+const CANNOT_EXECUTE: u8 = 126;
+/// Exit status when the command is not found (as shells use it).
+const NOT_FOUND: u8 = 127;
+
+/// The signals forwarded to the command. Each of them would otherwise end tempkit and leave
+/// the directory behind.
+const FORWARDED: [libc::c_int; 7] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGALRM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Run a command inside a fresh temporary directory, then remove it.
+///
+/// The directory (mode 0700) is removed whatever happens: the command succeeds, fails, is
+/// killed by a signal, or tempkit receives SIGINT, SIGTERM or SIGHUP (forwarded to the
+/// command; the directory is removed once it has ended). Files the command made read-only or
+/// unsearchable are removed too.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: the command's; 128+N if signal N killed it; 127 if it was not \
+                  found, 126 if it could not be run; 125 if tempkit itself failed.\n\n\
+                  Example: tempkit run -- sh -c 'echo \"inside: $TMPDIR\"; ls -ld \"$TMPDIR\"'"
+)]
+pub(crate) struct RunArgs {
+    /// Keep the directory afterwards and print its path on standard error
+    #[arg(long)]
+    keep: bool,
+
+    /// Start of the directory's name [default: tmp]
+    #[arg(long, value_name = "P")]
+    prefix: Option<OsString>,
+
+    /// Create the directory in D [default: the directory `tempkit gettempdir` prints]
+    #[arg(long, value_name = "D")]
+    dir: Option<PathBuf>,
+
+    /// Run the command with the directory as its working directory
+    #[arg(long)]
+    cd: bool,
+
+    /// The command to run, and its arguments
+    #[arg(value_name = "CMD", required = true, trailing_var_arg = true, num_args = 1..)]
+    command: Vec<OsString>,
+}
+
+/// The command's process id while it may be signalled (alive, or a zombie not yet reaped);
+/// 0 before it starts and after it is reaped.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+/// A signal that arrived before the command started, to forward once it has.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+pub(crate) fn main(args: RunArgs) -> ExitCode {
+    let mut builder = tempkit::Builder::new();
+    if let Some(prefix) = &args.prefix {
+        builder.prefix(prefix);
+    }
+    if let Some(dir) = &args.dir {
+        builder.dir(dir);
+    }
+    // Handlers first: from the moment the directory exists, a signal must not end tempkit.
+    if let Err(e) = install_forwarding() {
+        out::error(PROG, format_args!("cannot handle signals: {}", e));
+        return ExitCode::from(TEMPKIT_FAILED);
+    }
+    let workdir = match builder.temporary_directory() {
+        Ok(w) => w,
+        Err(e) => {
+            out::error(PROG, format_args!("{}", e));
+            return ExitCode::from(TEMPKIT_FAILED);
+        }
+    };
+    let status = run_command(&args, &workdir);
+    finish(workdir, args.keep, status)
+}
+
+/// Runs the command to its end. `Ok` is its exit status; `Err` the status to exit with when it
+/// could not be started (the message is printed).
+fn run_command(args: &RunArgs, workdir: &TemporaryDirectory) -> Result<ExitStatus, u8> {
+    let (program, rest) = args.command.split_first().ok_or(TEMPKIT_FAILED)?;
+    let path = workdir.path();
+    let mut command = Command::new(program);
+    command
+        .args(rest)
+        .env("TMPDIR", path)
+        .env("TEMP", path)
+        .env("TMP", path);
+    if args.cd {
+        command.current_dir(path);
+    }
+    // Told to stop before the command started: do not start it.
+    let early = PENDING.swap(0, Ordering::SeqCst);
+    if early != 0 {
+        return Err(u8::try_from(128 + early).unwrap_or(255));
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let mut message = program.as_encoded_bytes().to_vec();
+            message.extend_from_slice(b": ");
+            message.extend_from_slice(out::strerror(&e).as_bytes());
+            out::error_bytes(PROG, &message);
+            return Err(if e.kind() == io::ErrorKind::NotFound {
+                NOT_FOUND
+            } else {
+                CANNOT_EXECUTE
+            });
+        }
+    };
+    let pid = i32::try_from(child.id()).map_err(|_| TEMPKIT_FAILED)?;
+    CHILD.store(pid, Ordering::SeqCst);
+    let early = PENDING.swap(0, Ordering::SeqCst);
+    if early != 0 {
+        // SAFETY: kill has no memory-safety preconditions; `pid` is our unreaped child.
+        unsafe { libc::kill(pid, early) };
+    }
+    // Wait for the command to end without reaping it: until `CHILD` is cleared its process id
+    // cannot be reused, so a signal forwarded meanwhile cannot reach a stranger.
+    let waited = wait_unreaped(pid);
+    CHILD.store(0, Ordering::SeqCst);
+    if let Err(e) = waited {
+        out::error(PROG, format_args!("waiting for the command: {}", e));
+    }
+    child.wait().map_err(|e| {
+        out::error(PROG, format_args!("waiting for the command: {}", e));
+        TEMPKIT_FAILED
+    })
+}
+
+/// Blocks until process `pid` has ended, leaving it a zombie (`waitid` with `WNOWAIT`).
+fn wait_unreaped(pid: i32) -> io::Result<()> {
+    let id = libc::id_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    loop {
+        // SAFETY: a zeroed siginfo_t is a valid value for waitid to fill in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid, writable siginfo_t; waitid only writes into it.
+        let rc = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Forwards the signals in [`FORWARDED`] to the command (or keeps one for it until it starts).
+fn install_forwarding() -> io::Result<()> {
+    for &signal in &FORWARDED {
+        // SAFETY: the handler only reads and writes atomics and calls kill, getpgid and
+        // getpgrp, which are plain system calls and async-signal-safe.
+        unsafe {
+            signal_hook_registry::register_sigaction(signal, move |info: &libc::siginfo_t| {
+                forward(signal, info.si_code)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The signal handler's work; async-signal-safe.
+fn forward(signal: libc::c_int, si_code: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid == 0 {
+        PENDING.store(signal, Ordering::SeqCst);
+        return;
+    }
+    // A positive code means the kernel generated the signal, which for these signals is the
+    // terminal (Ctrl-C, Ctrl-\, hangup) signalling its foreground process group. If the
+    // command is in our group it has its own copy already.
+    // SAFETY: getpgid, getpgrp and kill have no memory-safety preconditions.
+    unsafe {
+        if si_code > 0 && libc::getpgid(pid) == libc::getpgrp() {
+            return;
+        }
+        libc::kill(pid, signal);
+    }
+}
+
+/// Removes (or keeps) the directory and turns the command's outcome into tempkit's status.
+fn finish(
+    mut workdir: TemporaryDirectory,
+    keep: bool,
+    outcome: Result<ExitStatus, u8>,
+) -> ExitCode {
+    let code = match outcome {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => u8::try_from(code).unwrap_or(1),
+            (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
+            (None, None) => 1,
+        },
+        Err(code) => code,
+    };
+    if keep {
+        let mut message = b"kept ".to_vec();
+        message.extend_from_slice(workdir.keep().as_os_str().as_encoded_bytes());
+        out::error_bytes(PROG, &message);
+        return ExitCode::from(code);
+    }
+    match workdir.cleanup() {
+        Ok(()) => ExitCode::from(code),
+        Err(e) => {
+            out::error(PROG, format_args!("{}", e));
+            ExitCode::from(if code == 0 { TEMPKIT_FAILED } else { code })
+        }
+    }
+}
