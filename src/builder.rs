@@ -422,19 +422,16 @@ impl Builder {
     }
 
     /// Whether named objects are deleted automatically.
-    #[allow(dead_code)] // read by the object kinds that come with their issues
     pub(crate) fn deletes(&self) -> bool {
         self.delete
     }
 
     /// Whether closing a named file deletes it.
-    #[allow(dead_code)]
     pub(crate) fn deletes_on_close(&self) -> bool {
         self.delete_on_close
     }
 
     /// Whether directory cleanup ignores errors.
-    #[allow(dead_code)]
     pub(crate) fn ignores_cleanup_errors(&self) -> bool {
         self.ignore_cleanup_errors
     }
