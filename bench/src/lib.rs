@@ -25,3 +25,8 @@ pub fn raw_create_close_unlink(path: &Path) -> io::Result<()> {
     }
     Ok(())
 }
+
+pub mod cpython;
+pub mod floor;
+pub mod ops;
+pub mod report;
