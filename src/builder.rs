@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
-use crate::{env, path, sys};
+use crate::{env, path, sys, NamedTemporaryFile, TemporaryFile};
 
 /// Options for creating temporary objects: Python's keyword arguments.
 ///
@@ -241,6 +241,69 @@ impl Builder {
             .map(|((), path)| path)
     }
 
+    /// Creates a file with no name, open for reading and writing, gone when dropped.
+    ///
+    /// On Linux the file is opened with `O_TMPFILE|O_EXCL` in `dir`: it never has a name, can
+    /// never be linked into the tree, and cannot leak even if the process is killed with
+    /// `SIGKILL`. When the file system or kernel refuses that (or `dir` is a symlink to a
+    /// directory, which is not followed), a named file is created as by
+    /// [`mkstemp`](Builder::mkstemp) and unlinked at once. Either way `dir` can be removed
+    /// while the file is open. Prefix and suffix are checked but unused on the unnamed path.
+    ///
+    /// # Errors
+    /// As [`mkstemp`](Builder::mkstemp): `NotFound` for a missing `dir`, `NotADirectory` (raw
+    /// `ENOTDIR`) for a `dir` that is a file, `PermissionDenied`, and so on, naming the
+    /// directory. If the fallback's unlink fails, the file is closed and that error returned.
+    ///
+    /// # Security
+    /// Mode 0600 from the start, close-on-exec, never following a symlink at the name.
+    ///
+    /// # Python equivalent
+    /// `tempfile.TemporaryFile(dir=..)`, binary (`mode='w+b'`). Python's object has `.name`
+    /// set to the descriptor number; this one has no name at all.
+    ///
+    /// ```
+    /// use std::io::{Read, Seek, SeekFrom, Write};
+    /// let mut file = tempkit::Builder::new().temporary_file()?;
+    /// file.write_all(b"scratch")?;
+    /// file.seek(SeekFrom::Start(0))?;
+    /// let mut text = String::new();
+    /// file.read_to_string(&mut text)?;
+    /// assert_eq!(text, "scratch");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn temporary_file(&self) -> io::Result<TemporaryFile> {
+        TemporaryFile::create(self)
+    }
+
+    /// Creates a named file, open for reading and writing, deleted as `delete` and
+    /// `delete_on_close` say (see [`NamedTemporaryFile`]).
+    ///
+    /// The file is created as by [`mkstemp`](Builder::mkstemp). Nothing can fail once the
+    /// name exists, so a failed call never leaves a file behind, whatever `delete` says.
+    ///
+    /// # Errors
+    /// As [`mkstemp`](Builder::mkstemp).
+    ///
+    /// # Security
+    /// As [`mkstemp`](Builder::mkstemp): mode 0600 from the start, `O_EXCL|O_NOFOLLOW`,
+    /// close-on-exec.
+    ///
+    /// # Python equivalent
+    /// `tempfile.NamedTemporaryFile(suffix=, prefix=, dir=, delete=, delete_on_close=)`, binary.
+    ///
+    /// ```
+    /// let file = tempkit::Builder::new().prefix("job-").delete(false).named_temporary_file()?;
+    /// let path = file.path().to_owned();
+    /// drop(file);
+    /// assert!(path.exists()); // delete(false): the caller removes it
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn named_temporary_file(&self) -> io::Result<NamedTemporaryFile> {
+        NamedTemporaryFile::create(self)
+    }
+
     /// Returns an absolute path that did not exist when it was checked, creating nothing.
     ///
     /// # Security
@@ -314,13 +377,17 @@ impl Builder {
         make: impl FnMut(&Path) -> io::Result<T>,
     ) -> io::Result<(T, PathBuf)> {
         let dir = self.resolved_dir()?;
-        let template = Template {
-            dir: &dir,
+        create::create(self.template(&dir), kind, make)
+    }
+
+    /// The name template of these options, in `dir`.
+    pub(crate) fn template<'a>(&'a self, dir: &'a Path) -> Template<'a> {
+        Template {
+            dir,
             prefix: &self.prefix,
             suffix: &self.suffix,
             random_len: self.random_len,
-        };
-        create::create(template, kind, make)
+        }
     }
 
     /// Whether named objects are deleted automatically.

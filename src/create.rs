@@ -34,6 +34,21 @@ pub(crate) struct Template<'a> {
     pub(crate) random_len: usize,
 }
 
+/// Checks that the template can make names: `InvalidInput` for a prefix or suffix holding a
+/// separator or NUL, or for a name that would be empty. Objects without a name (an unnamed
+/// `TemporaryFile`) check this too, so that the options behave alike on every file system.
+pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
+    name::check_affix(t.prefix, "prefix")?;
+    name::check_affix(t.suffix, "suffix")?;
+    if t.prefix.is_empty() && t.suffix.is_empty() && t.random_len == 0 {
+        return Err(error::new(
+            io::ErrorKind::InvalidInput,
+            "temporary name would be empty (no prefix, suffix or random part)".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Calls `make` on fresh candidate paths until it succeeds, returning its value and the path.
 ///
 /// Only `AlreadyExists` is retried, at most [`TMP_MAX`] times (once when `random_len` is 0,
@@ -44,15 +59,8 @@ pub(crate) fn create<T>(
     kind: Kind,
     mut make: impl FnMut(&Path) -> io::Result<T>,
 ) -> io::Result<(T, PathBuf)> {
-    name::check_affix(t.prefix, "prefix")?;
-    name::check_affix(t.suffix, "suffix")?;
+    validate(t)?;
     let fixed = t.prefix.len() + t.suffix.len();
-    if fixed == 0 && t.random_len == 0 {
-        return Err(error::new(
-            io::ErrorKind::InvalidInput,
-            "temporary name would be empty (no prefix, suffix or random part)".to_string(),
-        ));
-    }
     let attempts = if t.random_len == 0 { 1 } else { TMP_MAX };
     for _ in 0..attempts {
         let mut file_name = OsString::with_capacity(fixed + t.random_len);
@@ -70,7 +78,7 @@ pub(crate) fn create<T>(
             Ok(value) => return Ok((value, path)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
-                let what = format!("failed to create temporary {} in", kind.noun());
+                let what = format!("create temporary {} in", kind.noun());
                 return Err(error::with_path(e, &what, t.dir));
             }
         }

@@ -56,7 +56,9 @@ mod builder;
 mod create;
 mod env;
 mod error;
+mod file;
 mod name;
+mod named;
 mod path;
 mod spooled;
 mod sys;
@@ -66,6 +68,8 @@ pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
 pub use spooled::SpooledTemporaryFile;
+pub use file::TemporaryFile;
+pub use named::{NamedTemporaryFile, PersistError};
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]

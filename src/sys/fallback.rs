@@ -51,3 +51,34 @@ pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
             .collect()
     }
 }
+
+/// No unnamed files without the platform's help: always "make a named file and unlink it".
+pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
+    let _ = dir;
+    Ok(None)
+}
+
+/// `std` gives no stable identity of an open file on every platform (Windows' file index
+/// needs Rust 1.75's unstable API): every file compares equal, so checks of identity pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId;
+
+/// See [`FileId`]: no identity is available.
+pub(crate) fn file_id(file: &File) -> io::Result<FileId> {
+    file.metadata().map(|_| FileId)
+}
+
+/// See [`FileId`]: no identity is available.
+pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
+    std::fs::symlink_metadata(path).map(|_| FileId)
+}
+
+/// Opens an existing file read-write.
+pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).open(path)
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists`): `link` + `unlink`.
+pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+    super::link_then_unlink(from, to)
+}

@@ -9,6 +9,10 @@
 //! | `fork_generation()` | a number that changes in a forked child (no system call in the steady state) |
 //! | `fill_random(buf)` | bytes from the OS's random source |
 //! | `platform_temp_dirs()` | the platform's fixed candidates for the default temporary directory |
+//! | `create_unnamed_file(dir)` | a file with no name in `dir`; `None` when the platform or file system cannot |
+//! | `FileId`, `file_id(file)`, `path_id(path)` | the identity of a file (device, inode, birth time), to prove two handles are one file |
+//! | `open_existing(path)` | an existing file, read-write, not following a symlink |
+//! | `rename_noclobber(from, to)` | an atomic rename that never replaces `to` |
 //!
 //! `unix.rs` is the reference implementation; `fallback.rs` uses only `std` and compiles
 //! everywhere (it is what Windows builds with).
@@ -25,6 +29,20 @@ pub(crate) use fallback::*;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::path::Path;
+
+/// `link(from, to)` then `unlink(from)`: a rename that fails with `AlreadyExists` rather than
+/// replace `to`, for where no native no-replace rename exists. If `from` cannot be unlinked,
+/// the new link is removed again, so that the file keeps exactly its old name.
+pub(crate) fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::hard_link(from, to)?;
+    if let Err(e) = std::fs::remove_file(from) {
+        let _ = std::fs::remove_file(to);
+        return Err(e);
+    }
+    Ok(())
+}
 
 /// Random bytes from std's hasher keys, which std seeds from the OS's random source once per
 /// thread. The last resort when the OS's own interface fails (a very old kernel, a sandbox).

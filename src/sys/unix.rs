@@ -81,3 +81,113 @@ pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .collect()
 }
+
+/// Set once a kernel has shown that it does not know `O_TMPFILE` (before Linux 3.11 the flag
+/// reads as `O_DIRECTORY`, so opening a directory read-write fails with `EISDIR`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+static NO_TMPFILE: AtomicBool = AtomicBool::new(false);
+
+/// An unnamed file in `dir`: `open(dir, O_TMPFILE|O_EXCL|O_RDWR|O_NOFOLLOW|O_CLOEXEC, 0600)`,
+/// one `openat` system call. `O_EXCL` means it can never be linked into the tree.
+///
+/// `Ok(None)` means "make a named file and unlink it instead": the file system refuses
+/// `O_TMPFILE` (`EOPNOTSUPP`, `EINVAL`), the kernel does not know it (`EISDIR`, remembered for
+/// the life of the process), `dir` is a symlink (`O_NOFOLLOW`: `ENOTDIR`/`ELOOP`), or `dir` is
+/// missing or not a directory, where the fallback reports the very error a named file gets.
+/// Errors that a named file would meet just the same (no space, no descriptors left, read-only
+/// file system, path too long) are returned at once.
+pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        if NO_TMPFILE.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_TMPFILE | libc::O_EXCL | libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(dir);
+        match opened {
+            Ok(file) => Ok(Some(file)),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EISDIR) => {
+                    NO_TMPFILE.store(true, Ordering::Relaxed);
+                    Ok(None)
+                }
+                Some(
+                    libc::ENOSPC
+                    | libc::EDQUOT
+                    | libc::EMFILE
+                    | libc::ENFILE
+                    | libc::ENOMEM
+                    | libc::EROFS
+                    | libc::ENAMETOOLONG,
+                ) => Err(e),
+                _ => Ok(None),
+            },
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        Ok(None)
+    }
+}
+
+/// What identifies a file on this system: its device and inode numbers, and its birth time
+/// where the file system records one (inode numbers are reused as soon as a file is deleted;
+/// the birth time tells a new file under a recycled number from the old one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId {
+    dev: u64,
+    ino: u64,
+    born: Option<std::time::SystemTime>,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            born: meta.created().ok(),
+        }
+    }
+}
+
+/// The identity of an open file (`fstat`, or `statx` where std uses it: one system call).
+pub(crate) fn file_id(file: &File) -> io::Result<FileId> {
+    file.metadata().map(|meta| FileId::of(&meta))
+}
+
+/// The identity of what `path` names, not following a symlink (`lstat`).
+pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
+    std::fs::symlink_metadata(path).map(|meta| FileId::of(&meta))
+}
+
+/// Opens an existing file read-write, never following a symlink at `path`.
+pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists`), atomically even under a race:
+/// `renameat2(RENAME_NOREPLACE)`, or `link` + `unlink` where the kernel or file system lacks it.
+pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        use rustix::io::Errno;
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            // The kernel (before 3.15) or the file system does not know the flag.
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    super::link_then_unlink(from, to)
+}

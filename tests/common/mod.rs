@@ -66,7 +66,9 @@ pub fn list(dir: &Path) -> Vec<String> {
 }
 
 fn make_writable(path: &Path) {
-    let Ok(meta) = path.symlink_metadata() else { return };
+    let Ok(meta) = path.symlink_metadata() else {
+        return;
+    };
     if meta.is_dir() {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
         if let Ok(entries) = std::fs::read_dir(path) {

@@ -1,0 +1,241 @@
+//! `TemporaryFile`: a file with no name, gone when its handle is closed.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
+
+use crate::create::{self, Kind};
+use crate::{error, sys, Builder};
+
+/// A temporary file without a name: it disappears when dropped, even if the process dies.
+///
+/// Create one with [`TemporaryFile::new`] or [`Builder::temporary_file`] (which explains where
+/// the file lives and how). It reads, writes and seeks like a [`File`], also through a shared
+/// reference (`&TemporaryFile`), and [`as_file`](TemporaryFile::as_file) /
+/// [`into_file`](TemporaryFile::into_file) give the [`File`] itself.
+///
+/// # Resource leaking
+/// None: the file has no directory entry, so nothing is left behind whatever happens to the
+/// process. The space is freed when the last descriptor is closed.
+///
+/// # Python equivalent
+/// `tempfile.TemporaryFile()` in its default binary mode `'w+b'`; closing is dropping.
+///
+/// ```
+/// use std::io::{Read, Seek, SeekFrom, Write};
+/// let mut file = tempkit::TemporaryFile::new()?;
+/// file.write_all(b"hello")?;
+/// file.seek(SeekFrom::Start(0))?;
+/// let mut text = String::new();
+/// file.read_to_string(&mut text)?;
+/// assert_eq!(text, "hello");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TemporaryFile {
+    file: File,
+}
+
+impl TemporaryFile {
+    /// Creates an unnamed file in [`gettempdir()`](crate::gettempdir).
+    ///
+    /// The same as `Builder::new().temporary_file()`: see [`Builder::temporary_file`].
+    ///
+    /// # Errors
+    /// As [`Builder::temporary_file`].
+    ///
+    /// # Python equivalent
+    /// `tempfile.TemporaryFile()`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut file = tempkit::TemporaryFile::new()?;
+    /// file.write_all(b"data")?;
+    /// assert_eq!(file.as_file().metadata()?.len(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<TemporaryFile> {
+        Builder::new().temporary_file()
+    }
+
+    /// Creation with `builder`'s options: unnamed if the platform can, else named and
+    /// unlinked at once.
+    pub(crate) fn create(builder: &Builder) -> io::Result<TemporaryFile> {
+        let dir = builder.resolved_dir()?;
+        create::validate(builder.template(&dir))?;
+        if let Some(file) = sys::create_unnamed_file(&dir)
+            .map_err(|e| error::with_path(e, "create temporary file in", &dir))?
+        {
+            return Ok(TemporaryFile { file });
+        }
+        let (file, path) = builder.create(Kind::File, sys::create_file)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(TemporaryFile { file }),
+            Err(e) => {
+                drop(file);
+                Err(error::with_path(e, "unlink new temporary file", &path))
+            }
+        }
+    }
+
+    /// The open file.
+    ///
+    /// # Python equivalent
+    /// The object `TemporaryFile()` returns is itself the file.
+    ///
+    /// ```
+    /// let file = tempkit::TemporaryFile::new()?;
+    /// assert_eq!(file.as_file().metadata()?.len(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn as_file(&self) -> &File {
+        &self.file
+    }
+
+    /// The open file, mutably.
+    ///
+    /// # Python equivalent
+    /// The object `TemporaryFile()` returns is itself the file.
+    ///
+    /// ```
+    /// let mut file = tempkit::TemporaryFile::new()?;
+    /// file.as_file_mut().set_len(10)?;
+    /// assert_eq!(file.as_file().metadata()?.len(), 10);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn as_file_mut(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// The open file, owned: the temporary file lives as long as it (or a clone of it) does.
+    ///
+    /// # Python equivalent
+    /// None needed: Python's object is the file.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut file: std::fs::File = tempkit::TemporaryFile::new()?.into_file();
+    /// file.write_all(b"still unnamed")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl From<TemporaryFile> for File {
+    fn from(file: TemporaryFile) -> File {
+        file.into_file()
+    }
+}
+
+impl fmt::Debug for TemporaryFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TemporaryFile")
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl Read for TemporaryFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.file).read_vectored(bufs)
+    }
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        (&self.file).read_to_end(buf)
+    }
+    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+        (&self.file).read_to_string(buf)
+    }
+}
+
+impl Read for &TemporaryFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.file).read_vectored(bufs)
+    }
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        (&self.file).read_to_end(buf)
+    }
+    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+        (&self.file).read_to_string(buf)
+    }
+}
+
+impl Write for TemporaryFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.file).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&self.file).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&self.file).flush()
+    }
+}
+
+impl Write for &TemporaryFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.file).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&self.file).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&self.file).flush()
+    }
+}
+
+impl Seek for TemporaryFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&self.file).seek(pos)
+    }
+}
+
+impl Seek for &TemporaryFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&self.file).seek(pos)
+    }
+}
+
+#[cfg(unix)]
+impl std::os::unix::io::AsFd for TemporaryFile {
+    fn as_fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
+        std::os::unix::io::AsFd::as_fd(&self.file)
+    }
+}
+
+#[cfg(unix)]
+impl std::os::unix::io::AsRawFd for TemporaryFile {
+    fn as_raw_fd(&self) -> std::os::unix::io::RawFd {
+        std::os::unix::io::AsRawFd::as_raw_fd(&self.file)
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsHandle for TemporaryFile {
+    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        std::os::windows::io::AsHandle::as_handle(&self.file)
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsRawHandle for TemporaryFile {
+    fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+        std::os::windows::io::AsRawHandle::as_raw_handle(&self.file)
+    }
+}
+
+// The type crosses threads: checked at compile time.
+const _: () = {
+    fn send_sync<T: Send + Sync>() {}
+    #[allow(dead_code)]
+    fn check() {
+        send_sync::<TemporaryFile>();
+        send_sync::<&TemporaryFile>();
+    }
+};

@@ -1,0 +1,616 @@
+//! `NamedTemporaryFile`, a temporary file with a path, and `PersistError`, which hands it back
+//! when making it permanent fails.
+
+use std::error::Error;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::create::Kind;
+use crate::{error, sys, Builder};
+
+/// A temporary file with a name, deleted according to `delete` and `delete_on_close`.
+///
+/// Create one with [`NamedTemporaryFile::new`] or [`Builder::named_temporary_file`]. The file
+/// is made as by [`mkstemp`](crate::mkstemp) (mode 0600, `O_EXCL|O_NOFOLLOW|O_CLOEXEC`) and
+/// its absolute path is [`path()`](NamedTemporaryFile::path). What happens to it:
+///
+/// | [`delete`](Builder::delete) | [`delete_on_close`](Builder::delete_on_close) | [`close()`](NamedTemporaryFile::close) | drop |
+/// |---|---|---|---|
+/// | `true` | `true` (default) | closes and deletes | deletes |
+/// | `true` | `false` | closes only; the file stays and can be reopened by name | deletes |
+/// | `false` | any | closes only | closes only |
+///
+/// A file that someone else already removed is not an error. [`persist`], [`persist_noclobber`]
+/// and [`keep`] turn it into an ordinary file; on failure [`PersistError`] hands the object
+/// back, so nothing is lost.
+///
+/// After [`close()`](NamedTemporaryFile::close), reading, writing and seeking fail with an
+/// error, and [`as_file`](NamedTemporaryFile::as_file) returns an error instead of
+/// panicking; [`reopen`](NamedTemporaryFile::reopen), [`persist`] and [`keep`] still work
+/// while the file exists.
+///
+/// # Resource leaking
+/// Deletion happens in `close()` or `Drop`: a process killed with `SIGKILL` (or that calls
+/// `std::process::exit`, or leaks the object with `mem::forget`) leaves the file behind. Use
+/// [`TemporaryFile`](crate::TemporaryFile) when no name is needed.
+///
+/// # Security
+/// Anyone who can write to the directory can unlink or replace the name (in a sticky
+/// directory such as `/tmp`, only you and root can). Open by name with care; prefer the open
+/// handle, or [`reopen`](NamedTemporaryFile::reopen), which checks that the name still refers
+/// to this file.
+///
+/// # Python equivalent
+/// `tempfile.NamedTemporaryFile(delete=, delete_on_close=, ...)` (3.12+ semantics), binary
+/// mode; `.name` is [`path()`](NamedTemporaryFile::path), leaving the `with` block is drop.
+///
+/// ```
+/// use std::io::Write;
+/// let mut file = tempkit::NamedTemporaryFile::new()?;
+/// file.write_all(b"hello")?;
+/// let path = file.path().to_owned();
+/// assert_eq!(std::fs::read(&path)?, b"hello");
+/// drop(file);
+/// assert!(!path.exists());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// [`persist`]: NamedTemporaryFile::persist
+/// [`persist_noclobber`]: NamedTemporaryFile::persist_noclobber
+/// [`keep`]: NamedTemporaryFile::keep
+pub struct NamedTemporaryFile {
+    /// `None` once closed.
+    file: Option<File>,
+    path: PathBuf,
+    delete: bool,
+    delete_on_close: bool,
+    /// Set once the name is no longer ours to delete: we deleted it, or it was persisted or
+    /// kept. A name is never unlinked twice (someone else may have taken it since).
+    disarmed: bool,
+    /// The identity of the file, recorded by `close()` when the name stays, so that later
+    /// path-based work (reopen, persist, drop) can prove the name still refers to it.
+    closed_id: Option<sys::FileId>,
+}
+
+impl NamedTemporaryFile {
+    /// Creates a named file in [`gettempdir()`](crate::gettempdir), deleted on close or drop.
+    ///
+    /// The same as `Builder::new().named_temporary_file()`: see
+    /// [`Builder::named_temporary_file`].
+    ///
+    /// # Errors
+    /// As [`Builder::named_temporary_file`].
+    ///
+    /// # Python equivalent
+    /// `tempfile.NamedTemporaryFile()`.
+    ///
+    /// ```
+    /// let file = tempkit::NamedTemporaryFile::new()?;
+    /// assert!(file.path().is_absolute() && file.path().is_file());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<NamedTemporaryFile> {
+        Builder::new().named_temporary_file()
+    }
+
+    /// Creation with `builder`'s options. Nothing can fail once the name exists: the guard
+    /// that removes it is built in the same step.
+    pub(crate) fn create(builder: &Builder) -> io::Result<NamedTemporaryFile> {
+        let (file, path) = builder.create(Kind::File, sys::create_file)?;
+        Ok(NamedTemporaryFile {
+            file: Some(file),
+            path,
+            delete: builder.deletes(),
+            delete_on_close: builder.deletes_on_close(),
+            disarmed: false,
+            closed_id: None,
+        })
+    }
+
+    /// The file's absolute path (also after `close()` and after it was deleted).
+    ///
+    /// # Python equivalent
+    /// The `.name` attribute.
+    ///
+    /// ```
+    /// let file = tempkit::Builder::new().suffix(".log").named_temporary_file()?;
+    /// assert_eq!(file.path().extension().unwrap(), "log");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether [`close()`](NamedTemporaryFile::close) was called.
+    ///
+    /// # Python equivalent
+    /// The `.closed` attribute.
+    ///
+    /// ```
+    /// let mut file = tempkit::NamedTemporaryFile::new()?;
+    /// assert!(!file.is_closed());
+    /// file.close()?;
+    /// assert!(file.is_closed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// The open file.
+    ///
+    /// # Errors
+    /// After [`close()`](NamedTemporaryFile::close): an error (kind `Other`, "I/O operation on
+    /// closed file"), never a panic.
+    ///
+    /// # Python equivalent
+    /// The `.file` attribute.
+    ///
+    /// ```
+    /// let mut file = tempkit::NamedTemporaryFile::new()?;
+    /// assert_eq!(file.as_file()?.metadata()?.len(), 0);
+    /// file.close()?;
+    /// assert!(file.as_file().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn as_file(&self) -> io::Result<&File> {
+        match &self.file {
+            Some(file) => Ok(file),
+            None => Err(self.closed_error()),
+        }
+    }
+
+    /// The open file, mutably.
+    ///
+    /// # Errors
+    /// After [`close()`](NamedTemporaryFile::close), as [`as_file`](NamedTemporaryFile::as_file).
+    ///
+    /// # Python equivalent
+    /// The `.file` attribute.
+    ///
+    /// ```
+    /// let mut file = tempkit::NamedTemporaryFile::new()?;
+    /// file.as_file_mut()?.set_len(3)?;
+    /// assert_eq!(std::fs::metadata(file.path())?.len(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn as_file_mut(&mut self) -> io::Result<&mut File> {
+        match self.file {
+            Some(ref mut file) => Ok(file),
+            None => Err(self.closed_error()),
+        }
+    }
+
+    fn closed_error(&self) -> io::Error {
+        error::new(
+            io::ErrorKind::Other,
+            format!(
+                "I/O operation on closed temporary file `{}`",
+                self.path.display()
+            ),
+        )
+    }
+
+    /// Closes the handle; deletes the file too when both `delete` and `delete_on_close` are
+    /// set. Calling it again does nothing.
+    ///
+    /// A file that was already removed by someone else is not an error. When the file stays
+    /// (`delete_on_close(false)` or `delete(false)`), its identity (device, inode) is recorded,
+    /// so that [`reopen`](NamedTemporaryFile::reopen), [`persist`](NamedTemporaryFile::persist)
+    /// and drop can check that the name still refers to it.
+    ///
+    /// # Errors
+    /// The deletion's error (not `NotFound`), naming the path; the handle is closed anyway.
+    ///
+    /// # Python equivalent
+    /// `NamedTemporaryFile.close()`.
+    ///
+    /// ```
+    /// let mut file = tempkit::Builder::new().delete_on_close(false).named_temporary_file()?;
+    /// file.close()?;
+    /// assert!(file.path().exists()); // stays until drop: reopen it by name meanwhile
+    /// let path = file.path().to_owned();
+    /// drop(file);
+    /// assert!(!path.exists());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn close(&mut self) -> io::Result<()> {
+        let file = match self.file.take() {
+            Some(file) => file,
+            None => return Ok(()),
+        };
+        if self.delete && self.delete_on_close {
+            let result = self.remove_name();
+            drop(file);
+            result
+        } else {
+            self.closed_id = sys::file_id(&file).ok();
+            drop(file);
+            Ok(())
+        }
+    }
+
+    /// Unlinks the name once; `NotFound` is success.
+    fn remove_name(&mut self) -> io::Result<()> {
+        if self.disarmed {
+            return Ok(());
+        }
+        self.disarmed = true;
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(error::with_path(e, "delete temporary file", &self.path))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The identity the name must have: the open file's, or the one recorded at close.
+    fn expected_id(&self) -> io::Result<sys::FileId> {
+        match (&self.file, self.closed_id) {
+            (Some(file), _) => sys::file_id(file),
+            (None, Some(id)) if !self.disarmed => Ok(id),
+            _ => Err(error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "temporary file `{}` was closed and deleted",
+                    self.path.display()
+                ),
+            )),
+        }
+    }
+
+    /// Opens the file again by name, read-write, as a second, independent handle (its own
+    /// position), after checking that the name still refers to this file.
+    ///
+    /// Works while open and after [`close()`](NamedTemporaryFile::close) as long as the file
+    /// stays.
+    ///
+    /// # Errors
+    /// `NotFound` if the name was deleted; an error (kind `Other`) if the name now refers to a
+    /// different file (device, inode or birth time differ) or is a symlink (never followed); any error of
+    /// `open`, naming the path.
+    ///
+    /// # Platform notes
+    /// The check compares device and inode numbers on Unix, and the birth time where the
+    /// file system records one (an inode number is reused as soon as its file is deleted);
+    /// where `std` exposes no file identity (the portable fallback), it cannot be made and
+    /// passes.
+    ///
+    /// # Python equivalent
+    /// `open(ntf.name, ...)`, without the check.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let mut file = tempkit::NamedTemporaryFile::new()?;
+    /// file.write_all(b"shared")?;
+    /// let mut again = file.reopen()?;
+    /// let mut text = String::new();
+    /// again.read_to_string(&mut text)?;
+    /// assert_eq!(text, "shared");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reopen(&self) -> io::Result<File> {
+        let expected = self.expected_id()?;
+        let reopened = sys::open_existing(&self.path)
+            .map_err(|e| error::with_path(e, "reopen temporary file", &self.path))?;
+        let found = sys::file_id(&reopened)
+            .map_err(|e| error::with_path(e, "reopen temporary file", &self.path))?;
+        if found != expected {
+            return Err(error::new(
+                io::ErrorKind::Other,
+                format!(
+                    "failed to reopen temporary file `{}`: the name now refers to another file",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(reopened)
+    }
+
+    /// The open handle, or after `close()` a verified new one.
+    fn handle(&mut self) -> io::Result<File> {
+        match self.file.take() {
+            Some(file) => Ok(file),
+            None => self.reopen(),
+        }
+    }
+
+    /// Moves the file to `to` atomically (`rename`), replacing whatever `to` names, and
+    /// returns the open file: it is no longer temporary.
+    ///
+    /// `to` must be on the same file system as the temporary file: use
+    /// [`Builder::dir`] to create it next to its destination.
+    ///
+    /// # Errors
+    /// A [`PersistError`] holding the error (naming both paths, keeping its kind: e.g.
+    /// `CrossesDevices` (raw `EXDEV`) across file systems) and this object, unchanged and
+    /// still temporary: nothing is lost.
+    ///
+    /// # Python equivalent
+    /// None in `tempfile`: `os.replace(ntf.name, to)` with `delete=False`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::mkdtemp()?;
+    /// let mut file = tempkit::Builder::new().dir(&dir).named_temporary_file()?;
+    /// file.write_all(b"final")?;
+    /// let target = dir.join("result.txt");
+    /// let _file = file.persist(&target)?;
+    /// assert_eq!(std::fs::read(&target)?, b"final");
+    /// # std::fs::remove_file(&target)?; std::fs::remove_dir(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
+        self.persist_with(to.as_ref(), "persist", |from, to| std::fs::rename(from, to))
+    }
+
+    /// Moves the file to `to` unless `to` exists, and returns the open file.
+    ///
+    /// Never replaces anything, also under a race: one atomic
+    /// `renameat2(RENAME_NOREPLACE)` on Linux; elsewhere, or where the file system lacks
+    /// it, `link` + `unlink` (which cannot replace either).
+    ///
+    /// # Errors
+    /// `AlreadyExists` if `to` exists, and every error of
+    /// [`persist`](NamedTemporaryFile::persist), inside a [`PersistError`] that hands this
+    /// object back.
+    ///
+    /// # Python equivalent
+    /// None in `tempfile`.
+    ///
+    /// ```
+    /// let dir = tempkit::mkdtemp()?;
+    /// std::fs::write(dir.join("taken"), b"old")?;
+    /// let file = tempkit::Builder::new().dir(&dir).named_temporary_file()?;
+    /// let err = file.persist_noclobber(dir.join("taken")).unwrap_err();
+    /// assert_eq!(err.error.kind(), std::io::ErrorKind::AlreadyExists);
+    /// let file = err.file; // handed back, still temporary
+    /// let _kept = file.persist_noclobber(dir.join("free"))?;
+    /// # std::fs::remove_file(dir.join("taken"))?; std::fs::remove_file(dir.join("free"))?;
+    /// # std::fs::remove_dir(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
+        self.persist_with(
+            to.as_ref(),
+            "persist (without replacing)",
+            sys::rename_noclobber,
+        )
+    }
+
+    fn persist_with(
+        mut self,
+        to: &Path,
+        op: &str,
+        rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
+    ) -> Result<File, PersistError> {
+        let was_open = self.file.is_some();
+        let result = self.handle().and_then(|file| match rename(&self.path, to) {
+            Ok(()) => Ok(file),
+            Err(e) => {
+                if was_open {
+                    self.file = Some(file);
+                }
+                Err(error::context(
+                    e,
+                    format!(
+                        "failed to {} temporary file `{}` as `{}`",
+                        op,
+                        self.path.display(),
+                        to.display()
+                    ),
+                ))
+            }
+        });
+        match result {
+            Ok(file) => {
+                self.disarmed = true;
+                Ok(file)
+            }
+            Err(error) => Err(PersistError { error, file: self }),
+        }
+    }
+
+    /// Disarms the object: the file stays where it is, and its open handle and path are
+    /// returned, like [`mkstemp`](crate::mkstemp)'s result.
+    ///
+    /// # Errors
+    /// Only after [`close()`](NamedTemporaryFile::close): the error of
+    /// [`reopen`](NamedTemporaryFile::reopen) (e.g. `NotFound` if closing deleted it). The
+    /// file is left in place whatever happens.
+    ///
+    /// # Python equivalent
+    /// `NamedTemporaryFile(delete=False)`, decided after creation.
+    ///
+    /// ```
+    /// let file = tempkit::NamedTemporaryFile::new()?;
+    /// let (_file, path) = file.keep()?;
+    /// assert!(path.exists());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn keep(mut self) -> io::Result<(File, PathBuf)> {
+        let result = self.handle();
+        self.disarmed = true;
+        let path = std::mem::take(&mut self.path);
+        result.map(|file| (file, path))
+    }
+}
+
+impl Drop for NamedTemporaryFile {
+    fn drop(&mut self) {
+        if !self.delete || self.disarmed {
+            return;
+        }
+        if self.file.is_none() {
+            // Closed earlier and the name stayed: delete only what is still this file.
+            match (self.closed_id, sys::path_id(&self.path)) {
+                (Some(expected), Ok(found)) if expected == found => {}
+                _ => return,
+            }
+        }
+        let _ = self.remove_name();
+        // The handle, if still open, closes after this, when the fields are dropped.
+    }
+}
+
+impl AsRef<Path> for NamedTemporaryFile {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Debug for NamedTemporaryFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamedTemporaryFile")
+            .field("path", &self.path)
+            .field("file", &self.file)
+            .field("delete", &self.delete)
+            .field("delete_on_close", &self.delete_on_close)
+            .finish()
+    }
+}
+
+/// Forwards to the open file, or fails with the "closed" error after `close()`.
+macro_rules! forward_io {
+    ($ty:ty) => {
+        impl Read for $ty {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.as_file()?.read(buf)
+            }
+            fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+                self.as_file()?.read_vectored(bufs)
+            }
+            fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+                self.as_file()?.read_to_end(buf)
+            }
+            fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+                self.as_file()?.read_to_string(buf)
+            }
+        }
+
+        impl Write for $ty {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.as_file()?.write(buf)
+            }
+            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                self.as_file()?.write_vectored(bufs)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.as_file()?.flush()
+            }
+        }
+
+        impl Seek for $ty {
+            fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+                self.as_file()?.seek(pos)
+            }
+        }
+    };
+}
+
+forward_io!(NamedTemporaryFile);
+forward_io!(&NamedTemporaryFile);
+
+/// # Panics
+/// After [`close()`](NamedTemporaryFile::close): a closed file has no descriptor to borrow.
+/// Use [`as_file`](NamedTemporaryFile::as_file), which returns an error instead.
+#[cfg(unix)]
+impl std::os::unix::io::AsFd for NamedTemporaryFile {
+    fn as_fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
+        match &self.file {
+            Some(file) => std::os::unix::io::AsFd::as_fd(file),
+            None => panic!("as_fd on closed temporary file `{}`", self.path.display()),
+        }
+    }
+}
+
+/// After [`close()`](NamedTemporaryFile::close) this is `-1`, which every system call refuses
+/// with `EBADF`.
+#[cfg(unix)]
+impl std::os::unix::io::AsRawFd for NamedTemporaryFile {
+    fn as_raw_fd(&self) -> std::os::unix::io::RawFd {
+        self.file
+            .as_ref()
+            .map_or(-1, std::os::unix::io::AsRawFd::as_raw_fd)
+    }
+}
+
+/// # Panics
+/// After [`close()`](NamedTemporaryFile::close), as `AsFd` on Unix.
+#[cfg(windows)]
+impl std::os::windows::io::AsHandle for NamedTemporaryFile {
+    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        match &self.file {
+            Some(file) => std::os::windows::io::AsHandle::as_handle(file),
+            None => panic!(
+                "as_handle on closed temporary file `{}`",
+                self.path.display()
+            ),
+        }
+    }
+}
+
+/// A failed [`persist`](NamedTemporaryFile::persist) or
+/// [`persist_noclobber`](NamedTemporaryFile::persist_noclobber): the error, and the temporary
+/// file handed back unchanged, so that nothing is lost.
+///
+/// Converts into [`io::Error`] with `?` (dropping the file, which deletes it if `delete`).
+///
+/// # Python equivalent
+/// None: Python has no persist.
+///
+/// ```
+/// let file = tempkit::NamedTemporaryFile::new()?;
+/// let missing = file.path().with_file_name("no-such-dir").join("x");
+/// let err = file.persist(&missing).unwrap_err();
+/// assert_eq!(err.error.kind(), std::io::ErrorKind::NotFound);
+/// assert!(err.file.path().exists()); // still there, still temporary
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct PersistError {
+    /// What went wrong, naming both paths.
+    pub error: io::Error,
+    /// The temporary file, handed back as it was.
+    pub file: NamedTemporaryFile,
+}
+
+impl fmt::Debug for PersistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersistError")
+            .field("error", &self.error)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl fmt::Display for PersistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl Error for PersistError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        // The error itself is printed by Display; its own cause, if any, comes next.
+        self.error.source()
+    }
+}
+
+impl From<PersistError> for io::Error {
+    fn from(e: PersistError) -> io::Error {
+        e.error
+    }
+}
+
+// Both types cross threads: checked at compile time.
+const _: () = {
+    fn send_sync<T: Send + Sync>() {}
+    #[allow(dead_code)]
+    fn check() {
+        send_sync::<NamedTemporaryFile>();
+        send_sync::<PersistError>();
+    }
+};

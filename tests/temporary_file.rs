@@ -1,0 +1,298 @@
+//! TemporaryFile: CPython's TestTemporaryFile ported, plus both creation paths (unnamed
+//! `O_TMPFILE`, and a named file unlinked at once) observed from the outside.
+// Tests may use the current toolchain (only the library keeps to Rust 1.63).
+#![allow(clippy::incompatible_msrv)]
+
+mod common;
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use common::{as_nobody, list, with_umask, Scratch};
+use tempkit::{Builder, TemporaryFile};
+
+const _: () = {
+    fn send_sync<T: Send + Sync>() {}
+    #[allow(dead_code)]
+    fn check() {
+        send_sync::<TemporaryFile>();
+    }
+};
+
+fn in_dir(dir: &Path) -> io::Result<TemporaryFile> {
+    Builder::new().prefix("fallback-").dir(dir).temporary_file()
+}
+
+/// What `/proc/self/fd/N` says the descriptor refers to.
+fn link_text(file: &TemporaryFile) -> String {
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .expect("readlink /proc/self/fd")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn round_trip(mut file: TemporaryFile) {
+    file.write_all(b"abc\r\ndef\n").unwrap();
+    file.seek(SeekFrom::Start(0)).unwrap();
+    let mut back = Vec::new();
+    file.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"abc\r\ndef\n");
+    // The same through a shared reference.
+    let shared = &file;
+    (&*shared).seek(SeekFrom::Start(5)).unwrap();
+    (&*shared).write_all(b"DEF").unwrap();
+    (&*shared).seek(SeekFrom::Start(0)).unwrap();
+    let mut text = String::new();
+    (&*shared).read_to_string(&mut text).unwrap();
+    assert_eq!(text, "abc\r\nDEF\n");
+}
+
+#[test]
+fn basic_round_trip_in_the_default_directory() {
+    round_trip(TemporaryFile::new().unwrap());
+}
+
+#[test]
+fn round_trip_on_the_fallback_path() {
+    let scratch = Scratch::new();
+    let real = scratch.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = scratch.path().join("link");
+    symlink(&real, &link).unwrap();
+    round_trip(in_dir(&link).unwrap());
+    assert!(list(&real).is_empty());
+}
+
+#[test]
+fn unnamed_path_has_no_name_and_cannot_be_linked() {
+    let scratch = Scratch::new();
+    let file = in_dir(scratch.path()).unwrap();
+    let text = link_text(&file);
+    // O_TMPFILE files show as `dir/#inode (deleted)`; the prefix never appears.
+    assert!(
+        text.starts_with(&format!("{}/#", scratch.path().display())),
+        "{}",
+        text
+    );
+    assert!(text.ends_with(" (deleted)"), "{}", text);
+    assert!(!text.contains("fallback-"), "{}", text);
+    assert_eq!(file.as_file().metadata().unwrap().nlink(), 0);
+    assert!(scratch.names().is_empty());
+    // O_EXCL: the inode can never be given a name, not even through /proc.
+    let target = scratch.path().join("linked");
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    assert!(std::fs::hard_link(&proc_path, &target).is_err());
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn symlinked_dir_takes_the_fallback_and_leaves_no_name() {
+    let scratch = Scratch::new();
+    let real = scratch.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = scratch.path().join("link");
+    symlink(&real, &link).unwrap();
+    let mut file = in_dir(&link).unwrap();
+    let text = link_text(&file);
+    // A named file that was unlinked at once: its old name, marked deleted.
+    assert!(
+        text.starts_with(&format!("{}/fallback-", real.display())),
+        "{}",
+        text
+    );
+    assert!(text.ends_with(" (deleted)"), "{}", text);
+    assert_eq!(file.as_file().metadata().unwrap().nlink(), 0);
+    assert!(list(&real).is_empty());
+    file.write_all(b"x").unwrap();
+    assert!(list(&real).is_empty());
+    drop(file);
+    assert!(list(&real).is_empty());
+    assert_eq!(scratch.names(), ["link", "real"]);
+}
+
+#[test]
+fn has_no_name_the_directory_can_be_removed_while_open() {
+    for use_symlink in [false, true] {
+        let scratch = Scratch::new();
+        let dir = scratch.path().join("d");
+        std::fs::create_dir(&dir).unwrap();
+        let given = if use_symlink {
+            let link = scratch.path().join("l");
+            symlink(&dir, &link).unwrap();
+            link
+        } else {
+            dir.clone()
+        };
+        let mut file = in_dir(&given).unwrap();
+        file.write_all(b"survives rmdir").unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "survives rmdir");
+    }
+}
+
+#[test]
+fn mode_is_0600_on_both_paths_whatever_the_umask() {
+    let ok = with_umask(0, || {
+        let scratch = Scratch::new();
+        let link = scratch.path().join("l");
+        symlink(scratch.path(), &link).unwrap();
+        [scratch.path(), link.as_path()].iter().all(|dir| {
+            let file = in_dir(dir).unwrap();
+            file.as_file().metadata().unwrap().mode() & 0o7777 == 0o600
+        })
+    });
+    assert!(ok);
+}
+
+#[test]
+fn descriptor_is_close_on_exec_on_both_paths() {
+    let scratch = Scratch::new();
+    let link = scratch.path().join("l");
+    symlink(scratch.path(), &link).unwrap();
+    for dir in [scratch.path(), link.as_path()] {
+        let file = in_dir(dir).unwrap();
+        // SAFETY: F_GETFD on a descriptor we own.
+        let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFD) };
+        assert!(flags >= 0 && flags & libc::FD_CLOEXEC != 0);
+    }
+}
+
+#[test]
+fn nothing_is_left_after_drop_or_into_file() {
+    let scratch = Scratch::new();
+    let link = scratch.path().join("l");
+    symlink(scratch.path(), &link).unwrap();
+    for dir in [scratch.path(), link.as_path()] {
+        let files: Vec<_> = (0..20).map(|_| in_dir(dir).unwrap()).collect();
+        assert_eq!(scratch.names(), ["l"]);
+        drop(files);
+        let mut owned = in_dir(dir).unwrap().into_file();
+        owned.write_all(b"owned").unwrap();
+        assert_eq!(owned.metadata().unwrap().len(), 5);
+        assert_eq!(scratch.names(), ["l"]);
+    }
+}
+
+#[test]
+fn missing_dir_is_not_found_naming_the_dir() {
+    let scratch = Scratch::new();
+    let missing = scratch.path().join("missing");
+    let err = in_dir(&missing).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{}",
+        err
+    );
+    // The same through a dangling symlink, which takes the fallback.
+    let dangling = scratch.path().join("dangling");
+    symlink(&missing, &dangling).unwrap();
+    let err = in_dir(&dangling).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert_eq!(scratch.names(), ["dangling"]);
+}
+
+#[test]
+fn a_file_as_dir_is_not_a_directory() {
+    let scratch = Scratch::new();
+    let plain = scratch.path().join("plain");
+    std::fs::write(&plain, b"not a dir").unwrap();
+    let err = in_dir(&plain).unwrap_err();
+    assert_eq!(err.raw_os_error(), None, "wrapped with context");
+    assert_eq!(err.kind(), io::ErrorKind::NotADirectory);
+    assert!(
+        err.to_string().contains(&plain.display().to_string()),
+        "{}",
+        err
+    );
+    assert_eq!(std::fs::read(&plain).unwrap(), b"not a dir");
+    assert_eq!(scratch.names(), ["plain"]);
+}
+
+#[test]
+fn unwritable_dir_is_permission_denied_and_leaves_nothing() {
+    let scratch = Scratch::new(); // owned by root, mode 0700 or so: not writable by nobody
+    std::fs::set_permissions(
+        scratch.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dir = scratch.path().to_owned();
+    let ok = as_nobody(move || {
+        let err = in_dir(&dir).unwrap_err();
+        err.kind() == io::ErrorKind::PermissionDenied
+            && err.to_string().contains(&dir.display().to_string())
+    });
+    assert!(ok);
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn a_bad_prefix_or_suffix_is_refused_on_both_paths() {
+    let scratch = Scratch::new();
+    let link = scratch.path().join("l");
+    symlink(scratch.path(), &link).unwrap();
+    for dir in [scratch.path(), link.as_path()] {
+        let err = Builder::new()
+            .prefix("a/b")
+            .dir(dir)
+            .temporary_file()
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let err = Builder::new()
+            .suffix("x\0")
+            .dir(dir)
+            .temporary_file()
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+    assert_eq!(scratch.names(), ["l"]);
+}
+
+#[test]
+fn shared_between_threads() {
+    let file = std::sync::Arc::new(TemporaryFile::new().unwrap());
+    let handles: Vec<_> = (0..4u8)
+        .map(|i| {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                use std::os::unix::fs::FileExt;
+                file.as_file()
+                    .write_all_at(&[b'a' + i; 4], u64::from(i) * 4)
+                    .unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut text = String::new();
+    (&*file).seek(SeekFrom::Start(0)).unwrap();
+    (&*file).read_to_string(&mut text).unwrap();
+    assert_eq!(text, "aaaabbbbccccdddd");
+}
+
+#[test]
+fn debug_names_the_type_and_descriptor() {
+    let file = TemporaryFile::new().unwrap();
+    let text = format!("{:?}", file);
+    assert!(text.starts_with("TemporaryFile"), "{}", text);
+    assert!(
+        text.contains(&format!("fd: {}", file.as_raw_fd())),
+        "{}",
+        text
+    );
+}
+
+#[test]
+fn as_file_mut_and_from_conversion() {
+    let mut file = TemporaryFile::new().unwrap();
+    file.as_file_mut().set_len(7).unwrap();
+    let owned: std::fs::File = file.into();
+    assert_eq!(owned.metadata().unwrap().len(), 7);
+}
