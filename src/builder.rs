@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
+use crate::TemporaryDirectory;
 use crate::{env, path, sys, NamedTemporaryFile, TemporaryFile};
 
 /// Options for creating temporary objects: Python's keyword arguments.
@@ -360,6 +361,32 @@ impl Builder {
     #[must_use]
     pub fn spooled_temporary_file(&self, max_size: usize) -> crate::SpooledTemporaryFile {
         crate::SpooledTemporaryFile::with_builder(self.clone(), max_size)
+    }
+
+    /// Creates a directory, mode 0700, that is removed with everything in it when dropped
+    /// (unless [`delete`](Builder::delete) is `false`).
+    ///
+    /// Reads `prefix`, `suffix`, `dir`, `random_len`, `delete` and `ignore_cleanup_errors`.
+    ///
+    /// # Errors
+    /// As [`mkdtemp`](Builder::mkdtemp): a missing `dir` is a `NotFound` error naming it.
+    ///
+    /// # Python equivalent
+    /// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`.
+    ///
+    /// ```
+    /// let dir = tempkit::Builder::new().prefix("build-").temporary_directory()?;
+    /// let name = dir.path().file_name().unwrap().to_str().unwrap();
+    /// assert!(name.starts_with("build-"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn temporary_directory(&self) -> io::Result<TemporaryDirectory> {
+        let ((), path) = self.create(Kind::Dir, sys::create_dir)?;
+        Ok(TemporaryDirectory::from_created(
+            path,
+            self.deletes(),
+            self.ignores_cleanup_errors(),
+        ))
     }
 
     /// The directory to create in, absolute.

@@ -54,22 +54,25 @@
 
 mod builder;
 mod create;
+mod dir;
 mod env;
 mod error;
 mod file;
 mod name;
 mod named;
 mod path;
+mod remove;
 mod spooled;
 mod sys;
 
 #[allow(deprecated)]
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
+pub use dir::TemporaryDirectory;
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
-pub use spooled::SpooledTemporaryFile;
 pub use file::TemporaryFile;
 pub use named::{NamedTemporaryFile, PersistError};
+pub use spooled::SpooledTemporaryFile;
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]

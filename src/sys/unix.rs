@@ -191,3 +191,250 @@ pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
     }
     super::link_then_unlink(from, to)
 }
+
+pub(crate) use removal::*;
+
+/// Descriptor-relative primitives for the secure removal in `remove.rs`. Every call names an
+/// entry relative to a directory descriptor we hold and never follows a symlink.
+mod removal {
+    use std::io;
+    use std::path::Path;
+
+    use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use rustix::io::Errno;
+    use std::ffi::{CStr, CString, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+
+    /// The name of a directory entry, as the system calls take it.
+    pub(crate) type Name = CStr;
+    /// An owned [`Name`].
+    pub(crate) type NameBuf = CString;
+
+    /// An open directory: a descriptor, opened read-only, no-follow, close-on-exec.
+    #[derive(Debug)]
+    pub(crate) struct DirHandle(OwnedFd);
+
+    /// What a directory is, as opposed to where it is: device and inode numbers.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct DirId {
+        dev: u64,
+        ino: u64,
+    }
+
+    /// What a directory entry is, as far as the listing or `fstatat` tells.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum EntryKind {
+        Dir,
+        NotDir,
+        /// The file system does not say in its listing (`DT_UNKNOWN`): ask `fstatat`.
+        Unknown,
+    }
+
+    /// The one buffer directory listings are read into (32 KiB, glibc's size).
+    pub(crate) struct ReadBuf(Vec<std::mem::MaybeUninit<u8>>);
+
+    impl ReadBuf {
+        pub(crate) fn new() -> ReadBuf {
+            ReadBuf(vec![std::mem::MaybeUninit::uninit(); 32 * 1024])
+        }
+    }
+
+    /// The name as an `OsStr`, for paths in error messages.
+    pub(crate) fn name_as_os_str(name: &Name) -> &OsStr {
+        OsStr::from_bytes(name.to_bytes())
+    }
+
+    const DIR_FLAGS: OFlags = OFlags::RDONLY
+        .union(OFlags::DIRECTORY)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::CLOEXEC);
+
+    /// `open(path, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)`: `ELOOP`/`ENOTDIR` for a symlink.
+    pub(crate) fn open_dir(path: &Path) -> io::Result<DirHandle> {
+        Ok(DirHandle(rustix::fs::open(path, DIR_FLAGS, Mode::empty())?))
+    }
+
+    /// `openat(dir, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)`.
+    pub(crate) fn open_subdir(dir: &DirHandle, name: &Name) -> io::Result<DirHandle> {
+        Ok(DirHandle(rustix::fs::openat(
+            &dir.0,
+            name,
+            DIR_FLAGS,
+            Mode::empty(),
+        )?))
+    }
+
+    /// `openat(dir, "..", ...)`: the directory `dir` is in now (the caller verifies which it is).
+    pub(crate) fn open_parent(dir: &DirHandle) -> io::Result<DirHandle> {
+        Ok(DirHandle(rustix::fs::openat(
+            &dir.0,
+            "..",
+            DIR_FLAGS,
+            Mode::empty(),
+        )?))
+    }
+
+    /// `fstat(dir)`: its device and inode numbers.
+    pub(crate) fn dir_id(dir: &DirHandle) -> io::Result<DirId> {
+        let st = rustix::fs::fstat(&dir.0)?;
+        Ok(DirId {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+        })
+    }
+
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: what the entry is, and its identity if a
+    /// directory.
+    pub(crate) fn entry_kind(
+        dir: &DirHandle,
+        name: &Name,
+    ) -> io::Result<(EntryKind, Option<DirId>)> {
+        let st = rustix::fs::statat(&dir.0, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            let id = DirId {
+                dev: st.st_dev as u64,
+                ino: st.st_ino as u64,
+            };
+            Ok((EntryKind::Dir, Some(id)))
+        } else {
+            Ok((EntryKind::NotDir, None))
+        }
+    }
+
+    /// Calls `f` on every entry of `dir` but `.` and `..`, from the start when `rewind`.
+    ///
+    /// Linux: `getdents64` into `buf`, with the type from `d_type` (no `stat` per entry). A
+    /// directory removed meanwhile (`ENOENT`) lists as empty.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn read_entries(
+        dir: &DirHandle,
+        buf: &mut ReadBuf,
+        rewind: bool,
+        f: &mut dyn FnMut(&Name, EntryKind),
+    ) -> io::Result<()> {
+        if rewind {
+            rustix::fs::seek(&dir.0, rustix::fs::SeekFrom::Start(0))?;
+        }
+        let mut entries = rustix::fs::RawDir::new(dir.0.as_fd(), &mut buf.0);
+        while let Some(entry) = entries.next() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(Errno::NOENT) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let name = entry.file_name();
+            if !is_dot(name) {
+                f(name, kind_of(entry.file_type()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` on every entry of `dir` but `.` and `..`, from the start (`rewind` is implied:
+    /// each call reads through a fresh open file description).
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub(crate) fn read_entries(
+        dir: &DirHandle,
+        _buf: &mut ReadBuf,
+        _rewind: bool,
+        f: &mut dyn FnMut(&Name, EntryKind),
+    ) -> io::Result<()> {
+        let mut entries = rustix::fs::Dir::read_from(&dir.0)?;
+        while let Some(entry) = entries.read() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(Errno::NOENT) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let name = entry.file_name();
+            if !is_dot(name) {
+                f(name, kind_of(entry.file_type()));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_dot(name: &CStr) -> bool {
+        matches!(name.to_bytes(), b"." | b"..")
+    }
+
+    fn kind_of(file_type: FileType) -> EntryKind {
+        match file_type {
+            FileType::Directory => EntryKind::Dir,
+            FileType::Unknown => EntryKind::Unknown,
+            _ => EntryKind::NotDir,
+        }
+    }
+
+    /// `unlinkat(dir, name, 0)`: removes a non-directory (a symlink as a link).
+    pub(crate) fn remove_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(&dir.0, name, AtFlags::empty())?)
+    }
+
+    /// `unlinkat(dir, name, AT_REMOVEDIR)`: removes an empty directory (`ENOTDIR` for a symlink).
+    pub(crate) fn remove_dir_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(&dir.0, name, AtFlags::REMOVEDIR)?)
+    }
+
+    /// `fchmod(dir, 0700)` through the descriptor held: the owner may list, enter and change it.
+    pub(crate) fn make_dir_usable(dir: &DirHandle) -> io::Result<()> {
+        Ok(rustix::fs::fchmod(&dir.0, Mode::RWXU)?)
+    }
+
+    /// Mode 0700 for the directory `name` in `dir`, which we cannot open; a symlink there is never
+    /// followed (`ENOTDIR`).
+    pub(crate) fn make_subdir_usable(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        chmod_dir_nofollow(dir.0.as_fd(), name)
+    }
+
+    /// Mode 0700 for the directory at `path`, which we cannot open; a symlink at `path` is never
+    /// followed (`ENOTDIR`).
+    pub(crate) fn make_path_usable(path: &Path) -> io::Result<()> {
+        chmod_dir_nofollow(rustix::fs::CWD, path)
+    }
+
+    /// Linux cannot `fchmod` a descriptor it may open without read permission (`O_PATH`), and
+    /// its `fchmodat` has no `AT_SYMLINK_NOFOLLOW`. So: open the directory itself with
+    /// `O_PATH|O_NOFOLLOW|O_DIRECTORY` (no permission needed, never a symlink), then change the
+    /// mode through `/proc/self/fd/N`, which names exactly the inode that descriptor holds (what
+    /// glibc's `fchmodat(AT_SYMLINK_NOFOLLOW)` does).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn chmod_dir_nofollow<P: rustix::path::Arg>(dir: BorrowedFd<'_>, path: P) -> io::Result<()> {
+        use rustix::fd::AsRawFd;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(dir, path, flags, Mode::empty())?;
+        let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        Ok(rustix::fs::chmod(link.as_str(), Mode::RWXU)?)
+    }
+
+    /// The BSDs and macOS implement `fchmodat(AT_SYMLINK_NOFOLLOW)`.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn chmod_dir_nofollow<P: rustix::path::Arg>(dir: BorrowedFd<'_>, path: P) -> io::Result<()> {
+        Ok(rustix::fs::chmodat(
+            dir,
+            path,
+            Mode::RWXU,
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?)
+    }
+
+    fn errno_of(err: &io::Error) -> Option<Errno> {
+        Errno::from_io_error(err)
+    }
+
+    /// The entry is not a directory, or is a symlink that was not followed.
+    pub(crate) fn is_not_dir(err: &io::Error) -> bool {
+        matches!(errno_of(err), Some(Errno::NOTDIR) | Some(Errno::LOOP))
+    }
+
+    /// The directory still has entries.
+    pub(crate) fn is_not_empty(err: &io::Error) -> bool {
+        matches!(errno_of(err), Some(Errno::NOTEMPTY) | Some(Errno::EXIST))
+    }
+
+    /// `unlink` met a directory.
+    pub(crate) fn is_a_dir(err: &io::Error) -> bool {
+        errno_of(err) == Some(Errno::ISDIR)
+    }
+}

@@ -1,0 +1,189 @@
+//! `TemporaryDirectory`: a directory removed, with everything in it, when dropped.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::{remove, Builder};
+
+/// A private directory (mode 0700) that is removed, with everything in it, when dropped.
+///
+/// Create one with [`TemporaryDirectory::new`] or, with options, with
+/// [`Builder::temporary_directory`]. Three ways out:
+///
+/// | exit | removes? | errors |
+/// |---|---|---|
+/// | drop | if [`delete`](Builder::delete) is `true` (the default) | ignored; never panics |
+/// | [`cleanup`](TemporaryDirectory::cleanup) | always, also with `delete(false)` | returned, unless [`ignore_cleanup_errors`](Builder::ignore_cleanup_errors) |
+/// | [`keep`](TemporaryDirectory::keep) | never: hands you the path | none |
+///
+/// # Security
+/// The removal is descriptor-relative (`openat`/`unlinkat`/`fstatat`, no-follow) and never
+/// follows a symlink: a link inside the tree is removed as a link, and its target keeps its
+/// contents, mode and owner. It stays inside the tree even if someone swaps a subdirectory
+/// for a symlink while it runs (the class of CVE-2022-21658 and CPython's gh-157579), and if
+/// the directory itself was replaced by a symlink, the link is left alone and an error
+/// returned. Entries the owner may not enter or delete (mode 000, read-only directories) are
+/// given mode 0700 and removed; nothing outside the tree is ever changed. The walk uses a
+/// heap stack and at most 32 descriptors, so a tree 10,000 levels deep is no problem.
+///
+/// # Platform notes
+/// The secure walk is the Unix one; other platforms remove the tree with a path-based walk
+/// built on `std` only.
+///
+/// # Python equivalent
+/// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`. The
+/// `with` block is the value's scope: [`path`](TemporaryDirectory::path) is what `__enter__`
+/// returns. Deviations: after a cleanup that succeeded, further `cleanup()` calls do nothing
+/// (Python removes whatever is at the name again); `ignore_cleanup_errors` also covers errors
+/// of the permission repair (CPython's gh-135812); no `ResourceWarning` on drop.
+///
+/// ```
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// std::fs::write(dir.path().join("notes.txt"), b"scratch")?;
+/// let path = dir.path().to_path_buf();
+/// drop(dir);
+/// assert!(!path.exists());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "the directory is removed at once when the value is dropped"]
+pub struct TemporaryDirectory {
+    path: PathBuf,
+    delete: bool,
+    ignore_cleanup_errors: bool,
+    /// Removed entirely by a `cleanup()` that succeeded: nothing is left to do.
+    removed: bool,
+}
+
+impl TemporaryDirectory {
+    /// Wraps a directory just created at `path` (by [`Builder::temporary_directory`]).
+    pub(crate) fn from_created(path: PathBuf, delete: bool, ignore_cleanup_errors: bool) -> Self {
+        TemporaryDirectory {
+            path,
+            delete,
+            ignore_cleanup_errors,
+            removed: false,
+        }
+    }
+
+    /// Creates a directory in [`gettempdir()`](crate::gettempdir), removed when dropped.
+    ///
+    /// The same as `Builder::new().temporary_directory()`: see
+    /// [`Builder::temporary_directory`].
+    ///
+    /// # Errors
+    /// As [`Builder::mkdtemp`].
+    ///
+    /// # Python equivalent
+    /// `tempfile.TemporaryDirectory()`.
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// assert!(dir.path().is_dir());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<TemporaryDirectory> {
+        Builder::new().temporary_directory()
+    }
+
+    /// The directory's absolute path.
+    ///
+    /// # Python equivalent
+    /// The `name` attribute, and what `with TemporaryDirectory() as name` binds.
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// assert!(dir.path().is_absolute());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the directory and everything in it now, reporting errors.
+    ///
+    /// Removes also when [`delete`](Builder::delete) is `false` (which only turns off the
+    /// removal on drop). Calling it again after it succeeded does nothing; after it failed,
+    /// it tries again. A directory that someone else removed already is not an error.
+    ///
+    /// # Errors
+    /// The first thing that could not be removed (or made removable), naming its path and
+    /// keeping the OS error's kind; the walk still removes everything else it can. If the
+    /// directory was replaced by a symlink, an error, and the link is left alone. With
+    /// [`ignore_cleanup_errors`](Builder::ignore_cleanup_errors), never an error.
+    ///
+    /// # Security
+    /// See the [type's documentation](TemporaryDirectory#security).
+    ///
+    /// # Python equivalent
+    /// `TemporaryDirectory.cleanup()`.
+    ///
+    /// ```
+    /// let mut dir = tempkit::TemporaryDirectory::new()?;
+    /// std::fs::create_dir(dir.path().join("sub"))?;
+    /// dir.cleanup()?;
+    /// assert!(!dir.path().exists());
+    /// dir.cleanup()?; // again: nothing to do
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cleanup(&mut self) -> io::Result<()> {
+        if self.removed {
+            return Ok(());
+        }
+        match remove::remove_tree(&self.path) {
+            Ok(()) => {
+                self.removed = true;
+                Ok(())
+            }
+            Err(_) if self.ignore_cleanup_errors => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Disarms the directory: it is not removed on drop, and its path is handed to you.
+    ///
+    /// # Python equivalent
+    /// `TemporaryDirectory(delete=False)` decided after creation; or `mkdtemp()`.
+    ///
+    /// ```
+    /// let path = tempkit::TemporaryDirectory::new()?.keep();
+    /// assert!(path.is_dir());
+    /// std::fs::remove_dir(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use = "the directory stays: its path is all that is left of it"]
+    pub fn keep(mut self) -> PathBuf {
+        self.delete = false;
+        std::mem::take(&mut self.path)
+    }
+}
+
+impl Drop for TemporaryDirectory {
+    fn drop(&mut self) {
+        if self.delete && !self.removed {
+            // Errors cannot be reported from drop: `cleanup()` is the way to see them.
+            let _ = remove::remove_tree(&self.path);
+        }
+    }
+}
+
+impl fmt::Debug for TemporaryDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TemporaryDirectory")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl AsRef<Path> for TemporaryDirectory {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+// Compile-time check: a `TemporaryDirectory` may be sent to and shared with other threads.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TemporaryDirectory>();
+};

@@ -1,0 +1,466 @@
+//! Secure removal of a directory tree: descriptor-relative, never following a symlink,
+//! repairing permissions inside the tree only, with bounded depth of recursion and descriptors.
+//!
+//! # The walk
+//! 1. `rmdir(root)` first: an empty directory costs this one system call.
+//! 2. Otherwise the root is opened with `O_DIRECTORY|O_NOFOLLOW` (a root replaced by a symlink
+//!    is an error, not followed), and the tree is walked depth-first with an explicit stack on
+//!    the heap (no recursion: depth is bounded only by the file system).
+//! 3. Each directory is listed once (`getdents`, the type from `d_type`, no `stat` per entry):
+//!    non-directories, symlinks included, are unlinked at once relative to the directory's
+//!    descriptor; subdirectories are remembered by name and entered afterwards, one at a
+//!    time, with `openat(O_DIRECTORY|O_NOFOLLOW)`. If an attacker swaps a subdirectory for a
+//!    symlink, that open fails (`ELOOP`/`ENOTDIR`) and the link is unlinked as a link: the walk
+//!    never leaves the tree.
+//! 4. An emptied directory is removed with `unlinkat(parent, name, AT_REMOVEDIR)`; if entries
+//!    appeared meanwhile it is listed again (a bounded number of times).
+//! 5. At most [`MAX_OPEN`] descriptors are held. Deeper, the oldest is closed after its
+//!    device and inode numbers are recorded; coming back up, it is reopened as `..` of its
+//!    child and used only if it is the same directory (else the walk stops with an error).
+//!
+//! # Permissions
+//! The owner's missing permissions are repaired only where needed, after `EACCES`/`EPERM`,
+//! and only inside the tree: a directory we hold gets `fchmod(0700)` through its descriptor; a
+//! subdirectory we cannot open (no read permission) gets mode 0700 without following a
+//! symlink (see `sys::make_subdir_usable`). Nothing outside the tree is ever changed: not the
+//! root's parent, not a symlink's target.
+//!
+//! # Errors
+//! The walk removes everything it can and returns the first error, naming the path. Entries
+//! that someone else removed meanwhile count as removed.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error;
+use crate::sys::{self, DirHandle, DirId, EntryKind, Name, NameBuf};
+
+/// The most directory descriptors the walk holds at once.
+const MAX_OPEN: usize = 32;
+
+/// How many times one directory is listed when entries keep appearing in it.
+const MAX_PASSES: u32 = 3;
+
+/// Removes the directory `root` and everything in it, without following symlinks.
+///
+/// A missing `root` is success. A `root` that is not a directory (a symlink included) is an
+/// error and is left alone.
+pub(crate) fn remove_tree(root: &Path) -> io::Result<()> {
+    match std::fs::remove_dir(root) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if sys::is_not_dir(&e) => return Err(not_followed(e, root)),
+        // Not empty, mostly; anything else the walk meets again and reports.
+        Err(_) => {}
+    }
+    let mut walk = Walk {
+        root,
+        stack: Vec::new(),
+        open: 0,
+        error: None,
+        buf: sys::ReadBuf::new(),
+    };
+    walk.run();
+    match walk.error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn not_followed(e: io::Error, root: &Path) -> io::Error {
+    error::context(
+        e,
+        format!(
+            "failed to remove `{}`: it is no longer a directory (a symlink is never followed)",
+            root.display()
+        ),
+    )
+}
+
+/// One directory on the walk's stack.
+struct Frame {
+    /// The open directory; `None` while closed to bound the descriptors held.
+    dir: Option<DirHandle>,
+    /// Recorded when `dir` is closed, checked when it is reopened.
+    id: Option<DirId>,
+    /// The name in the parent (empty for the root).
+    name: NameBuf,
+    /// Subdirectories listed but not yet entered.
+    pending: Vec<NameBuf>,
+    /// Already given mode 0700 by us.
+    repaired: bool,
+    /// Something in it could not be removed (the error is recorded).
+    failed: bool,
+    /// How many times it was listed.
+    passes: u32,
+}
+
+impl Frame {
+    fn new(dir: DirHandle, name: NameBuf) -> Frame {
+        Frame {
+            dir: Some(dir),
+            id: None,
+            name,
+            pending: Vec::new(),
+            repaired: false,
+            failed: false,
+            passes: 0,
+        }
+    }
+}
+
+struct Walk<'a> {
+    root: &'a Path,
+    /// From the root (index 0) to the directory being worked on; the frames holding a
+    /// descriptor are always the last `open` ones.
+    stack: Vec<Frame>,
+    open: usize,
+    error: Option<io::Error>,
+    buf: sys::ReadBuf,
+}
+
+/// What happened to an entry.
+enum Fate {
+    Removed,
+    IsDir,
+    Failed(&'static str, io::Error),
+}
+
+impl Walk<'_> {
+    fn run(&mut self) {
+        let root = match self.open_root() {
+            Some(root) => root,
+            None => return,
+        };
+        self.push(root, NameBuf::default());
+        while let Some(top) = self.stack.last_mut() {
+            match top.pending.pop() {
+                Some(name) => self.enter(name),
+                None => {
+                    if !self.finish_top() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens the root without following a symlink, repairing a root we may not read.
+    fn open_root(&mut self) -> Option<DirHandle> {
+        let mut repaired = false;
+        loop {
+            match sys::open_dir(self.root) {
+                Ok(dir) => return Some(dir),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+                Err(e) if sys::is_not_dir(&e) => {
+                    self.error = Some(not_followed(e, self.root));
+                    return None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied && !repaired => {
+                    repaired = true;
+                    if let Err(e) = sys::make_path_usable(self.root) {
+                        self.record(e, "make writable", self.root.to_path_buf());
+                        return None;
+                    }
+                }
+                Err(e) => {
+                    self.record(e, "open directory", self.root.to_path_buf());
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The path of `name` in the top directory (or of the top directory), for messages.
+    fn path_of(&self, name: Option<&Name>) -> PathBuf {
+        let mut path = self.root.to_path_buf();
+        for frame in self.stack.iter().skip(1) {
+            path.push(sys::name_as_os_str(&frame.name));
+        }
+        if let Some(name) = name {
+            path.push(sys::name_as_os_str(name));
+        }
+        path
+    }
+
+    fn record(&mut self, e: io::Error, op: &str, path: PathBuf) {
+        if let Some(top) = self.stack.last_mut() {
+            top.failed = true;
+        }
+        if self.error.is_none() {
+            self.error = Some(error::with_path(e, op, &path));
+        }
+    }
+
+    /// Pushes an opened directory, lists it, and closes the oldest descriptor if too many are
+    /// open.
+    fn push(&mut self, dir: DirHandle, name: NameBuf) {
+        self.stack.push(Frame::new(dir, name));
+        self.open += 1;
+        if self.open > MAX_OPEN {
+            let index = self.stack.len() - self.open;
+            let oldest = &mut self.stack[index];
+            if let Some(dir) = &oldest.dir {
+                // Without its identity it could not be verified when reopened: keep it open.
+                if let Ok(id) = sys::dir_id(dir) {
+                    oldest.id = Some(id);
+                    oldest.dir = None;
+                    self.open -= 1;
+                }
+            }
+        }
+        self.list_top(false);
+    }
+
+    /// Lists the top directory: unlinks every non-directory, remembers the subdirectories.
+    fn list_top(&mut self, rewind: bool) {
+        let mut failure: Option<(NameBuf, &'static str, io::Error)> = None;
+        let read = match self.stack.last_mut() {
+            Some(Frame {
+                dir: Some(dir),
+                pending,
+                repaired,
+                passes,
+                ..
+            }) => {
+                let dir: &DirHandle = dir;
+                *passes += 1;
+                sys::read_entries(dir, &mut self.buf, rewind, &mut |name, kind| {
+                    let fate = match kind {
+                        EntryKind::Dir => Fate::IsDir,
+                        EntryKind::NotDir => unlink(dir, name, repaired),
+                        EntryKind::Unknown => match sys::entry_kind(dir, name) {
+                            Ok((EntryKind::Dir, _)) => Fate::IsDir,
+                            Ok(_) => unlink(dir, name, repaired),
+                            Err(e) if e.kind() == io::ErrorKind::NotFound => Fate::Removed,
+                            Err(e) => Fate::Failed("inspect", e),
+                        },
+                    };
+                    match fate {
+                        Fate::Removed => {}
+                        Fate::IsDir => pending.push(name.to_owned()),
+                        Fate::Failed(op, e) => {
+                            if failure.is_none() {
+                                failure = Some((name.to_owned(), op, e));
+                            }
+                        }
+                    }
+                })
+            }
+            _ => return,
+        };
+        if let Err(e) = read {
+            let path = self.path_of(None);
+            self.record(e, "list directory", path);
+        }
+        if let Some((name, op, e)) = failure {
+            let path = self.path_of(Some(&name));
+            self.record(e, op, path);
+        }
+    }
+
+    /// Opens the subdirectory `name` of the top directory and pushes it.
+    fn enter(&mut self, name: NameBuf) {
+        let mut repaired_child = false;
+        loop {
+            let top = match self.stack.last_mut() {
+                Some(top) => top,
+                None => return,
+            };
+            let dir = match &top.dir {
+                Some(dir) => dir,
+                None => return,
+            };
+            let e = match sys::open_subdir(dir, &name) {
+                Ok(child) => return self.push(child, name),
+                Err(e) => e,
+            };
+            if e.kind() == io::ErrorKind::NotFound {
+                return;
+            }
+            if sys::is_not_dir(&e) {
+                // Swapped for a symlink or a file since it was listed: unlink it as such.
+                return match unlink(dir, &name, &mut top.repaired) {
+                    Fate::Removed => {}
+                    Fate::IsDir => {
+                        let path = self.path_of(Some(&name));
+                        self.record(e, "open directory", path);
+                    }
+                    Fate::Failed(op, e) => {
+                        let path = self.path_of(Some(&name));
+                        self.record(e, op, path);
+                    }
+                };
+            }
+            if e.kind() == io::ErrorKind::PermissionDenied && !top.repaired {
+                // We may lack search permission in the directory we hold.
+                top.repaired = true;
+                if sys::make_dir_usable(dir).is_ok() {
+                    continue;
+                }
+            }
+            if e.kind() == io::ErrorKind::PermissionDenied && !repaired_child {
+                repaired_child = true;
+                match sys::make_subdir_usable(dir, &name) {
+                    Ok(()) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+                    Err(e) => {
+                        let path = self.path_of(Some(&name));
+                        return self.record(e, "make writable", path);
+                    }
+                }
+            }
+            let path = self.path_of(Some(&name));
+            return self.record(e, "open directory", path);
+        }
+    }
+
+    /// The top directory is listed and its subdirectories handled: remove it (or list it
+    /// again if entries appeared). Returns `false` if the walk must stop.
+    fn finish_top(&mut self) -> bool {
+        let frame = match self.stack.pop() {
+            Some(frame) => frame,
+            None => return false,
+        };
+        let dir = match &frame.dir {
+            Some(dir) => dir,
+            None => return false,
+        };
+        if self.stack.is_empty() {
+            // The root: by its path, as it was created.
+            if frame.failed {
+                return true;
+            }
+            return match std::fs::remove_dir(self.root) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+                Err(e) if sys::is_not_empty(&e) && frame.passes < MAX_PASSES => {
+                    self.stack.push(frame);
+                    self.list_top(true);
+                    true
+                }
+                Err(e) if sys::is_not_dir(&e) => {
+                    self.error.get_or_insert(not_followed(e, self.root));
+                    true
+                }
+                Err(e) => {
+                    self.record(e, "remove", self.root.to_path_buf());
+                    true
+                }
+            };
+        }
+        if let Err(e) = self.reopen_parent(dir) {
+            let path = self.path_of(None);
+            self.stack.clear();
+            self.record(e, "return to", path);
+            return false;
+        }
+        let parent = match self.stack.last_mut() {
+            Some(parent) => parent,
+            None => return false,
+        };
+        let parent_dir = match &parent.dir {
+            Some(dir) => dir,
+            None => return false,
+        };
+        if frame.failed {
+            parent.failed = true;
+            self.open -= 1;
+            return true;
+        }
+        loop {
+            let e = match sys::remove_dir_at(parent_dir, &frame.name) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => e,
+            };
+            if sys::is_not_empty(&e) && frame.passes < MAX_PASSES {
+                self.stack.push(frame);
+                self.list_top(true);
+                return true;
+            }
+            if e.kind() == io::ErrorKind::PermissionDenied && !parent.repaired {
+                parent.repaired = true;
+                if sys::make_dir_usable(parent_dir).is_ok() {
+                    continue;
+                }
+            }
+            if sys::is_not_dir(&e) {
+                // Swapped for a symlink after we entered it: remove the link, as a link.
+                match unlink(parent_dir, &frame.name, &mut parent.repaired) {
+                    Fate::Removed => break,
+                    Fate::IsDir => {}
+                    Fate::Failed(_, e2) => {
+                        let path = self.path_of(Some(&frame.name));
+                        self.open -= 1;
+                        self.record(e2, "remove", path);
+                        return true;
+                    }
+                }
+            }
+            let path = self.path_of(Some(&frame.name));
+            self.open -= 1;
+            self.record(e, "remove directory", path);
+            return true;
+        }
+        self.open -= 1;
+        true
+    }
+
+    /// Makes sure the new top of the stack holds a descriptor: reopens it as `..` of `child`
+    /// and checks that it is the directory that was closed.
+    fn reopen_parent(&mut self, child: &DirHandle) -> io::Result<()> {
+        let parent = match self.stack.last_mut() {
+            Some(parent) => parent,
+            None => return Ok(()),
+        };
+        if parent.dir.is_some() {
+            return Ok(());
+        }
+        let reopened = match sys::open_parent(child) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                // We may lack search permission in `child`: repair it through its descriptor.
+                sys::make_dir_usable(child)?;
+                sys::open_parent(child)?
+            }
+            Err(e) => return Err(e),
+        };
+        if Some(sys::dir_id(&reopened)?) != parent.id {
+            return Err(error::new(
+                io::ErrorKind::Other,
+                "the directory was moved during removal; stopped so as not to leave the tree"
+                    .to_string(),
+            ));
+        }
+        parent.dir = Some(reopened);
+        self.open += 1;
+        Ok(())
+    }
+}
+
+/// Unlinks the non-directory `name` in `dir`, giving `dir` mode 0700 once if we may not.
+fn unlink(dir: &DirHandle, name: &Name, repaired: &mut bool) -> Fate {
+    loop {
+        match sys::remove_file_at(dir, name) {
+            Ok(()) => return Fate::Removed,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Fate::Removed,
+            Err(e) if sys::is_a_dir(&e) => return Fate::IsDir,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                if !*repaired {
+                    *repaired = true;
+                    match sys::make_dir_usable(dir) {
+                        Ok(()) => continue,
+                        Err(e) => return Fate::Failed("make writable", e),
+                    }
+                }
+                // Some systems refuse to unlink a directory with EPERM.
+                if let Ok((EntryKind::Dir, _)) = sys::entry_kind(dir, name) {
+                    return Fate::IsDir;
+                }
+                return Fate::Failed("remove", e);
+            }
+            Err(e) => return Fate::Failed("remove", e),
+        }
+    }
+}

@@ -1,0 +1,608 @@
+//! TemporaryDirectory: CPython's TestTemporaryDirectory, plus the attacks and the sizes that
+//! the secure removal is built for.
+
+mod common;
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::{as_nobody, in_child, is_root, list, mode, Scratch};
+use tempkit::{Builder, TemporaryDirectory};
+
+fn in_dir(dir: &Path) -> Builder {
+    let mut b = Builder::new();
+    b.dir(dir);
+    b
+}
+
+/// Fills `root` with `files` files and `dirs` directories per level, `levels` deep (CPython's
+/// `do_create(recurse=, dirs=, files=)`).
+fn fill(root: &Path, levels: u32, dirs: u32, files: u32) {
+    for f in 0..files {
+        fs::write(root.join(format!("file{}", f)), format!("data {}", f)).unwrap();
+    }
+    if levels > 0 {
+        for d in 0..dirs {
+            let sub = root.join(format!("dir{}", d));
+            fs::create_dir(&sub).unwrap();
+            fill(&sub, levels - 1, dirs, files);
+        }
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Gives every file and directory under `root` (and `root`) `mode`, bottom-up.
+fn chmod_tree(root: &Path, mode: u32) {
+    for entry in fs::read_dir(root).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            chmod_tree(&entry.path(), mode);
+        } else {
+            chmod(&entry.path(), mode);
+        }
+    }
+    chmod(root, mode);
+}
+
+fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+#[test]
+fn new_creates_a_private_directory_that_drop_removes() {
+    let dir = TemporaryDirectory::new().unwrap();
+    let path = dir.path().to_path_buf();
+    assert!(path.is_absolute());
+    assert!(path.starts_with(tempkit::gettempdir().unwrap()));
+    assert!(path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("tmp"));
+    assert_eq!(mode(&path), 0o700);
+    fill(&path, 2, 2, 2);
+    drop(dir);
+    assert!(!exists(&path));
+}
+
+#[test]
+fn builder_options_shape_the_name() {
+    let scratch = Scratch::new();
+    let dir = in_dir(scratch.path())
+        .prefix("pre-")
+        .suffix(".d")
+        .temporary_directory()
+        .unwrap();
+    let name = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(name.starts_with("pre-") && name.ends_with(".d"), "{}", name);
+    assert_eq!(scratch.names(), vec![name]);
+    drop(dir);
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn explicit_cleanup_removes_a_populated_tree() {
+    let scratch = Scratch::new();
+    let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    fill(dir.path(), 3, 2, 2);
+    dir.cleanup().unwrap();
+    assert!(!exists(dir.path()));
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn multiple_cleanup_calls_succeed() {
+    let scratch = Scratch::new();
+    let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    fill(dir.path(), 1, 1, 1);
+    dir.cleanup().unwrap();
+    dir.cleanup().unwrap();
+    dir.cleanup().unwrap();
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn cleanup_after_success_does_not_remove_a_newcomer_at_the_name() {
+    let scratch = Scratch::new();
+    let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    dir.cleanup().unwrap();
+    fs::create_dir(dir.path()).unwrap();
+    dir.cleanup().unwrap();
+    drop(dir);
+    assert_eq!(scratch.names().len(), 1);
+}
+
+#[test]
+fn a_directory_removed_by_someone_else_is_not_an_error() {
+    let scratch = Scratch::new();
+    let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    fs::remove_dir(dir.path()).unwrap();
+    dir.cleanup().unwrap();
+}
+
+#[test]
+fn delete_false_keeps_the_directory_on_drop() {
+    let scratch = Scratch::new();
+    let dir = in_dir(scratch.path())
+        .delete(false)
+        .temporary_directory()
+        .unwrap();
+    let path = dir.path().to_path_buf();
+    fs::write(path.join("f"), b"x").unwrap();
+    drop(dir);
+    assert_eq!(fs::read(path.join("f")).unwrap(), b"x");
+}
+
+#[test]
+fn delete_false_still_removes_on_explicit_cleanup() {
+    let scratch = Scratch::new();
+    let mut dir = in_dir(scratch.path())
+        .delete(false)
+        .temporary_directory()
+        .unwrap();
+    fill(dir.path(), 1, 2, 2);
+    dir.cleanup().unwrap();
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn keep_disarms_and_hands_back_the_path() {
+    let scratch = Scratch::new();
+    let dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    fs::write(dir.path().join("f"), b"kept").unwrap();
+    let expected = dir.path().to_path_buf();
+    let path = dir.keep();
+    assert_eq!(path, expected);
+    assert_eq!(fs::read(path.join("f")).unwrap(), b"kept");
+}
+
+#[test]
+fn missing_dir_is_a_not_found_error_naming_it() {
+    let scratch = Scratch::new();
+    let missing = scratch.path().join("gone");
+    let err = in_dir(&missing).temporary_directory().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(
+        err.to_string().contains(missing.to_str().unwrap()),
+        "{}",
+        err
+    );
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn debug_shows_the_path_and_as_ref_gives_it() {
+    let dir = TemporaryDirectory::new().unwrap();
+    let shown = format!("{:?}", dir);
+    assert!(shown.starts_with("TemporaryDirectory"), "{}", shown);
+    assert!(shown.contains(&format!("{:?}", dir.path())), "{}", shown);
+    let as_ref: &Path = dir.as_ref();
+    assert_eq!(as_ref, dir.path());
+}
+
+#[test]
+fn is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TemporaryDirectory>();
+    let dir = TemporaryDirectory::new().unwrap();
+    let path = dir.path().to_path_buf();
+    std::thread::spawn(move || drop(dir)).join().unwrap();
+    assert!(!exists(&path));
+}
+
+#[test]
+fn symlink_to_a_directory_is_removed_as_a_link() {
+    // CPython's test_cleanup_with_symlink_to_a_directory, plus links to files and dangling
+    // links.
+    let outside = TemporaryDirectory::new().unwrap();
+    fs::write(outside.path().join("kept.txt"), b"precious").unwrap();
+    fs::create_dir(outside.path().join("subdir")).unwrap();
+    fs::write(outside.path().join("subdir/deep.txt"), b"deep").unwrap();
+    let mut dir = TemporaryDirectory::new().unwrap();
+    symlink(outside.path(), dir.path().join("to_dir")).unwrap();
+    symlink(outside.path().join("kept.txt"), dir.path().join("to_file")).unwrap();
+    symlink("/nonexistent/target", dir.path().join("dangling")).unwrap();
+    fs::create_dir(dir.path().join("real")).unwrap();
+    symlink(
+        outside.path().join("subdir"),
+        dir.path().join("real/nested_link"),
+    )
+    .unwrap();
+    dir.cleanup().unwrap();
+    assert!(!exists(dir.path()));
+    assert_eq!(list(outside.path()), vec!["kept.txt", "subdir"]);
+    assert_eq!(
+        fs::read(outside.path().join("kept.txt")).unwrap(),
+        b"precious"
+    );
+    assert_eq!(
+        fs::read(outside.path().join("subdir/deep.txt")).unwrap(),
+        b"deep"
+    );
+}
+
+#[test]
+fn every_owner_mode_on_every_level_is_repaired_and_removed() {
+    // CPython's test_modes, as an unprivileged user: modes 000 to 700 on every file and
+    // directory of a three-level tree, read-only and unsearchable directories included.
+    let scratch = Scratch::for_nobody();
+    let parent = scratch.path().to_path_buf();
+    assert!(as_nobody(move || {
+        for m in 0..8u32 {
+            let mode = m << 6;
+            let mut dir = in_dir(&parent).temporary_directory().unwrap();
+            fill(dir.path(), 3, 2, 2);
+            chmod_tree(dir.path(), mode);
+            if let Err(e) = dir.cleanup() {
+                eprintln!("mode {:03o}: {}", mode, e);
+                return false;
+            }
+            if exists(dir.path()) || !list(&parent).is_empty() {
+                eprintln!("mode {:03o}: left behind", mode);
+                return false;
+            }
+        }
+        true
+    }));
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn symlink_targets_keep_their_modes_whatever_the_root_mode() {
+    // CPython's test_cleanup_with_symlink_modes (CVE-2023-6597), as an unprivileged user.
+    let scratch = Scratch::for_nobody();
+    let parent = scratch.path().to_path_buf();
+    assert!(as_nobody(move || {
+        let targets = parent.join("targets");
+        fs::create_dir(&targets).unwrap();
+        let file1 = targets.join("file1");
+        fs::write(&file1, b"target").unwrap();
+        let dir1 = targets.join("dir1");
+        fs::create_dir(&dir1).unwrap();
+        fs::write(dir1.join("inside"), b"inside").unwrap();
+        for m in 0..8u32 {
+            let mode = m << 6;
+            chmod(&file1, mode);
+            chmod(&dir1, mode);
+            let cases: [(PathBuf, bool); 4] = [
+                (targets.join("nonexisting"), false),
+                (targets.join("nonexisting-dir"), false),
+                (file1.clone(), true),
+                (dir1.clone(), true),
+            ];
+            for (target, check) in cases.iter() {
+                let mut d1 = in_dir(&parent).temporary_directory().unwrap();
+                symlink(target, d1.path().join("symlink")).unwrap();
+                chmod(d1.path(), mode);
+                let before = target
+                    .symlink_metadata()
+                    .ok()
+                    .map(|m| m.permissions().mode());
+                if let Err(e) = d1.cleanup() {
+                    eprintln!("mode {:03o}, {}: {}", mode, target.display(), e);
+                    return false;
+                }
+                let after = target
+                    .symlink_metadata()
+                    .ok()
+                    .map(|m| m.permissions().mode());
+                if exists(d1.path()) || before != after || (*check && after.is_none()) {
+                    eprintln!(
+                        "mode {:03o}, {}: {:?} -> {:?}",
+                        mode,
+                        target.display(),
+                        before,
+                        after
+                    );
+                    return false;
+                }
+            }
+        }
+        chmod(&dir1, 0o700);
+        chmod(&file1, 0o600);
+        fs::read(dir1.join("inside")).map_or(false, |c| c == b"inside")
+            && fs::read(&file1).map_or(false, |c| c == b"target")
+    }));
+}
+
+#[test]
+fn nothing_outside_the_tree_changes_when_a_link_points_at_a_read_only_directory() {
+    let scratch = Scratch::for_nobody();
+    let parent = scratch.path().to_path_buf();
+    assert!(as_nobody(move || {
+        let victim = parent.join("victim");
+        fs::create_dir(&victim).unwrap();
+        fs::write(victim.join("a"), b"a").unwrap();
+        chmod(&victim, 0o500);
+        let mut dir = in_dir(&parent).temporary_directory().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        symlink(&victim, dir.path().join("sub/link")).unwrap();
+        chmod(&dir.path().join("sub"), 0o000);
+        chmod(dir.path(), 0o000);
+        let ok = dir.cleanup().is_ok();
+        ok && !exists(dir.path())
+            && mode(&victim) == 0o500
+            && list(&victim) == vec!["a".to_string()]
+            && fs::read(victim.join("a")).unwrap() == b"a"
+    }));
+}
+
+/// A tree owned by nobody holding a directory of root's that nobody may not change.
+fn tree_with_roots_entry(scratch: &Scratch, locked_mode: u32, ignore: bool) -> TemporaryDirectory {
+    assert!(
+        is_root(),
+        "this test needs root, to make an entry nobody cannot remove"
+    );
+    let dir = in_dir(scratch.path())
+        .ignore_cleanup_errors(ignore)
+        .temporary_directory()
+        .unwrap();
+    fill(dir.path(), 1, 2, 2);
+    let locked = dir.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::write(locked.join("stuck"), b"stuck").unwrap();
+    chmod(&locked, locked_mode);
+    for entry in ["", "file0", "file1", "dir0", "dir0/file0", "dir1"] {
+        std::os::unix::fs::lchown(
+            dir.path().join(entry),
+            Some(common::NOBODY),
+            Some(common::NOBODY),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn cleanup_reports_what_it_cannot_remove_and_removes_the_rest() {
+    let scratch = Scratch::for_nobody();
+    let mut dir = tree_with_roots_entry(&scratch, 0o755, false);
+    let stuck = dir.path().join("locked").join("stuck");
+    assert!(as_nobody(|| {
+        let err = match dir.cleanup() {
+            Ok(()) => return false,
+            Err(e) => e,
+        };
+        eprintln!("{}", err);
+        err.kind() == io::ErrorKind::PermissionDenied
+            && err.to_string().contains(stuck.to_str().unwrap())
+    }));
+    assert_eq!(list(dir.path()), vec!["locked"]);
+    assert_eq!(fs::read(&stuck).unwrap(), b"stuck");
+}
+
+#[test]
+fn ignore_cleanup_errors_hides_what_cannot_be_removed() {
+    // CPython's ignore-errors cases: cleanup() succeeds, the rest is removed.
+    let scratch = Scratch::for_nobody();
+    let mut dir = tree_with_roots_entry(&scratch, 0o755, true);
+    assert!(as_nobody(|| dir.cleanup().is_ok()));
+    assert_eq!(list(dir.path()), vec!["locked"]);
+}
+
+#[test]
+fn ignore_cleanup_errors_also_covers_errors_of_the_permission_repair() {
+    // CPython's gh-135812: a chmod that fails during the repair escaped ignore_cleanup_errors.
+    let scratch = Scratch::for_nobody();
+    let mut dir = tree_with_roots_entry(&scratch, 0o000, true);
+    assert!(as_nobody(|| dir.cleanup().is_ok()));
+    assert_eq!(list(dir.path()), vec!["locked"]);
+    assert_eq!(mode(&dir.path().join("locked")), 0o000);
+    let mut strict = tree_with_roots_entry(&scratch, 0o000, false);
+    let locked = strict.path().join("locked");
+    assert!(as_nobody(|| match strict.cleanup() {
+        Err(e) =>
+            e.kind() == io::ErrorKind::PermissionDenied
+                && e.to_string().contains(locked.to_str().unwrap()),
+        Ok(()) => false,
+    }));
+}
+
+#[test]
+fn drop_ignores_errors_without_panicking() {
+    let scratch = Scratch::for_nobody();
+    let dir = tree_with_roots_entry(&scratch, 0o000, false);
+    let path = dir.path().to_path_buf();
+    let mut dir = Some(dir);
+    assert!(as_nobody(|| {
+        drop(dir.take());
+        true
+    }));
+    assert_eq!(list(&path), vec!["locked"]);
+}
+
+#[test]
+fn a_root_replaced_by_a_symlink_is_not_followed() {
+    let scratch = Scratch::new();
+    let victim = scratch.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    fs::write(victim.join("v"), b"victim").unwrap();
+    for ignore in [false, true] {
+        let mut dir = in_dir(scratch.path())
+            .ignore_cleanup_errors(ignore)
+            .temporary_directory()
+            .unwrap();
+        let path = dir.path().to_path_buf();
+        fs::write(path.join("own"), b"own").unwrap();
+        let moved = scratch.path().join("moved");
+        fs::rename(&path, &moved).unwrap();
+        symlink(&victim, &path).unwrap();
+        let result = dir.cleanup();
+        if ignore {
+            result.unwrap();
+        } else {
+            let err = result.unwrap_err();
+            assert!(err.to_string().contains(path.to_str().unwrap()), "{}", err);
+        }
+        drop(dir);
+        assert!(path.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(list(&victim), vec!["v"]);
+        assert_eq!(fs::read(victim.join("v")).unwrap(), b"victim");
+        assert_eq!(list(&moved), vec!["own"]);
+        fs::remove_file(&path).unwrap();
+        fs::remove_dir_all(&moved).unwrap();
+    }
+}
+
+#[test]
+fn a_subdirectory_swapped_for_a_symlink_never_leads_outside() {
+    // An attacker thread keeps replacing a subdirectory with a symlink to a victim directory
+    // while cleanup runs (CVE-2022-21658, CPython's gh-157579).
+    let scratch = Scratch::new();
+    let victim = scratch.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    let victim_files: Vec<String> = (0..4).map(|i| format!("v{}", i)).collect();
+    for name in &victim_files {
+        fs::write(victim.join(name), name).unwrap();
+    }
+    fs::create_dir(victim.join("vsub")).unwrap();
+    fs::write(victim.join("vsub/deep"), b"deep").unwrap();
+    let mut expected = victim_files.clone();
+    expected.push("vsub".to_string());
+    let victim_mode = mode(&victim);
+    for round in 0..1000 {
+        let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        for i in 0..4 {
+            fs::write(sub.join(format!("f{}", i)), b"x").unwrap();
+        }
+        fs::create_dir(sub.join("inner")).unwrap();
+        fs::write(sub.join("inner/g"), b"y").unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let attacker = {
+            let stop = Arc::clone(&stop);
+            let root = dir.path().to_path_buf();
+            let victim = victim.clone();
+            std::thread::spawn(move || {
+                let sub = root.join("sub");
+                let moved = root.join("moved");
+                // Only ever a real directory or absent: the attacker never makes it a link.
+                let inner = moved.join("inner");
+                let inner_moved = moved.join("inner-moved");
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = fs::rename(&sub, &moved);
+                    let _ = symlink(&victim, &sub);
+                    let _ = fs::rename(&inner, &inner_moved);
+                    let _ = symlink(&victim, &inner);
+                    std::thread::yield_now();
+                    let _ = fs::remove_file(&inner);
+                    let _ = fs::rename(&inner_moved, &inner);
+                    let _ = fs::remove_file(&sub);
+                    let _ = fs::rename(&moved, &sub);
+                    if fs::symlink_metadata(&root).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let _ = dir.cleanup();
+        stop.store(true, Ordering::Relaxed);
+        attacker.join().unwrap();
+        assert_eq!(list(&victim), expected, "round {}", round);
+        for name in &victim_files {
+            assert_eq!(
+                fs::read(victim.join(name)).unwrap(),
+                name.as_bytes(),
+                "round {}",
+                round
+            );
+        }
+        assert_eq!(
+            fs::read(victim.join("vsub/deep")).unwrap(),
+            b"deep",
+            "round {}",
+            round
+        );
+        assert_eq!(mode(&victim), victim_mode, "round {}", round);
+        dir.cleanup().unwrap();
+        drop(dir);
+        assert_eq!(scratch.names(), vec!["victim"], "round {}", round);
+    }
+}
+
+#[test]
+fn entries_removed_concurrently_count_as_removed() {
+    let scratch = Scratch::new();
+    for _ in 0..20 {
+        let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+        fill(dir.path(), 2, 6, 10);
+        let path = dir.path().to_path_buf();
+        let other = std::thread::spawn(move || {
+            let _ = fs::remove_dir_all(&path);
+        });
+        let result = dir.cleanup();
+        other.join().unwrap();
+        result.unwrap();
+        assert!(!exists(dir.path()));
+    }
+}
+
+#[test]
+fn a_tree_ten_thousand_levels_deep_is_removed_with_few_descriptors() {
+    use rustix::fs::{mkdirat, openat, Mode, OFlags};
+    let dir = TemporaryDirectory::new().unwrap();
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut fd = rustix::fs::open(dir.path(), flags, Mode::empty()).unwrap();
+    for level in 0..10_000 {
+        mkdirat(&fd, "d", Mode::RWXU).unwrap();
+        if level % 100 == 0 {
+            fs::write(
+                format!("/proc/self/fd/{}/file", rustix::fd::AsRawFd::as_raw_fd(&fd)),
+                b"x",
+            )
+            .unwrap();
+        }
+        fd = openat(&fd, "d", flags, Mode::empty()).unwrap();
+    }
+    drop(fd);
+    let path = dir.path().to_path_buf();
+    let mut dir = Some(dir);
+    // In a child allowed 64 descriptors in all: one per level would need 10,000.
+    assert!(in_child(
+        || {
+            let limit = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            // SAFETY: setrlimit with a valid struct, in the child only.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+        },
+        || {
+            let mut dir = dir.take().unwrap();
+            let result = dir.cleanup();
+            if let Err(e) = &result {
+                eprintln!("{}", e);
+            }
+            result.is_ok() && !exists(dir.path())
+        }
+    ));
+    assert!(!exists(&path));
+}
+
+#[test]
+fn a_directory_of_a_hundred_thousand_entries_is_removed() {
+    let mut dir = TemporaryDirectory::new().unwrap();
+    let big = dir.path().join("big");
+    fs::create_dir(&big).unwrap();
+    for i in 0..100_000 {
+        fs::File::create(big.join(format!("entry-{:06}", i))).unwrap();
+    }
+    assert_eq!(fs::read_dir(&big).unwrap().count(), 100_000);
+    dir.cleanup().unwrap();
+    assert!(!exists(dir.path()));
+}
