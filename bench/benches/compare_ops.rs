@@ -48,7 +48,7 @@ fn bench_all(c: &mut Criterion) {
             for who in [Who::Tempkit, Who::Tempfile, Who::Floor] {
                 // Contenders that cannot do the operation in this build are left out.
                 if ops::run(op, who, &work, 1, Mode::Full)
-                    .expect(op.id())
+                    .unwrap_or_else(|e| panic!("{}: {e}", op.id()))
                     .is_none()
                 {
                     continue;
@@ -56,7 +56,7 @@ fn bench_all(c: &mut Criterion) {
                 group.bench_function(who.id(), |b| {
                     b.iter_custom(|iters| {
                         ops::run(op, who, &work, iters, Mode::Full)
-                            .expect(op.id())
+                            .unwrap_or_else(|e| panic!("{}: {e}", op.id()))
                             .unwrap_or_default()
                     })
                 });

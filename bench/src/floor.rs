@@ -38,7 +38,7 @@ impl Names {
     }
 
     /// The next name, as a C string pointer valid until the next call.
-    pub fn next(&mut self) -> *const libc::c_char {
+    pub fn advance(&mut self) -> *const libc::c_char {
         self.counter += 1;
         self.buf.truncate(self.base);
         let mut n = self.counter;
@@ -111,7 +111,11 @@ pub fn tmpfile_write_close(dir: &CString, data: &[u8]) -> io::Result<()> {
 pub fn create_close(names: &mut Names) -> io::Result<()> {
     // SAFETY: the name is NUL-terminated and lives in `names` across the call.
     unsafe {
-        let fd = check(libc::open(names.next(), FILE_FLAGS, 0o600 as libc::c_uint))?;
+        let fd = check(libc::open(
+            names.advance(),
+            FILE_FLAGS,
+            0o600 as libc::c_uint,
+        ))?;
         libc::close(fd);
     }
     Ok(())
@@ -130,7 +134,11 @@ pub fn create_close_unlink(names: &mut Names) -> io::Result<()> {
 pub fn create_unlink_close(names: &mut Names) -> io::Result<()> {
     // SAFETY: the name is NUL-terminated and lives in `names`; the descriptor is closed once.
     unsafe {
-        let fd = check(libc::open(names.next(), FILE_FLAGS, 0o600 as libc::c_uint))?;
+        let fd = check(libc::open(
+            names.advance(),
+            FILE_FLAGS,
+            0o600 as libc::c_uint,
+        ))?;
         let unlinked = check(libc::unlink(names.current()));
         libc::close(fd);
         unlinked?;
@@ -142,7 +150,7 @@ pub fn create_unlink_close(names: &mut Names) -> io::Result<()> {
 pub fn mkdir_rmdir(names: &mut Names) -> io::Result<()> {
     // SAFETY: the name is NUL-terminated and lives in `names` across both calls.
     unsafe {
-        check(libc::mkdir(names.next(), 0o700))?;
+        check(libc::mkdir(names.advance(), 0o700))?;
         check(libc::rmdir(names.current()))?;
     }
     Ok(())
@@ -151,7 +159,7 @@ pub fn mkdir_rmdir(names: &mut Names) -> io::Result<()> {
 /// `mkdir` + `files` × (`open` + `close`) + `files` × `unlink` + `rmdir`: the floor of a
 /// temporary directory holding `files` empty files, removed by a remover that knows the names.
 pub fn mkdir_files_remove(names: &mut Names, files: usize) -> io::Result<()> {
-    names.next();
+    names.advance();
     let dir = names.buf.clone();
     let dir_path = Path::new(std::ffi::OsStr::from_bytes(&dir[..dir.len() - 1]));
     // SAFETY: `dir` is NUL-terminated and outlives the calls.
@@ -163,7 +171,7 @@ pub fn mkdir_files_remove(names: &mut Names, files: usize) -> io::Result<()> {
     let mut again = Names::new(dir_path);
     for _ in 0..files {
         // SAFETY: the names repeat those created above, NUL-terminated.
-        check(unsafe { libc::unlink(again.next()) })?;
+        check(unsafe { libc::unlink(again.advance()) })?;
     }
     // SAFETY: as above.
     check(unsafe { libc::rmdir(dir.as_ptr().cast()) })?;
@@ -186,7 +194,7 @@ pub fn mknod_flat(dir: &Path, files: usize) -> io::Result<()> {
     let mut names = Names::new(dir);
     for _ in 0..files {
         // SAFETY: the name is NUL-terminated and lives in `names` across the call.
-        check(unsafe { libc::mknod(names.next(), libc::S_IFREG | 0o600, 0) })?;
+        check(unsafe { libc::mknod(names.advance(), libc::S_IFREG | 0o600, 0) })?;
     }
     Ok(())
 }

@@ -194,7 +194,7 @@ impl Op {
             _ => 10_000,
         };
         if quick {
-            (n / 10).max(1)
+            (n / 100).max(5)
         } else {
             n
         }
@@ -330,7 +330,11 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
     }
     let start = Instant::now();
     match (op, who) {
-        (Op::TemporaryFile, Who::Tempkit) => return Ok(None),
+        (Op::TemporaryFile, Who::Tempkit) => {
+            for _ in 0..n {
+                drop(black_box(b.temporary_file()?));
+            }
+        }
         (Op::TemporaryFile, Who::Tempfile) => {
             for _ in 0..n {
                 drop(black_box(tempfile::tempfile_in(dir)?));
@@ -341,7 +345,11 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
                 floor::tmpfile_close(&cdir)?;
             }
         }
-        (Op::NamedTemporaryFile, Who::Tempkit) => return Ok(None),
+        (Op::NamedTemporaryFile, Who::Tempkit) => {
+            for _ in 0..n {
+                drop(black_box(b.named_temporary_file()?));
+            }
+        }
         (Op::NamedTemporaryFile, Who::Tempfile) => {
             for _ in 0..n {
                 drop(black_box(tempfile::NamedTempFile::new_in(dir)?));
@@ -388,13 +396,23 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
                 floor::mkdir_rmdir(&mut names)?;
             }
         }
-        (Op::TempDirEmpty, Who::Tempkit) => return Ok(None),
+        (Op::TempDirEmpty, Who::Tempkit) => {
+            for _ in 0..n {
+                drop(black_box(b.temporary_directory()?));
+            }
+        }
         (Op::TempDirEmpty, Who::Tempfile) => {
             for _ in 0..n {
                 drop(black_box(tempfile::TempDir::new_in(dir)?));
             }
         }
-        (Op::TempDir100, Who::Tempkit) => return Ok(None),
+        (Op::TempDir100, Who::Tempkit) => {
+            for _ in 0..n {
+                let d = b.temporary_directory()?;
+                floor::fill_flat(d.path(), FLAT_FILES)?;
+                drop(d);
+            }
+        }
         (Op::TempDir100, Who::Tempfile) => {
             for _ in 0..n {
                 let d = tempfile::TempDir::new_in(dir)?;
@@ -407,7 +425,6 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
                 floor::mkdir_files_remove(&mut names, FLAT_FILES)?;
             }
         }
-        (Op::RemoveTree, Who::Tempkit) => return Ok(None),
         (Op::RemoveTree, _) => return remove_trees(who, dir, n).map(Some),
         (Op::SpooledMemory, Who::Tempkit) => {
             for _ in 0..n {
@@ -473,6 +490,7 @@ fn setup_only(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<()> {
         Op::RemoveTree => {
             for _ in 0..n {
                 let root = match who {
+                    Who::Tempkit => builder(dir).temporary_directory()?.keep(),
                     Who::Tempfile => tempfile::TempDir::new_in(dir)?.keep(),
                     _ => builder(dir).mkdtemp()?,
                 };
@@ -496,6 +514,13 @@ fn remove_trees(who: Who, dir: &Path, n: u64) -> io::Result<Duration> {
     let mut total = Duration::ZERO;
     for _ in 0..n {
         match who {
+            Who::Tempkit => {
+                let d = builder(dir).temporary_directory()?;
+                fill_tree(d.path())?;
+                let start = Instant::now();
+                drop(d);
+                total += start.elapsed();
+            }
             Who::Tempfile => {
                 let d = tempfile::TempDir::new_in(dir)?;
                 fill_tree(d.path())?;

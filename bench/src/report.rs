@@ -129,7 +129,7 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-fn find<'a>(rows: &'a [Row], op: Op) -> impl Iterator<Item = &'a Row> {
+fn find(rows: &[Row], op: Op) -> impl Iterator<Item = &Row> {
     rows.iter().filter(move |r| r.op == op)
 }
 

@@ -187,6 +187,7 @@ impl Runner {
             cells: Default::default(),
             missing: Default::default(),
         };
+        let timing = Instant::now();
         let mut batch = [None; 4];
         for (i, who) in Who::ALL.into_iter().enumerate() {
             if who == Who::Python && self.python.is_none() {
@@ -219,6 +220,8 @@ impl Runner {
                 }
             }
         }
+        eprint!(" timed in {:.1} s", timing.elapsed().as_secs_f64());
+        let counting = Instant::now();
         // Under strace the tree removal takes tens of seconds: left to the default run.
         if self.strace && !(self.quick && op.heavy()) {
             for (i, who) in Who::ALL.into_iter().enumerate() {
@@ -234,6 +237,7 @@ impl Runner {
                 }
             }
         }
+        eprintln!(", counted in {:.1} s", counting.elapsed().as_secs_f64());
         row
     }
 
@@ -468,36 +472,31 @@ fn compare(opts: &Options) -> io::Result<()> {
                 .mkdtemp()?,
         );
     }
-    let result = (|| -> io::Result<Vec<Row>> {
-        let mut rows = Vec::new();
-        for op in Op::ALL {
-            if opts.only.as_ref().is_some_and(|only| !only.contains(&op)) {
-                continue;
-            }
-            for (d, work) in dirs.iter().zip(&scratch) {
-                let (label, fs) = if op.per_dir() {
-                    (d.display().to_string(), fs_type(d))
-                } else {
-                    ("-".to_string(), String::new())
-                };
-                eprint!("{} on {label} ...", op.id());
-                let t = Instant::now();
-                let row = runner.measure(op, work, label, fs);
-                eprintln!(" {:.1} s", t.elapsed().as_secs_f64());
-                rows.push(row);
-                if !op.per_dir() {
-                    break;
-                }
+    // A failing contender is reported in its cell; the run goes on.
+    let mut rows = Vec::new();
+    for op in Op::ALL {
+        if opts.only.as_ref().is_some_and(|only| !only.contains(&op)) {
+            continue;
+        }
+        for (d, work) in dirs.iter().zip(&scratch) {
+            let (label, fs) = if op.per_dir() {
+                (d.display().to_string(), fs_type(d))
+            } else {
+                ("-".to_string(), String::new())
+            };
+            eprint!("{} on {label} ...", op.id());
+            let row = runner.measure(op, work, label, fs);
+            rows.push(row);
+            if !op.per_dir() {
+                break;
             }
         }
-        Ok(rows)
-    })();
+    }
     for s in &scratch {
         if let Err(e) = std::fs::remove_dir_all(s) {
             eprintln!("compare: removing {}: {e}", s.display());
         }
     }
-    let rows = result?;
     machine.push(("load average at end".into(), loadavg()));
     machine.push((
         "duration".into(),
