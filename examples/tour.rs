@@ -18,6 +18,19 @@ fn exists(path: &Path) -> &'static str {
     }
 }
 
+/// What `/proc/self/fd/N` says an open file is: for a file without a name, its directory and
+/// `#inode (deleted)`.
+#[cfg(target_os = "linux")]
+fn what_the_kernel_calls(file: &tempkit::TemporaryFile) -> Option<std::path::PathBuf> {
+    use std::os::unix::io::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn what_the_kernel_calls(_file: &tempkit::TemporaryFile) -> Option<std::path::PathBuf> {
+    None
+}
+
 fn main() -> io::Result<()> {
     println!(
         "gettempdir()                 {}",
@@ -38,6 +51,25 @@ fn main() -> io::Result<()> {
     show("mkdtemp() created", &dir);
     std::fs::remove_dir(&dir)?;
     println!("{:<28} {}", "  after remove_dir", exists(&dir));
+
+    let mut unnamed = tempkit::TemporaryFile::new()?;
+    unnamed.write_all(b"no name at all")?;
+    match what_the_kernel_calls(&unnamed) {
+        Some(target) => show("TemporaryFile::new() is", &target),
+        None => println!("{:<28} (no name to show)", "TemporaryFile::new() is"),
+    }
+    drop(unnamed);
+    println!("{:<28} gone (it never had a name)", "  after drop");
+
+    let mut named = tempkit::Builder::new()
+        .suffix(".txt")
+        .named_temporary_file()?;
+    named.write_all(b"written by the tour\n")?;
+    let named_path = named.path().to_owned();
+    show("NamedTemporaryFile created", &named_path);
+    println!("{:<28} {}", "  while open", exists(&named_path));
+    drop(named);
+    println!("{:<28} {}", "  after drop", exists(&named_path));
 
     #[allow(deprecated)]
     let name = tempkit::mktemp()?;

@@ -259,6 +259,11 @@ impl Builder {
     /// # Security
     /// Mode 0600 from the start, close-on-exec, never following a symlink at the name.
     ///
+    /// # Platform notes
+    /// `O_TMPFILE` is Linux's (3.11+; most local file systems). Other platforms always take
+    /// the named-and-unlinked path; on Windows, where the portable implementation serves for
+    /// now, deleting an open file only marks it, so the name can linger until it is closed.
+    ///
     /// # Python equivalent
     /// `tempfile.TemporaryFile(dir=..)`, binary (`mode='w+b'`). Python's object has `.name`
     /// set to the descriptor number; this one has no name at all.

@@ -31,6 +31,7 @@ use crate::{error, sys, Builder};
 /// assert_eq!(text, "hello");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "dropping a TemporaryFile at once deletes it"]
 pub struct TemporaryFile {
     file: File,
 }
@@ -67,7 +68,9 @@ impl TemporaryFile {
         {
             return Ok(TemporaryFile { file });
         }
-        let (file, path) = builder.create(Kind::File, sys::create_file)?;
+        // The same loop as every creator, in the directory already resolved above (so that
+        // both paths agree even if the current directory changes meanwhile).
+        let (file, path) = create::create(builder.template(&dir), Kind::File, sys::create_file)?;
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(TemporaryFile { file }),
             Err(e) => {

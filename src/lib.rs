@@ -10,6 +10,9 @@
 //!
 //! | you want | use |
 //! |---|---|
+//! | scratch space with no name, gone when dropped (even on `SIGKILL`) | [`TemporaryFile`] / [`Builder::temporary_file`] |
+//! | a file with a path to hand to others, deleted on close or drop | [`NamedTemporaryFile`] / [`Builder::named_temporary_file`] |
+//! | write a file, then move it into place atomically | [`NamedTemporaryFile::persist`], [`persist_noclobber`](NamedTemporaryFile::persist_noclobber) |
 //! | a file you create, name and clean up yourself | [`mkstemp`] / [`Builder::mkstemp`] |
 //! | a directory you clean up yourself | [`mkdtemp`] / [`Builder::mkdtemp`] |
 //! | only a name (unsafe, kept for Python parity) | [`mktemp`] (deprecated) |
@@ -20,6 +23,10 @@
 //!
 //! | Python `tempfile` | tempkit |
 //! |---|---|
+//! | `TemporaryFile(dir=)` | [`TemporaryFile::new()`], [`Builder::temporary_file`] (bytes; no name at all) |
+//! | `NamedTemporaryFile(delete=, delete_on_close=)` | [`NamedTemporaryFile::new()`], [`Builder::named_temporary_file`] |
+//! | `ntf.name`, `ntf.close()`, leaving `with` | [`NamedTemporaryFile::path`], [`NamedTemporaryFile::close`], drop |
+//! | `os.replace(ntf.name, to)` with `delete=False` | [`NamedTemporaryFile::persist`] (and [`persist_noclobber`](NamedTemporaryFile::persist_noclobber), [`keep`](NamedTemporaryFile::keep)) |
 //! | `mkstemp(suffix, prefix, dir)` | [`mkstemp()`], `Builder::new().suffix(s).prefix(p).dir(d).mkstemp()` |
 //! | `mkdtemp(suffix, prefix, dir)` | [`mkdtemp()`], [`Builder::mkdtemp`] |
 //! | `mktemp(suffix, prefix, dir)` | [`mktemp()`], [`Builder::mktemp`] (deprecated, as in Python) |
@@ -42,6 +49,9 @@
 //! # Resource leaking
 //!
 //! [`mkstemp`] and [`mkdtemp`] hand the object to you: nothing removes it but you.
+//! A [`TemporaryFile`] has no name on Linux (`O_TMPFILE`), so it cannot leak at all. A
+//! [`NamedTemporaryFile`] is deleted by `close()` or drop: a process killed by `SIGKILL`, or
+//! one that exits without unwinding, leaves it behind.
 //!
 //! # Deliberate deviations from CPython
 //!

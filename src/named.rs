@@ -60,6 +60,7 @@ use crate::{error, sys, Builder};
 /// [`persist`]: NamedTemporaryFile::persist
 /// [`persist_noclobber`]: NamedTemporaryFile::persist_noclobber
 /// [`keep`]: NamedTemporaryFile::keep
+#[must_use = "dropping a NamedTemporaryFile deletes it (with delete(true))"]
 pub struct NamedTemporaryFile {
     /// `None` once closed.
     file: Option<File>,

@@ -630,3 +630,31 @@ fn shared_between_threads() {
     }
     assert_eq!(std::fs::read(file.path()).unwrap(), b"aabbccdd");
 }
+
+#[test]
+fn close_reports_a_failed_delete_and_still_closes() {
+    use common::append_only::{open_descriptors_of, AppendOnly};
+    let scratch = Scratch::new();
+    let mut file = named(scratch.path());
+    let path = file.path().to_owned();
+    let guard = AppendOnly::new(scratch.path());
+    let err = file.close().unwrap_err();
+    assert!(file.is_closed());
+    assert_eq!(open_descriptors_of(&path), 0);
+    // Drop does not try again (the name may belong to someone else by then).
+    drop(file);
+    assert!(path.exists());
+    drop(guard);
+    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{}", err);
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{}",
+        err
+    );
+    // A drop while the directory refuses deletion is silent: no panic, the file stays.
+    let file = named(scratch.path());
+    let guard = AppendOnly::new(scratch.path());
+    drop(file);
+    drop(guard);
+    assert_eq!(scratch.names().len(), 2);
+}

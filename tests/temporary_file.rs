@@ -10,6 +10,7 @@ use std::os::unix::fs::{symlink, MetadataExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
+use common::append_only::{open_descriptors_of, AppendOnly};
 use common::{as_nobody, list, with_umask, Scratch};
 use tempkit::{Builder, TemporaryFile};
 
@@ -295,4 +296,26 @@ fn as_file_mut_and_from_conversion() {
     file.as_file_mut().set_len(7).unwrap();
     let owned: std::fs::File = file.into();
     assert_eq!(owned.metadata().unwrap().len(), 7);
+}
+
+#[test]
+fn fallback_unlink_failure_closes_the_file_and_names_it() {
+    let scratch = Scratch::new();
+    let real = scratch.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = scratch.path().join("link");
+    symlink(&real, &link).unwrap();
+    let guard = AppendOnly::new(&real);
+    let err = in_dir(&link).unwrap_err();
+    let left = list(&real);
+    drop(guard);
+    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{}", err);
+    assert_eq!(left.len(), 1, "the name that could not be unlinked");
+    let leftover = real.join(&left[0]);
+    assert!(err.to_string().contains(&left[0]), "{}", err);
+    assert_eq!(
+        open_descriptors_of(&leftover),
+        0,
+        "the descriptor was closed"
+    );
 }

@@ -54,3 +54,25 @@ pub(crate) fn fill_random_from_std(buf: &mut [u8]) {
         chunk.copy_from_slice(&bytes[..chunk.len()]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_then_unlink_moves_or_refuses_without_touching_either_file() {
+        let dir = std::env::temp_dir().join(format!("tempkit-sys-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let (from, taken, free) = (dir.join("from"), dir.join("taken"), dir.join("free"));
+        std::fs::write(&from, b"moving").unwrap();
+        std::fs::write(&taken, b"stays").unwrap();
+        let err = link_then_unlink(&from, &taken).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&from).unwrap(), b"moving");
+        assert_eq!(std::fs::read(&taken).unwrap(), b"stays");
+        link_then_unlink(&from, &free).unwrap();
+        assert!(!from.exists());
+        assert_eq!(std::fs::read(&free).unwrap(), b"moving");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

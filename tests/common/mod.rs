@@ -2,6 +2,8 @@
 //! a forked child (as an unprivileged user, or with a umask of its own).
 #![allow(dead_code)] // each test binary uses its own share of these
 
+pub mod append_only;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
