@@ -75,5 +75,40 @@ fn main() -> io::Result<()> {
     let name = tempkit::mktemp()?;
     show("mktemp() names (unsafe)", &name);
     println!("{:<28} {}", "  nothing was created", exists(&name));
+    spooled_tour()?;
+    Ok(())
+}
+
+/// SpooledTemporaryFile: memory while small, an unnamed file on disk once it grows.
+fn spooled_tour() -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+
+    println!();
+    let dir = tempkit::Builder::new().prefix("tour-spool-").mkdtemp()?;
+    let mut spooled = tempkit::Builder::new().dir(&dir).spooled_temporary_file(16);
+    spooled.write_all(b"small")?;
+    let state = |f: &tempkit::SpooledTemporaryFile| {
+        let place = if f.is_rolled_over() {
+            "on disk"
+        } else {
+            "in memory"
+        };
+        format!("{} bytes, {}", f.len(), place)
+    };
+    println!("{:<28} {}", "SpooledTemporaryFile(16)", state(&spooled));
+    spooled.write_all(b", then it grew past 16")?;
+    println!("{:<28} {}", "  after another write", state(&spooled));
+    let entries = std::fs::read_dir(&dir)?.count();
+    println!(
+        "{:<28} {} (the disk file has no name)",
+        "  entries in its dir", entries
+    );
+    spooled.seek(SeekFrom::Start(0))?;
+    let mut text = String::new();
+    spooled.read_to_string(&mut text)?;
+    println!("{:<28} {:?}", "  it holds", text);
+    drop(spooled);
+    std::fs::remove_dir(&dir)?;
+    println!("{:<28} {}", "  its dir after remove_dir", exists(&dir));
     Ok(())
 }

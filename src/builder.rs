@@ -344,7 +344,7 @@ impl Builder {
         .map(|((), path)| path)
     }
 
-    /// A [`SpooledTemporaryFile`] that stays in memory until it holds more than `max_size`
+    /// A [`SpooledTemporaryFile`](crate::SpooledTemporaryFile) that stays in memory until it holds more than `max_size`
     /// bytes (`0`: until asked), then moves to a [`TemporaryFile`](crate::TemporaryFile) made
     /// with these options.
     ///

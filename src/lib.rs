@@ -18,6 +18,7 @@
 //! | only a name (unsafe, kept for Python parity) | [`mktemp`] (deprecated) |
 //! | the directory all of these go in by default | [`gettempdir`], [`set_tempdir`] |
 //! | Python's keyword arguments (`prefix=`, `suffix=`, `dir=`, ...) | [`Builder`] |
+//! | bytes in memory while small, moved to an unnamed file on disk when they grow | [`SpooledTemporaryFile`] / [`Builder::spooled_temporary_file`] |
 //!
 //! # Python to tempkit
 //!
@@ -34,6 +35,11 @@
 //! | `gettempprefix()`, `gettempprefixb()` | [`gettempprefix()`] |
 //! | `tempfile.tempdir = x` | [`set_tempdir`]`(Some(x))`; `= None` is `set_tempdir(None)` |
 //! | `TMP_MAX` | [`TMP_MAX`] (20, as in CPython 3.14.4+) |
+//! | `SpooledTemporaryFile(max_size, suffix, prefix, dir)` | [`SpooledTemporaryFile::new`], [`Builder::spooled_temporary_file`] |
+//! | `spooled.rollover()`, `spooled._rolled` | [`SpooledTemporaryFile::rollover`], [`SpooledTemporaryFile::is_rolled_over`] |
+//! | `spooled.fileno()` (rolls over) | [`SpooledTemporaryFile::as_file`], [`as_file_mut`](SpooledTemporaryFile::as_file_mut) (roll over too) |
+//! | `spooled.truncate(n)` | [`SpooledTemporaryFile::set_len`] (extends with zeros in memory too) |
+//! | `spooled.close()` | drop, or [`SpooledTemporaryFile::into_file`] to keep the open file |
 //!
 //! # Security
 //!
@@ -59,6 +65,9 @@
 //! 2. A prefix or suffix holding a path separator or NUL is an `InvalidInput` error.
 //! 3. [`gettempdir`] is always absolute, and so is every path returned (also by [`mktemp`]).
 //! 4. [`TMP_MAX`] is 20, not libc's 238328.
+//! 5. [`SpooledTemporaryFile::set_len`] extends with zeros in memory too (Python's in-memory
+//!    `truncate(n)` never extends), and with `max_size == 0` it never rolls over (Python's
+//!    `truncate(n > 0)` always does).
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 
-use crate::{error, Builder};
+use crate::{error, Builder, TemporaryFile};
 
 /// A temporary file that lives in memory until it grows past `max_size` bytes, then moves to
 /// an unnamed file on disk (it "rolls over").
@@ -203,7 +203,8 @@ impl SpooledTemporaryFile {
         self.roll()?.set_len(size)
     }
 
-    /// The file on disk, rolling over first: the way to its descriptor.
+    /// The file on disk, rolling over first: the way to its descriptor (`AsFd`/`AsRawFd` on
+    /// the [`File`]) and its metadata.
     ///
     /// # Errors
     /// A failed rollover; nothing changes (see [`rollover`](Self::rollover)).
@@ -212,9 +213,10 @@ impl SpooledTemporaryFile {
     /// `SpooledTemporaryFile.fileno()`, which also rolls over first.
     ///
     /// ```
-    /// use std::os::unix::io::AsRawFd;
+    /// use std::io::Write;
     /// let mut file = tempkit::SpooledTemporaryFile::new(100);
-    /// assert!(file.as_file()?.as_raw_fd() >= 0);
+    /// file.write_all(b"abc")?;
+    /// assert_eq!(file.as_file()?.metadata()?.len(), 3);
     /// assert!(file.is_rolled_over());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -291,7 +293,18 @@ impl SpooledTemporaryFile {
         Ok(self.file.insert(file))
     }
 
+    /// Writes to the disk file, rolling over first if need be. Kept out of line so that
+    /// writing to memory stays small.
+    #[inline(never)]
+    fn write_to_disk(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(file) = &mut self.file {
+            return file.write(buf);
+        }
+        self.roll()?.write(buf)
+    }
+
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
+    #[inline]
     fn fits(&self, len: usize) -> bool {
         self.max_size == 0
             || (self.memory.pos)
@@ -335,7 +348,23 @@ impl Memory {
         }
     }
 
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The common case, appending, costs what `Vec::extend_from_slice` costs. (The bytes
+        // are already in memory once, in `buf`, so this grows as any `Vec` does; sizes made
+        // from a number, a gap or `set_len`, go through `reserve_to` and fail softly.)
+        if self.pos == self.data.len() as u64 {
+            self.data.extend_from_slice(buf);
+            self.pos = self.data.len() as u64;
+            return Ok(buf.len());
+        }
+        self.write_inside_or_past_end(buf)
+    }
+
+    /// Writing anywhere but at the end: over bytes already there, or after a gap past the
+    /// end. Kept out of line so that appending stays small.
+    #[inline(never)]
+    fn write_inside_or_past_end(&mut self, buf: &[u8]) -> io::Result<usize> {
         let at = self.index()?;
         let end = at
             .checked_add(buf.len())
@@ -423,9 +452,7 @@ impl Memory {
 
 /// The disk file a spooled file rolls over into: a `TemporaryFile` with `builder`'s options.
 fn disk_file(builder: &Builder) -> io::Result<File> {
-    let (file, path) = builder.mkstemp()?;
-    std::fs::remove_file(&path).map_err(|e| error::with_path(e, "remove", &path))?;
-    Ok(file)
+    builder.temporary_file().map(TemporaryFile::into_file)
 }
 
 /// An error while copying the bytes to disk, naming the directory.
@@ -462,14 +489,10 @@ impl Read for SpooledTemporaryFile {
 
 impl Write for SpooledTemporaryFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(file) = &mut self.file {
-            return file.write(buf);
+        if self.file.is_none() && self.fits(buf.len()) {
+            return self.memory.write(buf);
         }
-        if self.fits(buf.len()) {
-            self.memory.write(buf)
-        } else {
-            self.roll()?.write(buf)
-        }
+        self.write_to_disk(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
