@@ -568,3 +568,86 @@ pub fn svg(report: &Report) -> String {
     s.push_str("</svg>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(op: Op, fs: &str, medians: [Option<f64>; 4]) -> Row {
+        let mut cells: [Cell; 4] = Default::default();
+        for (c, m) in cells.iter_mut().zip(medians) {
+            c.samples = m.into_iter().collect();
+        }
+        Row {
+            op,
+            dir: "/x".into(),
+            fs: fs.into(),
+            cells,
+            missing: Default::default(),
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let mut c = Cell::default();
+        assert_eq!(c.median(), None);
+        c.samples = vec![5.0, 1.0, 3.0];
+        assert_eq!(c.median(), Some(3.0));
+        c.samples = vec![4.0, 1.0, 3.0, 10.0];
+        assert_eq!(c.median(), Some(3.5));
+    }
+
+    #[test]
+    fn figures_are_grouped_by_thousands() {
+        assert_eq!(fmt_ns(12.345), "12.3");
+        assert_eq!(fmt_ns(1234.4), "1,234");
+        assert_eq!(fmt_ns(1234567.0), "1,234,567");
+    }
+
+    #[test]
+    fn targets_compare_tempkit_with_the_right_contender() {
+        let rows = vec![
+            row(
+                Op::MkstempUnlink,
+                "ext4",
+                [Some(105.0), Some(90.0), Some(100.0), None],
+            ),
+            row(
+                Op::TempDirEmpty,
+                "tmpfs",
+                [Some(90.0), Some(100.0), Some(80.0), None],
+            ),
+            row(
+                Op::TempDirEmpty,
+                "ext4",
+                [Some(90.0), Some(100.0), Some(80.0), None],
+            ),
+        ];
+        let t = targets(&rows);
+        // mkstemp: 1.05x the floor is within 1.10x; its calls were not counted.
+        assert_eq!(t[0].met, Some(true));
+        assert_eq!(t[0].figure, "1.050x");
+        assert_eq!(t[1].met, None);
+        // The empty directory target is for tmpfs only: 0.9x the tempfile crate misses 0.8x.
+        let dir: Vec<&Target> = t.iter().filter(|t| t.issue == 4).collect();
+        assert_eq!(dir.len(), 2);
+        assert_eq!(dir[0].met, Some(false));
+    }
+
+    #[test]
+    fn json_escapes_and_writes_nulls() {
+        let report = Report {
+            machine: vec![("cpu \"x\"".into(), "a\\b".into())],
+            rows: vec![row(
+                Op::GettempdirCached,
+                "",
+                [Some(2.0), None, Some(1.0), None],
+            )],
+        };
+        let j = json(&report);
+        assert!(j.contains(r#""cpu \"x\"": "a\\b""#));
+        assert!(j.contains(r#""vs_floor": 2"#));
+        assert!(j.contains(r#""median_ns": null"#));
+        assert_eq!(j.matches('{').count(), j.matches('}').count());
+    }
+}

@@ -524,3 +524,27 @@ fn compare(opts: &Options) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strace_summary_is_read_by_name() {
+        let text = "\
+% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 40.00    0.000004           0     10001         1 openat
+ 30.00    0.000003           0     10000           unlink
+  0.00    0.000000           0        12           mmap
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.000010           0     20013         1 total
+";
+        let map = parse_strace(text);
+        assert_eq!(map.get("openat"), Some(&10001));
+        assert_eq!(map.get("unlink"), Some(&10000));
+        assert_eq!(map.get("mmap"), Some(&12));
+        assert_eq!(map.get("total"), None);
+        assert_eq!(map.len(), 3);
+    }
+}
