@@ -271,6 +271,17 @@ pub fn child_entry() {
     std::process::exit(code);
 }
 
+/// This program, to be spawned again: `/proc/self/exe` where it exists (it stays valid when
+/// the file is replaced by a rebuild during a long run), else [`std::env::current_exe`].
+pub fn self_exe() -> io::Result<PathBuf> {
+    let proc = Path::new("/proc/self/exe");
+    if proc.exists() {
+        Ok(proc.to_path_buf())
+    } else {
+        std::env::current_exe()
+    }
+}
+
 /// Spawns `exe` as a [`CHILD_ENV`] child for `who` with `TMPDIR=dir` and waits for it.
 pub fn spawn_child(exe: &Path, who: Who, dir: &Path) -> io::Result<()> {
     let status = Command::new(exe)
@@ -474,7 +485,7 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
             return Ok(Some(start.elapsed()));
         }
         (Op::GettempdirFresh, _) => {
-            let exe = std::env::current_exe()?;
+            let exe = self_exe()?;
             let start = Instant::now();
             for _ in 0..n {
                 spawn_child(&exe, who, dir)?;
