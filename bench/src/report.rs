@@ -475,16 +475,17 @@ fn xml(s: &str) -> String {
 }
 
 /// A horizontal bar chart, one group per row: each contender's time as a ratio to the
-/// `tempfile` crate (the line at 1x), on a logarithmic axis from 0.1x to 1000x.
+/// `tempfile` crate (the line at 1x), on a logarithmic axis from 0.1x to 100x (bars beyond
+/// are cut there and carry their figure).
 pub fn svg(report: &Report) -> String {
-    const LEFT: f64 = 390.0;
+    const LEFT: f64 = 480.0;
     const WIDTH: f64 = 520.0;
     const BAR: f64 = 9.0;
     const TOP: f64 = 70.0;
     let shown = [Who::Tempkit, Who::Floor, Who::Python];
     let colors = ["#1b7837", "#999999", "#3465a4"];
-    let (lo, hi) = (0.1f64.log10(), 1000f64.log10());
-    let x = |r: f64| LEFT + (r.clamp(0.1, 1000.0).log10() - lo) / (hi - lo) * WIDTH;
+    let (lo, hi) = (0.1f64.log10(), 100f64.log10());
+    let x = |r: f64| LEFT + (r.clamp(0.1, 100.0).log10() - lo) / (hi - lo) * WIDTH;
     let group = BAR * shown.len() as f64 + 8.0;
     let height = TOP + group * report.rows.len() as f64 + 30.0;
     let total_w = LEFT + WIDTH + 80.0;
@@ -511,7 +512,7 @@ pub fn svg(report: &Report) -> String {
             who.label()
         );
     }
-    for tick in [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1000.0] {
+    for tick in [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0] {
         let tx = x(tick);
         let stroke = if tick == 1.0 { "#000" } else { "#ddd" };
         let _ = writeln!(
@@ -525,7 +526,11 @@ pub fn svg(report: &Report) -> String {
     }
     for (r, row) in report.rows.iter().enumerate() {
         let gy = TOP + group * r as f64;
-        let label = format!("{}: {}", row.op.title(), row.where_());
+        let label = if row.fs.is_empty() {
+            row.op.title().to_string()
+        } else {
+            format!("{}: {}", row.op.title(), row.where_())
+        };
         let _ = writeln!(
             s,
             "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
