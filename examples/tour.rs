@@ -70,6 +70,20 @@ fn main() -> io::Result<()> {
     println!("{:<28} {}", "  while open", exists(&named_path));
     drop(named);
     println!("{:<28} {}", "  after drop", exists(&named_path));
+    let mut tree = tempkit::Builder::new()
+        .prefix("tour-")
+        .temporary_directory()?;
+    show("TemporaryDirectory created", tree.path());
+    std::fs::create_dir(tree.path().join("sub"))?;
+    std::fs::write(tree.path().join("sub/file.txt"), b"inside")?;
+    println!("{:<28} sub/file.txt", "  it holds");
+    let tree_path = tree.path().to_path_buf();
+    tree.cleanup()?;
+    println!("{:<28} {}", "  after cleanup()", exists(&tree_path));
+    let kept = tempkit::TemporaryDirectory::new()?.keep();
+    show("TemporaryDirectory kept", &kept);
+    std::fs::remove_dir(&kept)?;
+    println!("{:<28} {}", "  after remove_dir", exists(&kept));
 
     #[allow(deprecated)]
     let name = tempkit::mktemp()?;

@@ -15,6 +15,7 @@
 //! | write a file, then move it into place atomically | [`NamedTemporaryFile::persist`], [`persist_noclobber`](NamedTemporaryFile::persist_noclobber) |
 //! | a file you create, name and clean up yourself | [`mkstemp`] / [`Builder::mkstemp`] |
 //! | a directory you clean up yourself | [`mkdtemp`] / [`Builder::mkdtemp`] |
+//! | a directory removed with everything in it when dropped | [`TemporaryDirectory`] / [`Builder::temporary_directory`] |
 //! | only a name (unsafe, kept for Python parity) | [`mktemp`] (deprecated) |
 //! | the directory all of these go in by default | [`gettempdir`], [`set_tempdir`] |
 //! | Python's keyword arguments (`prefix=`, `suffix=`, `dir=`, ...) | [`Builder`] |
@@ -31,6 +32,7 @@
 //! | `mkstemp(suffix, prefix, dir)` | [`mkstemp()`], `Builder::new().suffix(s).prefix(p).dir(d).mkstemp()` |
 //! | `mkdtemp(suffix, prefix, dir)` | [`mkdtemp()`], [`Builder::mkdtemp`] |
 //! | `mktemp(suffix, prefix, dir)` | [`mktemp()`], [`Builder::mktemp`] (deprecated, as in Python) |
+//! | `TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete)` | [`TemporaryDirectory::new()`], [`Builder::temporary_directory`]; `with ... as name` is [`TemporaryDirectory::path`], `cleanup()` is [`TemporaryDirectory::cleanup`], `delete=False` is [`Builder::delete`] or [`TemporaryDirectory::keep`] |
 //! | `gettempdir()`, `gettempdirb()` | [`gettempdir()`] (a `PathBuf` serves both) |
 //! | `gettempprefix()`, `gettempprefixb()` | [`gettempprefix()`] |
 //! | `tempfile.tempdir = x` | [`set_tempdir`]`(Some(x))`; `= None` is `set_tempdir(None)` |
@@ -51,6 +53,9 @@
 //!   is retried; any other error is returned at once.
 //! - A prefix or suffix with a path separator or NUL is refused (`InvalidInput`) rather than
 //!   creating somewhere else.
+//! - [`TemporaryDirectory`] removes its tree relative to directory descriptors and never
+//!   follows a symlink, not even one swapped in while the removal runs; it repairs modes only
+//!   inside the tree, and handles any depth with a bounded number of descriptors.
 //!
 //! # Resource leaking
 //!
@@ -58,6 +63,8 @@
 //! A [`TemporaryFile`] has no name on Linux (`O_TMPFILE`), so it cannot leak at all. A
 //! [`NamedTemporaryFile`] is deleted by `close()` or drop: a process killed by `SIGKILL`, or
 //! one that exits without unwinding, leaves it behind.
+//! [`TemporaryDirectory`] removes its tree when dropped (unless `delete(false)` or
+//! [`keep`](TemporaryDirectory::keep)); a process killed before that leaves it behind.
 //!
 //! # Deliberate deviations from CPython
 //!

@@ -159,7 +159,7 @@ impl Walk<'_> {
                 Err(e) if e.kind() == io::ErrorKind::PermissionDenied && !repaired => {
                     repaired = true;
                     if let Err(e) = sys::make_path_usable(self.root) {
-                        self.record(e, "make writable", self.root.to_path_buf());
+                        self.record(e, "change the mode (to 0700) of", self.root.to_path_buf());
                         return None;
                     }
                 }
@@ -198,13 +198,17 @@ impl Walk<'_> {
         self.stack.push(Frame::new(dir, name));
         self.open += 1;
         if self.open > MAX_OPEN {
-            let index = self.stack.len() - self.open;
-            let oldest = &mut self.stack[index];
-            if let Some(dir) = &oldest.dir {
+            let index = self.stack.len().saturating_sub(self.open);
+            if let Some(Frame {
+                dir: dir @ Some(_),
+                id,
+                ..
+            }) = self.stack.get_mut(index)
+            {
                 // Without its identity it could not be verified when reopened: keep it open.
-                if let Ok(id) = sys::dir_id(dir) {
-                    oldest.id = Some(id);
-                    oldest.dir = None;
+                if let Some(found) = dir.as_ref().and_then(|d| sys::dir_id(d).ok()) {
+                    *id = Some(found);
+                    *dir = None;
                     self.open -= 1;
                 }
             }
@@ -306,7 +310,7 @@ impl Walk<'_> {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => return,
                     Err(e) => {
                         let path = self.path_of(Some(&name));
-                        return self.record(e, "make writable", path);
+                        return self.record(e, "change the mode (to 0700) of", path);
                     }
                 }
             }
@@ -451,7 +455,7 @@ fn unlink(dir: &DirHandle, name: &Name, repaired: &mut bool) -> Fate {
                     *repaired = true;
                     match sys::make_dir_usable(dir) {
                         Ok(()) => continue,
-                        Err(e) => return Fate::Failed("make writable", e),
+                        Err(e) => return Fate::Failed("change the mode (to 0700) of", e),
                     }
                 }
                 // Some systems refuse to unlink a directory with EPERM.

@@ -82,3 +82,171 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
 pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
     super::link_then_unlink(from, to)
 }
+
+pub(crate) use removal::*;
+
+/// The primitives of the removal in `remove.rs`, by path with `std` only: the same walk, but
+/// without descriptors it cannot rule out a symlink swapped in between a check and a use.
+mod removal {
+    use std::ffi::{OsStr, OsString};
+    use std::fmt;
+    use std::fs;
+    use std::io;
+    use std::path::{Path, PathBuf};
+
+    /// The name of a directory entry.
+    pub(crate) type Name = OsStr;
+    /// An owned [`Name`].
+    pub(crate) type NameBuf = OsString;
+
+    /// A directory, by path.
+    #[derive(Debug)]
+    pub(crate) struct DirHandle(PathBuf);
+
+    /// A directory's identity: here only its path.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub(crate) struct DirId(PathBuf);
+
+    /// What a directory entry is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum EntryKind {
+        Dir,
+        NotDir,
+        #[allow(dead_code)] // std always knows the type
+        Unknown,
+    }
+
+    /// No buffer is needed: `std::fs::read_dir` keeps its own.
+    pub(crate) struct ReadBuf;
+
+    impl ReadBuf {
+        pub(crate) fn new() -> ReadBuf {
+            ReadBuf
+        }
+    }
+
+    /// The error for "a symlink or a non-directory where a directory was expected".
+    #[derive(Debug)]
+    struct NotADirectory;
+
+    impl fmt::Display for NotADirectory {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("not a directory (a symlink is never followed)")
+        }
+    }
+
+    impl std::error::Error for NotADirectory {}
+
+    pub(crate) fn name_as_os_str(name: &Name) -> &OsStr {
+        name
+    }
+
+    /// The directory at `path`, refusing a symlink.
+    pub(crate) fn open_dir(path: &Path) -> io::Result<DirHandle> {
+        let meta = fs::symlink_metadata(path)?;
+        if meta.is_dir() {
+            Ok(DirHandle(path.to_path_buf()))
+        } else {
+            Err(io::Error::new(io::ErrorKind::Other, NotADirectory))
+        }
+    }
+
+    pub(crate) fn open_subdir(dir: &DirHandle, name: &Name) -> io::Result<DirHandle> {
+        open_dir(&dir.0.join(name))
+    }
+
+    pub(crate) fn open_parent(dir: &DirHandle) -> io::Result<DirHandle> {
+        match dir.0.parent() {
+            Some(parent) => open_dir(parent),
+            None => Err(io::Error::new(io::ErrorKind::Other, NotADirectory)),
+        }
+    }
+
+    pub(crate) fn dir_id(dir: &DirHandle) -> io::Result<DirId> {
+        Ok(DirId(dir.0.clone()))
+    }
+
+    pub(crate) fn entry_kind(
+        dir: &DirHandle,
+        name: &Name,
+    ) -> io::Result<(EntryKind, Option<DirId>)> {
+        let path = dir.0.join(name);
+        if fs::symlink_metadata(&path)?.is_dir() {
+            Ok((EntryKind::Dir, Some(DirId(path))))
+        } else {
+            Ok((EntryKind::NotDir, None))
+        }
+    }
+
+    pub(crate) fn read_entries(
+        dir: &DirHandle,
+        _buf: &mut ReadBuf,
+        _rewind: bool,
+        f: &mut dyn FnMut(&Name, EntryKind),
+    ) -> io::Result<()> {
+        for entry in fs::read_dir(&dir.0)? {
+            let entry = entry?;
+            // `DirEntry::file_type` does not follow symlinks.
+            let kind = if entry.file_type()?.is_dir() {
+                EntryKind::Dir
+            } else {
+                EntryKind::NotDir
+            };
+            f(&entry.file_name(), kind);
+        }
+        Ok(())
+    }
+
+    /// Removes a non-directory; a symlink to a directory (which Windows removes as a
+    /// directory) as a link.
+    pub(crate) fn remove_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        let path = dir.0.join(name);
+        match fs::remove_file(&path) {
+            Err(e) if fs::symlink_metadata(&path).map_or(false, |m| m.file_type().is_symlink()) => {
+                fs::remove_dir(&path).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn remove_dir_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        fs::remove_dir(dir.0.join(name))
+    }
+
+    /// Clears the read-only attribute.
+    pub(crate) fn make_dir_usable(dir: &DirHandle) -> io::Result<()> {
+        make_path_usable(&dir.0)
+    }
+
+    pub(crate) fn make_subdir_usable(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        make_path_usable(&dir.0.join(name))
+    }
+
+    /// Clears the read-only attribute of a directory, never of a symlink's target.
+    pub(crate) fn make_path_usable(path: &Path) -> io::Result<()> {
+        let meta = fs::symlink_metadata(path)?;
+        if !meta.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::Other, NotADirectory));
+        }
+        let mut permissions = meta.permissions();
+        #[allow(clippy::permissions_set_readonly_false)] // the owner's own directory
+        permissions.set_readonly(false);
+        fs::set_permissions(path, permissions)
+    }
+
+    pub(crate) fn is_not_dir(err: &io::Error) -> bool {
+        err.get_ref()
+            .map_or(false, |inner| inner.is::<NotADirectory>())
+    }
+
+    /// Windows: `ERROR_DIR_NOT_EMPTY` (145).
+    pub(crate) fn is_not_empty(err: &io::Error) -> bool {
+        cfg!(windows) && err.raw_os_error() == Some(145)
+    }
+
+    /// Not told apart here: a directory that `remove_file` refuses is recognised by
+    /// `entry_kind` after the permission repair.
+    pub(crate) fn is_a_dir(_err: &io::Error) -> bool {
+        false
+    }
+}

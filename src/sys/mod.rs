@@ -13,6 +13,7 @@
 //! | `FileId`, `file_id(file)`, `path_id(path)` | the identity of a file (device, inode, birth time), to prove two handles are one file |
 //! | `open_existing(path)` | an existing file, read-write, not following a symlink |
 //! | `rename_noclobber(from, to)` | an atomic rename that never replaces `to` |
+//! | `DirHandle`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
 //!
 //! `unix.rs` is the reference implementation; `fallback.rs` uses only `std` and compiles
 //! everywhere (it is what Windows builds with).

@@ -405,7 +405,15 @@ mod removal {
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(dir, path, flags, Mode::empty())?;
         let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-        Ok(rustix::fs::chmod(link.as_str(), Mode::RWXU)?)
+        match rustix::fs::chmod(link.as_str(), Mode::RWXU) {
+            Ok(()) => Ok(()),
+            // Not the entry that is missing, but /proc: say so, lest it pass for "removed".
+            Err(Errno::NOENT) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "cannot change the mode of a directory we may not open: /proc is not mounted",
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The BSDs and macOS implement `fchmodat(AT_SYMLINK_NOFOLLOW)`.
