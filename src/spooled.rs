@@ -18,7 +18,9 @@ use crate::{error, Builder, TemporaryFile};
 /// It rolls over:
 /// - when a write would take the position past `max_size` (strictly greater; with
 ///   `max_size == 0` never by itself). The rollover happens before that write, so the write
-///   goes straight to disk; the outcome is the same as Python's write-then-roll;
+///   goes straight to disk; the outcome is the same as Python's write-then-roll. (A `write`
+///   of nothing at a position already past `max_size` rolls over, as Python's `write(b'')`
+///   does; `write_all` of nothing makes no write at all.)
 /// - on [`rollover`](SpooledTemporaryFile::rollover),
 ///   [`into_file`](SpooledTemporaryFile::into_file), [`as_file`](SpooledTemporaryFile::as_file)
 ///   and [`as_file_mut`](SpooledTemporaryFile::as_file_mut) (Python's `fileno()`);
@@ -303,6 +305,19 @@ impl SpooledTemporaryFile {
         self.roll()?.write(buf)
     }
 
+    /// [`write_to_disk`](Self::write_to_disk) for all of `buf`.
+    #[inline(never)]
+    fn write_all_to_disk(&mut self, buf: &[u8]) -> io::Result<()> {
+        if let Some(file) = &mut self.file {
+            return file.write_all(buf);
+        }
+        if buf.is_empty() {
+            // As `write_all` always does: nothing to write, no write, so no rollover.
+            return Ok(());
+        }
+        self.roll()?.write_all(buf)
+    }
+
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
     #[inline]
     fn fits(&self, len: usize) -> bool {
@@ -443,9 +458,12 @@ impl Memory {
     /// and on error the half-made file is dropped (and, having no name, is gone).
     fn spill(&self, builder: &Builder) -> io::Result<File> {
         let mut file = disk_file(builder)?;
-        file.write_all(&self.data)
-            .and_then(|()| file.seek(SeekFrom::Start(self.pos)))
-            .map_err(|e| spill_error(e, builder, self.data.len()))?;
+        let mut copy = file.write_all(&self.data);
+        if copy.is_ok() && self.pos != self.data.len() as u64 {
+            // After the write the file is at its end; elsewhere takes a seek.
+            copy = file.seek(SeekFrom::Start(self.pos)).map(|_| ());
+        }
+        copy.map_err(|e| spill_error(e, builder, self.data.len()))?;
         Ok(file)
     }
 }
@@ -493,6 +511,14 @@ impl Write for SpooledTemporaryFile {
             return self.memory.write(buf);
         }
         self.write_to_disk(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        // In memory a write takes all of `buf`: no loop needed.
+        if self.file.is_none() && self.fits(buf.len()) {
+            return self.memory.write(buf).map(|_| ());
+        }
+        self.write_all_to_disk(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -157,6 +157,14 @@ fn sparse_seek_does_not_roll_over_but_a_write_there_does() {
     assert_eq!(f.seek(SeekFrom::Start(100)).unwrap(), 100);
     assert!(!f.is_rolled_over());
     assert_eq!(f.len(), 0);
+    // write_all of nothing makes no write; a write of nothing there is Python's write(b'').
+    f.write_all(b"").unwrap();
+    assert!(!f.is_rolled_over());
+    let mut g = spooled_in(scratch.path(), 30);
+    g.seek(SeekFrom::Start(100)).unwrap();
+    assert_eq!(g.write(b"").unwrap(), 0);
+    assert!(g.is_rolled_over());
+    assert_eq!(g.len(), 0);
     f.write_all(b"x").unwrap();
     assert!(f.is_rolled_over());
     assert_eq!(f.len(), 101);
@@ -470,6 +478,7 @@ fn rollover_past_the_file_size_limit_keeps_the_data() {
 #[derive(Clone, Debug)]
 enum Op {
     Write(Vec<u8>),
+    WriteAll(Vec<u8>),
     WriteVectored(Vec<Vec<u8>>),
     Seek(SeekFrom),
     Read(usize),
@@ -477,9 +486,18 @@ enum Op {
     Rollover,
 }
 
+/// Bytes to write; empty often, since writing nothing has rules of its own.
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        1 => Just(Vec::new()),
+        5 => prop::collection::vec(any::<u8>(), 1..80),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => prop::collection::vec(any::<u8>(), 0..80).prop_map(Op::Write),
+        3 => bytes().prop_map(Op::Write),
+        2 => bytes().prop_map(Op::WriteAll),
         1 => prop::collection::vec(prop::collection::vec(any::<u8>(), 0..30), 0..4)
             .prop_map(Op::WriteVectored),
         1 => (0u64..300).prop_map(|n| Op::Seek(SeekFrom::Start(n))),
@@ -506,6 +524,7 @@ fn outcome<T: Into<u64>>(r: io::Result<T>) -> Outcome {
 fn apply_to_file(f: &mut File, op: &Op) -> Outcome {
     match op {
         Op::Write(buf) => outcome(f.write(buf).map(|n| n as u64)),
+        Op::WriteAll(buf) => outcome(f.write_all(buf).map(|()| buf.len() as u64)),
         Op::WriteVectored(bufs) => {
             let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
             outcome(f.write_vectored(&slices).map(|n| n as u64))
@@ -524,6 +543,7 @@ fn apply_to_file(f: &mut File, op: &Op) -> Outcome {
 fn apply_to_spooled(f: &mut SpooledTemporaryFile, op: &Op) -> Outcome {
     match op {
         Op::Write(buf) => outcome(f.write(buf).map(|n| n as u64)),
+        Op::WriteAll(buf) => outcome(f.write_all(buf).map(|()| buf.len() as u64)),
         Op::WriteVectored(bufs) => {
             let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
             outcome(f.write_vectored(&slices).map(|n| n as u64))
@@ -544,6 +564,8 @@ fn apply_to_spooled(f: &mut SpooledTemporaryFile, op: &Op) -> Outcome {
 fn rolls_over(op: &Op, pos: u64, max_size: u64) -> bool {
     match op {
         Op::Write(buf) => max_size > 0 && pos + buf.len() as u64 > max_size,
+        // write_all of nothing writes nothing, so it cannot roll over.
+        Op::WriteAll(buf) => max_size > 0 && !buf.is_empty() && pos + buf.len() as u64 > max_size,
         Op::WriteVectored(bufs) => {
             let total: usize = bufs.iter().map(Vec::len).sum();
             max_size > 0 && pos + total as u64 > max_size
