@@ -26,6 +26,10 @@ pub fn raw_create_close_unlink(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+pub mod cpython;
+pub mod floor;
+pub mod ops;
+pub mod report;
 /// `open(dir, O_TMPFILE|O_EXCL|O_RDWR|O_CLOEXEC, 0600)` + `close`: the least any unnamed
 /// temporary file can cost.
 pub fn raw_tmpfile_close(dir: &Path) -> io::Result<()> {

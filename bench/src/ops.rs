@@ -1,0 +1,597 @@
+//! The operations compared, and how each Rust contender performs them: tempkit, the
+//! `tempfile` crate and the raw system-call floor. CPython's loops live in `cpython.py`.
+
+use std::hint::black_box;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::floor;
+
+/// One operation of the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `TemporaryFile` created and dropped.
+    TemporaryFile,
+    /// `NamedTemporaryFile` created and dropped.
+    NamedTemporaryFile,
+    /// `mkstemp`, close, unlink.
+    MkstempUnlink,
+    /// `mkdtemp`, rmdir.
+    MkdtempRmdir,
+    /// `TemporaryDirectory` created empty and dropped.
+    TempDirEmpty,
+    /// `TemporaryDirectory` created, filled with 100 empty files, dropped.
+    TempDir100,
+    /// Removal of a tree of 10,000 files in 100 directories (the building is not timed).
+    RemoveTree,
+    /// `SpooledTemporaryFile`: 1 MiB in 4 KiB writes, staying in memory, dropped.
+    SpooledMemory,
+    /// `SpooledTemporaryFile` holding 1 MiB in memory: `rollover()` and drop (the in-memory
+    /// writes before are not timed).
+    Rollover,
+    /// `gettempdir()` once the answer is cached.
+    GettempdirCached,
+    /// The first `gettempdir()` of a fresh process: a process spawned, run and waited for.
+    GettempdirFresh,
+}
+
+/// Who performs an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// This project.
+    Tempkit,
+    /// The `tempfile` crate.
+    Tempfile,
+    /// The raw system-call floor (or, for tree removal, `std::fs::remove_dir_all`).
+    Floor,
+    /// CPython's `tempfile` module, in a `python3` subprocess.
+    Python,
+}
+
+/// Files in the directory of [`Op::TempDir100`].
+pub const FLAT_FILES: usize = 100;
+/// Directories in the tree of [`Op::RemoveTree`].
+pub const TREE_DIRS: usize = 100;
+/// Files in each directory of the tree of [`Op::RemoveTree`].
+pub const TREE_FILES_PER_DIR: usize = 100;
+/// Bytes written by the spooled operations.
+pub const SPOOL_BYTES: usize = 1 << 20;
+/// Size of each spooled write.
+pub const CHUNK: usize = 4096;
+/// `max_size` of the spooled files: above [`SPOOL_BYTES`], so only `rollover()` moves them.
+pub const SPOOL_MAX: usize = 2 * SPOOL_BYTES;
+
+impl Op {
+    /// Every operation, in table order.
+    pub const ALL: [Op; 11] = [
+        Op::TemporaryFile,
+        Op::NamedTemporaryFile,
+        Op::MkstempUnlink,
+        Op::MkdtempRmdir,
+        Op::TempDirEmpty,
+        Op::TempDir100,
+        Op::RemoveTree,
+        Op::SpooledMemory,
+        Op::Rollover,
+        Op::GettempdirCached,
+        Op::GettempdirFresh,
+    ];
+
+    /// The short name used on command lines, in JSON and by `cpython.py`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Op::TemporaryFile => "temporary_file",
+            Op::NamedTemporaryFile => "named_temporary_file",
+            Op::MkstempUnlink => "mkstemp_unlink",
+            Op::MkdtempRmdir => "mkdtemp_rmdir",
+            Op::TempDirEmpty => "tempdir_empty",
+            Op::TempDir100 => "tempdir_100_files",
+            Op::RemoveTree => "remove_tree_10000",
+            Op::SpooledMemory => "spooled_1mib_memory",
+            Op::Rollover => "rollover_1mib",
+            Op::GettempdirCached => "gettempdir_cached",
+            Op::GettempdirFresh => "gettempdir_fresh_process",
+        }
+    }
+
+    /// The operation named `id`.
+    pub fn from_id(id: &str) -> Option<Op> {
+        Op::ALL.iter().copied().find(|op| op.id() == id)
+    }
+
+    /// What the table calls it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Op::TemporaryFile => "TemporaryFile new + drop",
+            Op::NamedTemporaryFile => "NamedTemporaryFile new + drop",
+            Op::MkstempUnlink => "mkstemp + close + unlink",
+            Op::MkdtempRmdir => "mkdtemp + rmdir",
+            Op::TempDirEmpty => "TemporaryDirectory empty, new + drop",
+            Op::TempDir100 => "TemporaryDirectory + 100 files + drop",
+            Op::RemoveTree => "remove a tree of 10,000 files in 100 dirs",
+            Op::SpooledMemory => "SpooledTemporaryFile 1 MiB in 4 KiB writes, in memory",
+            Op::Rollover => "rollover of 1 MiB",
+            Op::GettempdirCached => "gettempdir() cached",
+            Op::GettempdirFresh => "first gettempdir() in a fresh process",
+        }
+    }
+
+    /// What each contender actually calls, for the notes under the table.
+    pub fn calls(self, who: Who) -> &'static str {
+        use Op::*;
+        use Who::*;
+        match (self, who) {
+            (TemporaryFile, Tempkit) => "TemporaryFile (Builder::dir(d).temporary_file())",
+            (TemporaryFile, Tempfile) => "tempfile::tempfile_in(d)",
+            (TemporaryFile, Floor) => "open(d, O_TMPFILE|O_EXCL) + close",
+            (TemporaryFile, Python) => "TemporaryFile(dir=d).close()",
+            (NamedTemporaryFile, Tempkit) => "Builder::dir(d).named_temporary_file()",
+            (NamedTemporaryFile, Tempfile) => "NamedTempFile::new_in(d)",
+            (NamedTemporaryFile, Floor) => "open(O_CREAT|O_EXCL) + unlink + close",
+            (NamedTemporaryFile, Python) => "NamedTemporaryFile(dir=d).close()",
+            (MkstempUnlink, Tempkit) => "Builder::dir(d).mkstemp(), drop, remove_file",
+            (MkstempUnlink, Tempfile) => "NamedTempFile::new_in(d)?.keep(), drop, remove_file",
+            (MkstempUnlink, Floor) => "open(O_CREAT|O_EXCL) + close + unlink",
+            (MkstempUnlink, Python) => "os.close(fd); os.unlink(p) after mkstemp(dir=d)",
+            (MkdtempRmdir, Tempkit) => "Builder::dir(d).mkdtemp(), remove_dir",
+            (MkdtempRmdir, Tempfile) => "TempDir::new_in(d)?.keep(), remove_dir",
+            (MkdtempRmdir, Floor) => "mkdir + rmdir",
+            (MkdtempRmdir, Python) => "os.rmdir(mkdtemp(dir=d))",
+            (TempDirEmpty, Tempkit) => "Builder::dir(d).temporary_directory(), drop",
+            (TempDirEmpty, Tempfile) => "TempDir::new_in(d), drop",
+            (TempDirEmpty, Floor) => "mkdir + rmdir",
+            (TempDirEmpty, Python) => "TemporaryDirectory(dir=d).cleanup()",
+            (TempDir100, Tempkit) => "temporary_directory(), 100 × open+close, drop",
+            (TempDir100, Tempfile) => "TempDir::new_in(d), 100 × open+close, drop",
+            (TempDir100, Floor) => "mkdir, 100 × open+close, 100 × unlink, rmdir",
+            (TempDir100, Python) => "TemporaryDirectory, 100 × os.open+os.close, cleanup()",
+            (RemoveTree, Tempkit) => "TemporaryDirectory drop",
+            (RemoveTree, Tempfile) => "TempDir drop",
+            (RemoveTree, Floor) => "std::fs::remove_dir_all",
+            (RemoveTree, Python) => "TemporaryDirectory.cleanup() (shutil.rmtree)",
+            (SpooledMemory, Tempkit) => "SpooledTemporaryFile::new(2 MiB), 256 writes",
+            (SpooledMemory, Tempfile) => "spooled_tempfile(2 MiB), 256 writes",
+            (SpooledMemory, Floor) => "Vec<u8>::extend_from_slice × 256",
+            (SpooledMemory, Python) => "SpooledTemporaryFile(2 MiB), 256 writes, close()",
+            (Rollover, Tempkit) => "SpooledTemporaryFile::rollover(), drop",
+            (Rollover, Tempfile) => "SpooledTempFile::roll(), drop",
+            (Rollover, Floor) => "open(O_TMPFILE) + write 1 MiB + close",
+            (Rollover, Python) => "SpooledTemporaryFile.rollover(), close()",
+            (GettempdirCached, Tempkit) => "tempkit::gettempdir()",
+            (GettempdirCached, Tempfile) => "tempfile::env::temp_dir()",
+            (GettempdirCached, Floor) => "PathBuf clone of a cached answer",
+            (GettempdirCached, Python) => "tempfile.gettempdir()",
+            (GettempdirFresh, Tempkit) => "spawn + wait: process calling tempkit::gettempdir()",
+            (GettempdirFresh, Tempfile) => {
+                "spawn + wait: process calling tempfile::env::temp_dir()"
+            }
+            (GettempdirFresh, Floor) => "spawn + wait: process doing nothing",
+            (GettempdirFresh, Python) => "spawn + wait: python3 -c 'tempfile.gettempdir()'",
+        }
+    }
+
+    /// Whether the directory matters (all but the cached `gettempdir()` run once per
+    /// directory).
+    pub fn per_dir(self) -> bool {
+        self != Op::GettempdirCached
+    }
+
+    /// Whether one operation is costly enough to be timed alone (no calibration of batches).
+    pub fn heavy(self) -> bool {
+        self == Op::RemoveTree
+    }
+
+    /// How many operations a system-call count runs (the difference to a baseline run is
+    /// divided by it).
+    pub fn count_n(self, quick: bool) -> u64 {
+        let n = match self {
+            Op::RemoveTree => 1,
+            Op::GettempdirFresh => 20,
+            Op::TempDir100 => 100,
+            Op::SpooledMemory | Op::Rollover => 200,
+            // Issue 2 asks for the calls of 10,000 mkstemp.
+            Op::MkstempUnlink => 10_000,
+            _ => 1_000,
+        };
+        if quick {
+            (n / 10).clamp(5, 100)
+        } else {
+            n
+        }
+    }
+}
+
+impl Who {
+    /// Every contender, in column order.
+    pub const ALL: [Who; 4] = [Who::Tempkit, Who::Tempfile, Who::Floor, Who::Python];
+
+    /// The short name used on command lines and in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Who::Tempkit => "tempkit",
+            Who::Tempfile => "tempfile",
+            Who::Floor => "floor",
+            Who::Python => "cpython",
+        }
+    }
+
+    /// The contender named `id`.
+    pub fn from_id(id: &str) -> Option<Who> {
+        Who::ALL.iter().copied().find(|w| w.id() == id)
+    }
+
+    /// What the table calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Who::Tempkit => "tempkit",
+            Who::Tempfile => "tempfile crate",
+            Who::Floor => "floor",
+            Who::Python => "CPython",
+        }
+    }
+}
+
+/// Whether a run times the whole operation or only performs its untimed setup (the
+/// baseline that system-call counts subtract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Setup and the timed part.
+    Full,
+    /// Only the untimed setup (nothing for most operations); what it leaves behind stays in
+    /// `dir` for the caller to remove.
+    SetupOnly,
+}
+
+/// The environment variable that turns a process into the child of [`Op::GettempdirFresh`].
+pub const CHILD_ENV: &str = "TEMPKIT_BENCH_CHILD";
+
+/// Call first thing in `main` of every binary that [`Op::GettempdirFresh`] spawns (the
+/// `compare` binary and the criterion benches): when the process was started as such a
+/// child, does the child's work and exits.
+pub fn child_entry() {
+    let Some(who) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let code = match who.to_str() {
+        Some("tempkit") => match tempkit::gettempdir() {
+            Ok(dir) => {
+                black_box(dir);
+                0
+            }
+            Err(_) => 1,
+        },
+        Some("tempfile") => {
+            black_box(tempfile::env::temp_dir());
+            0
+        }
+        _ => 0,
+    };
+    std::process::exit(code);
+}
+
+/// This program, to be spawned again: `/proc/self/exe` where it exists (it stays valid when
+/// the file is replaced by a rebuild during a long run), else [`std::env::current_exe`].
+pub fn self_exe() -> io::Result<PathBuf> {
+    let proc = Path::new("/proc/self/exe");
+    if proc.exists() {
+        Ok(proc.to_path_buf())
+    } else {
+        std::env::current_exe()
+    }
+}
+
+/// Spawns `exe` as a [`CHILD_ENV`] child for `who` with `TMPDIR=dir` and waits for it.
+pub fn spawn_child(exe: &Path, who: Who, dir: &Path) -> io::Result<()> {
+    let status = Command::new(exe)
+        .env(CHILD_ENV, who.id())
+        .env("TMPDIR", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "child {} failed: {status}",
+            who.id()
+        )))
+    }
+}
+
+/// Builds the tree of [`Op::RemoveTree`] inside `root` (one `mkdir` per directory, one
+/// `mknod` per file).
+pub fn fill_tree(root: &Path) -> io::Result<()> {
+    for d in 0..TREE_DIRS {
+        let sub = root.join(format!("d{d:02}"));
+        std::fs::create_dir(&sub)?;
+        floor::mknod_flat(&sub, TREE_FILES_PER_DIR)?;
+    }
+    Ok(())
+}
+
+fn builder(dir: &Path) -> tempkit::Builder {
+    let mut b = tempkit::Builder::new();
+    b.dir(dir);
+    b
+}
+
+static CHUNK_DATA: [u8; CHUNK] = [0xA5; CHUNK];
+
+fn write_chunks(w: &mut impl Write) -> io::Result<()> {
+    for _ in 0..SPOOL_BYTES / CHUNK {
+        w.write_all(black_box(&CHUNK_DATA))?;
+    }
+    Ok(())
+}
+
+/// Times `n` operations `op` by `who` in `dir` (for operations with an untimed setup, only
+/// the timed part is summed). `Ok(None)`: `who` cannot perform `op` here (CPython, which
+/// `cpython.rs` drives, or a tempkit type this build does not have).
+pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Option<Duration>> {
+    if who == Who::Python {
+        return Ok(None);
+    }
+    // Made before the baseline returns, so that a system-call count subtracts their calls.
+    let b = builder(dir);
+    let cdir = floor::c_path(dir)?;
+    let mut names = floor::Names::new(dir);
+    if mode == Mode::SetupOnly {
+        setup_only(op, who, dir, n)?;
+        return Ok(Some(Duration::ZERO));
+    }
+    let start = Instant::now();
+    match (op, who) {
+        (Op::TemporaryFile, Who::Tempkit) => {
+            for _ in 0..n {
+                drop(black_box(b.temporary_file()?));
+            }
+        }
+        (Op::TemporaryFile, Who::Tempfile) => {
+            for _ in 0..n {
+                drop(black_box(tempfile::tempfile_in(dir)?));
+            }
+        }
+        (Op::TemporaryFile, Who::Floor) => {
+            for _ in 0..n {
+                floor::tmpfile_close(&cdir)?;
+            }
+        }
+        (Op::NamedTemporaryFile, Who::Tempkit) => {
+            for _ in 0..n {
+                drop(black_box(b.named_temporary_file()?));
+            }
+        }
+        (Op::NamedTemporaryFile, Who::Tempfile) => {
+            for _ in 0..n {
+                drop(black_box(tempfile::NamedTempFile::new_in(dir)?));
+            }
+        }
+        (Op::NamedTemporaryFile, Who::Floor) => {
+            for _ in 0..n {
+                floor::create_unlink_close(&mut names)?;
+            }
+        }
+        (Op::MkstempUnlink, Who::Tempkit) => {
+            for _ in 0..n {
+                let (file, path) = b.mkstemp()?;
+                drop(file);
+                std::fs::remove_file(&path)?;
+            }
+        }
+        (Op::MkstempUnlink, Who::Tempfile) => {
+            for _ in 0..n {
+                let (file, path) = tempfile::NamedTempFile::new_in(dir)?
+                    .keep()
+                    .map_err(|e| e.error)?;
+                drop(file);
+                std::fs::remove_file(&path)?;
+            }
+        }
+        (Op::MkstempUnlink, Who::Floor) => {
+            for _ in 0..n {
+                floor::create_close_unlink(&mut names)?;
+            }
+        }
+        (Op::MkdtempRmdir, Who::Tempkit) => {
+            for _ in 0..n {
+                std::fs::remove_dir(b.mkdtemp()?)?;
+            }
+        }
+        (Op::MkdtempRmdir, Who::Tempfile) => {
+            for _ in 0..n {
+                std::fs::remove_dir(tempfile::TempDir::new_in(dir)?.keep())?;
+            }
+        }
+        (Op::MkdtempRmdir | Op::TempDirEmpty, Who::Floor) => {
+            for _ in 0..n {
+                floor::mkdir_rmdir(&mut names)?;
+            }
+        }
+        (Op::TempDirEmpty, Who::Tempkit) => {
+            for _ in 0..n {
+                drop(black_box(b.temporary_directory()?));
+            }
+        }
+        (Op::TempDirEmpty, Who::Tempfile) => {
+            for _ in 0..n {
+                drop(black_box(tempfile::TempDir::new_in(dir)?));
+            }
+        }
+        (Op::TempDir100, Who::Tempkit) => {
+            for _ in 0..n {
+                let d = b.temporary_directory()?;
+                floor::fill_flat(d.path(), FLAT_FILES)?;
+                drop(d);
+            }
+        }
+        (Op::TempDir100, Who::Tempfile) => {
+            for _ in 0..n {
+                let d = tempfile::TempDir::new_in(dir)?;
+                floor::fill_flat(d.path(), FLAT_FILES)?;
+                drop(d);
+            }
+        }
+        (Op::TempDir100, Who::Floor) => {
+            for _ in 0..n {
+                floor::mkdir_files_remove(&mut names, FLAT_FILES)?;
+            }
+        }
+        (Op::RemoveTree, _) => return remove_trees(who, dir, n).map(Some),
+        (Op::SpooledMemory, Who::Tempkit) => {
+            for _ in 0..n {
+                let mut f = b.spooled_temporary_file(SPOOL_MAX);
+                write_chunks(&mut f)?;
+                drop(black_box(f));
+            }
+        }
+        (Op::SpooledMemory, Who::Tempfile) => {
+            for _ in 0..n {
+                let mut f = tempfile::spooled_tempfile_in(SPOOL_MAX, dir);
+                write_chunks(&mut f)?;
+                drop(black_box(f));
+            }
+        }
+        (Op::SpooledMemory, Who::Floor) => {
+            for _ in 0..n {
+                let mut v: Vec<u8> = Vec::new();
+                for _ in 0..SPOOL_BYTES / CHUNK {
+                    v.extend_from_slice(black_box(&CHUNK_DATA));
+                }
+                drop(black_box(v));
+            }
+        }
+        (Op::Rollover, _) => return rollovers(who, dir, &b, &cdir, n).map(Some),
+        (Op::GettempdirCached, Who::Tempkit) => {
+            tempkit::gettempdir()?;
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(tempkit::gettempdir()?);
+            }
+            return Ok(Some(start.elapsed()));
+        }
+        (Op::GettempdirCached, Who::Tempfile) => {
+            for _ in 0..n {
+                black_box(tempfile::env::temp_dir());
+            }
+        }
+        (Op::GettempdirCached, Who::Floor) => {
+            let cached = black_box(PathBuf::from(dir));
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(black_box(&cached).clone());
+            }
+            return Ok(Some(start.elapsed()));
+        }
+        (Op::GettempdirFresh, _) => {
+            let exe = self_exe()?;
+            let start = Instant::now();
+            for _ in 0..n {
+                spawn_child(&exe, who, dir)?;
+            }
+            return Ok(Some(start.elapsed()));
+        }
+        (_, Who::Python) => return Ok(None),
+    }
+    Ok(Some(start.elapsed()))
+}
+
+/// The untimed part of `n` operations, left behind in `dir` (see [`Mode::SetupOnly`]).
+fn setup_only(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<()> {
+    match op {
+        Op::RemoveTree => {
+            for _ in 0..n {
+                let root = match who {
+                    Who::Tempkit => builder(dir).temporary_directory()?.keep(),
+                    Who::Tempfile => tempfile::TempDir::new_in(dir)?.keep(),
+                    _ => builder(dir).mkdtemp()?,
+                };
+                fill_tree(&root)?;
+            }
+        }
+        Op::Rollover if who != Who::Floor => {
+            for _ in 0..n {
+                let mut v = Vec::new();
+                write_chunks(&mut v)?;
+                black_box(v);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// [`Op::RemoveTree`]: each tree is built untimed, then its removal is timed.
+fn remove_trees(who: Who, dir: &Path, n: u64) -> io::Result<Duration> {
+    let mut total = Duration::ZERO;
+    for _ in 0..n {
+        match who {
+            Who::Tempkit => {
+                let d = builder(dir).temporary_directory()?;
+                fill_tree(d.path())?;
+                let start = Instant::now();
+                drop(d);
+                total += start.elapsed();
+            }
+            Who::Tempfile => {
+                let d = tempfile::TempDir::new_in(dir)?;
+                fill_tree(d.path())?;
+                let start = Instant::now();
+                drop(d);
+                total += start.elapsed();
+            }
+            _ => {
+                let root = builder(dir).mkdtemp()?;
+                fill_tree(&root)?;
+                let start = Instant::now();
+                std::fs::remove_dir_all(&root)?;
+                total += start.elapsed();
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// [`Op::Rollover`]: 1 MiB is written in memory untimed, then `rollover()` + drop is timed;
+/// the floor writes 1 MiB to a fresh `O_TMPFILE` file.
+fn rollovers(
+    who: Who,
+    dir: &Path,
+    b: &tempkit::Builder,
+    cdir: &std::ffi::CString,
+    n: u64,
+) -> io::Result<Duration> {
+    let mut total = Duration::ZERO;
+    match who {
+        Who::Tempkit => {
+            for _ in 0..n {
+                let mut f = b.spooled_temporary_file(SPOOL_MAX);
+                write_chunks(&mut f)?;
+                let start = Instant::now();
+                f.rollover()?;
+                drop(f);
+                total += start.elapsed();
+            }
+        }
+        Who::Tempfile => {
+            for _ in 0..n {
+                let mut f = tempfile::spooled_tempfile_in(SPOOL_MAX, dir);
+                write_chunks(&mut f)?;
+                let start = Instant::now();
+                f.roll()?;
+                drop(f);
+                total += start.elapsed();
+            }
+        }
+        _ => {
+            let data = vec![0xA5u8; SPOOL_BYTES];
+            let start = Instant::now();
+            for _ in 0..n {
+                floor::tmpfile_write_close(cdir, black_box(&data))?;
+            }
+            total = start.elapsed();
+        }
+    }
+    Ok(total)
+}
