@@ -132,7 +132,8 @@ impl Builder {
     }
 
     /// How many random characters go between prefix and suffix (default 8: 37^8, about 41.7
-    /// bits). With 0 the name is exactly prefix + suffix and is tried once.
+    /// bits). With 0 the name is exactly prefix + suffix and is tried once. More than 4096 is
+    /// refused with `InvalidInput` at creation (no file name can be that long).
     ///
     /// # Python equivalent
     /// None: Python always uses 8.
@@ -247,7 +248,8 @@ impl Builder {
     /// never be linked into the tree, and cannot leak even if the process is killed with
     /// `SIGKILL`. When the file system or kernel refuses that (or `dir` is a symlink to a
     /// directory, which is not followed), a named file is created as by
-    /// [`mkstemp`](Builder::mkstemp) and unlinked at once. Either way `dir` can be removed
+    /// [`mkstemp`](Builder::mkstemp) and unlinked at once (only a `SIGKILL` between the two
+    /// calls could leave that name behind). Either way `dir` can be removed
     /// while the file is open. Prefix and suffix are checked but unused on the unnamed path.
     ///
     /// # Errors

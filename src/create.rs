@@ -34,10 +34,23 @@ pub(crate) struct Template<'a> {
     pub(crate) random_len: usize,
 }
 
+/// The longest random part accepted: no file system takes a name component this long, so a
+/// larger `random_len` is a mistake to report, not an allocation to attempt.
+pub(crate) const MAX_RANDOM_LEN: usize = 4096;
+
 /// Checks that the template can make names: `InvalidInput` for a prefix or suffix holding a
 /// separator or NUL, or for a name that would be empty. Objects without a name (an unnamed
 /// `TemporaryFile`) check this too, so that the options behave alike on every file system.
 pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
+    if t.random_len > MAX_RANDOM_LEN {
+        return Err(error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "random_len {} is longer than any file name can be (at most {})",
+                t.random_len, MAX_RANDOM_LEN
+            ),
+        ));
+    }
     name::check_affix(t.prefix, "prefix")?;
     name::check_affix(t.suffix, "suffix")?;
     if t.prefix.is_empty() && t.suffix.is_empty() && t.random_len == 0 {

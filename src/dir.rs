@@ -25,7 +25,8 @@ use crate::{remove, Builder};
 /// the directory itself was replaced by a symlink, the link is left alone and an error
 /// returned. Entries the owner may not enter or delete (mode 000, read-only directories) are
 /// given mode 0700 and removed; nothing outside the tree is ever changed. The walk uses a
-/// heap stack and at most 32 descriptors, so a tree 10,000 levels deep is no problem.
+/// heap stack and a bounded number of descriptors (about 32), so a tree 10,000 levels deep is
+/// no problem.
 ///
 /// # Platform notes
 /// The secure walk is the Unix one; other platforms remove the tree with a path-based walk

@@ -15,8 +15,10 @@ use crate::{error, sys, Builder};
 /// [`into_file`](TemporaryFile::into_file) give the [`File`] itself.
 ///
 /// # Resource leaking
-/// None: the file has no directory entry, so nothing is left behind whatever happens to the
-/// process. The space is freed when the last descriptor is closed.
+/// None on the unnamed (`O_TMPFILE`) path: the file has no directory entry, so nothing is left
+/// behind whatever happens to the process, and the space is freed when the last descriptor is
+/// closed. On the fallback path (see [`Builder::temporary_file`]) the name exists between
+/// creation and the unlink that follows at once: a `SIGKILL` in that instant leaves it.
 ///
 /// # Python equivalent
 /// `tempfile.TemporaryFile()` in its default binary mode `'w+b'`; closing is dropping.

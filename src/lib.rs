@@ -46,8 +46,9 @@
 //! # Security
 //!
 //! - Names are `prefix + random + suffix`; the random part comes from a ChaCha20 keystream
-//!   keyed from the OS, rekeyed in every forked child, so other users cannot predict the next
-//!   name and a child never repeats its parent's names.
+//!   keyed from the OS, rekeyed in every child made by `fork(2)` (a `pthread_atfork` handler
+//!   tells; a raw `clone` without `exec` does not run it), so other users cannot predict the
+//!   next name and a forked child never repeats its parent's names.
 //! - Creation relies on `O_EXCL` alone: an existing file, directory or symlink (dangling or
 //!   not) at a candidate name means "try another name", at most [`TMP_MAX`] times. Only that
 //!   is retried; any other error is returned at once.
@@ -60,7 +61,9 @@
 //! # Resource leaking
 //!
 //! [`mkstemp`] and [`mkdtemp`] hand the object to you: nothing removes it but you.
-//! A [`TemporaryFile`] has no name on Linux (`O_TMPFILE`), so it cannot leak at all. A
+//! A [`TemporaryFile`] has no name on Linux (`O_TMPFILE`), so it cannot leak at all; where
+//! that is refused (a file system without `O_TMPFILE`, a `dir` that is a symlink, other
+//! platforms) it is a named file unlinked at once, which only a kill in between can leave. A
 //! [`NamedTemporaryFile`] is deleted by `close()` or drop: a process killed by `SIGKILL`, or
 //! one that exits without unwinding, leaves it behind.
 //! [`TemporaryDirectory`] removes its tree when dropped (unless `delete(false)` or

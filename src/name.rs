@@ -26,7 +26,11 @@ pub(crate) fn push_random(out: &mut OsString, len: usize) {
     let mut left = len;
     while left > 0 {
         let n = left.min(chars.len());
-        GENERATOR.with(|g| g.borrow_mut().fill_alphabet(&mut chars[..n]));
+        let drawn = GENERATOR.try_with(|g| g.borrow_mut().fill_alphabet(&mut chars[..n]));
+        if drawn.is_err() {
+            // Called from another thread-local's destructor after ours was destroyed.
+            Generator::new().fill_alphabet(&mut chars[..n]);
+        }
         // The bytes are ASCII, so this is valid UTF-8 on every platform.
         out.push(std::str::from_utf8(&chars[..n]).unwrap_or_default());
         left -= n;

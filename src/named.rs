@@ -270,8 +270,8 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// `NotFound` if the name was deleted; an error (kind `Other`) if the name now refers to a
-    /// different file (device, inode or birth time differ) or is a symlink (never followed); any error of
-    /// `open`, naming the path.
+    /// different file (device, inode or birth time differ); the OS error (`ELOOP`) if it is now
+    /// a symlink, which is never followed; any other error of `open`; each naming the path.
     ///
     /// # Platform notes
     /// The check compares device and inode numbers on Unix, and the birth time where the

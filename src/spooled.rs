@@ -199,6 +199,10 @@ impl SpooledTemporaryFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_len(&mut self, size: u64) -> io::Result<()> {
+        if self.file.is_none() && i64::try_from(size).is_err() {
+            // Refused by a file too: do not roll over for nothing.
+            return self.memory.set_len(size);
+        }
         if self.file.is_none() && (self.max_size == 0 || size <= self.max_size as u64) {
             return self.memory.set_len(size);
         }

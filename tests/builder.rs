@@ -68,3 +68,23 @@ fn the_free_functions_are_the_builder_with_its_defaults() {
         std::fs::remove_dir(path).unwrap();
     }
 }
+
+#[test]
+fn an_absurd_random_len_is_refused_before_anything_is_created() {
+    let scratch = Scratch::new();
+    for len in [4097, usize::MAX] {
+        let err = Builder::new()
+            .dir(scratch.path())
+            .random_len(len)
+            .mkstemp()
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{}", err);
+        let err = Builder::new()
+            .dir(scratch.path())
+            .random_len(len)
+            .temporary_file()
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{}", err);
+    }
+    assert!(scratch.names().is_empty());
+}

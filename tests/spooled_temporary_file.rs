@@ -605,3 +605,18 @@ proptest! {
         prop_assert_eq!(contents(&mut spooled), contents(&mut file));
     }
 }
+
+#[test]
+fn an_impossible_length_fails_without_rolling_over() {
+    let scratch = Scratch::new();
+    let mut f = spooled_in(scratch.path(), 100);
+    f.write_all(b"keep").unwrap();
+    let err = f.set_len(u64::MAX).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(
+        !f.is_rolled_over(),
+        "a size no file can have must not roll over"
+    );
+    assert_eq!(contents(&mut f), b"keep");
+    assert!(scratch.names().is_empty());
+}

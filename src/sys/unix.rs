@@ -57,21 +57,33 @@ pub(crate) fn fork_generation() -> usize {
 
 /// Fills `buf` from `getrandom(2)`, else `/dev/urandom`, else std's OS-seeded hasher keys.
 pub(crate) fn fill_random(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    if filled == buf.len() {
+    if getrandom(buf) {
         return;
     }
     let urandom = File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf));
     if urandom.is_err() {
         super::fill_random_from_std(buf);
     }
+}
+
+/// Fills `buf` from `getrandom(2)`; `false` if the kernel refused.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn getrandom(buf: &mut [u8]) -> bool {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// rustix offers `getrandom(2)` on Linux and Android only: elsewhere `/dev/urandom` serves.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn getrandom(_buf: &mut [u8]) -> bool {
+    false
 }
 
 /// Python's fixed Unix candidates, after the environment variables.
@@ -232,6 +244,10 @@ mod removal {
     }
 
     /// The one buffer directory listings are read into (32 KiB, glibc's size).
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "android")),
+        allow(dead_code) // rustix's `Dir` brings its own buffer there
+    )]
     pub(crate) struct ReadBuf(Vec<std::mem::MaybeUninit<u8>>);
 
     impl ReadBuf {
@@ -383,13 +399,13 @@ mod removal {
     }
 
     /// Mode 0700 for the directory `name` in `dir`, which we cannot open; a symlink there is never
-    /// followed (`ENOTDIR`).
+    /// followed (Linux: `ENOTDIR`; the BSDs change the link's own mode, harmlessly).
     pub(crate) fn make_subdir_usable(dir: &DirHandle, name: &Name) -> io::Result<()> {
         chmod_dir_nofollow(dir.0.as_fd(), name)
     }
 
     /// Mode 0700 for the directory at `path`, which we cannot open; a symlink at `path` is never
-    /// followed (`ENOTDIR`).
+    /// followed (Linux: `ENOTDIR`; the BSDs change the link's own mode, harmlessly).
     pub(crate) fn make_path_usable(path: &Path) -> io::Result<()> {
         chmod_dir_nofollow(rustix::fs::CWD, path)
     }
