@@ -8,7 +8,10 @@ mod common;
 use std::collections::HashSet;
 use std::path::Path;
 
-use common::{check_name, in_child, list, mode, with_umask, Scratch, ALPHABET};
+use common::{
+    assert_occupants_kept, check_name, in_child, list, mode, occupy_all_names_but, with_umask,
+    Scratch,
+};
 use tempkit::Builder;
 
 /// The prefix/suffix combinations CPython's tests use.
@@ -114,14 +117,7 @@ fn a_relative_dir_gives_an_absolute_path() {
 #[test]
 fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
     let scratch = Scratch::new();
-    for (i, c) in ALPHABET.chars().filter(|&c| c != '7').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            std::fs::write(&path, c.to_string()).unwrap();
-        } else {
-            std::fs::create_dir(&path).unwrap();
-        }
-    }
+    occupy_all_names_but(scratch.path(), '7');
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").random_len(1);
     let created = (0..60).find_map(|_| match b.mkdtemp() {
@@ -132,12 +128,5 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
         }
     });
     assert_eq!(created, Some(scratch.path().join("7")));
-    for (i, c) in ALPHABET.chars().filter(|&c| c != '7').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
-        } else {
-            assert!(path.is_dir() && list(&path).is_empty());
-        }
-    }
+    assert_occupants_kept(scratch.path(), '7');
 }

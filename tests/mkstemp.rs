@@ -12,7 +12,9 @@ use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 
-use common::{check_name, in_child, mode, with_umask, Scratch, ALPHABET};
+use common::{
+    assert_occupants_kept, check_name, in_child, mode, occupy_all_names_but, with_umask, Scratch,
+};
 use tempkit::Builder;
 
 /// The prefix/suffix combinations CPython's tests use.
@@ -137,14 +139,7 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
     // CPython's test_collision_with_existing_file/directory, without mocking the names: 36
     // of the 37 one-character names are taken, so every creation must land on the free one.
     let scratch = Scratch::new();
-    for (i, c) in ALPHABET.chars().filter(|&c| c != 'q').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            std::fs::write(&path, c.to_string()).unwrap();
-        } else {
-            std::fs::create_dir(&path).unwrap();
-        }
-    }
+    occupy_all_names_but(scratch.path(), 'q');
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").random_len(1);
     let created = (0..60).find_map(|_| match b.mkstemp() {
@@ -155,14 +150,7 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
         }
     });
     assert_eq!(created, Some(scratch.path().join("q")));
-    for (i, c) in ALPHABET.chars().filter(|&c| c != 'q').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
-        } else {
-            assert!(path.is_dir() && common::list(&path).is_empty());
-        }
-    }
+    assert_occupants_kept(scratch.path(), 'q');
     assert_eq!(std::fs::read(scratch.path().join("q")).unwrap(), b"");
 }
 

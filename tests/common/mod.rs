@@ -251,3 +251,31 @@ pub fn check_name(
     );
     random.to_owned()
 }
+
+/// Takes every one-character name of [`ALPHABET`] in `dir` but `free`: in turn a file holding
+/// its own name and an empty directory. A creator with `prefix("")` and `random_len(1)` can
+/// then only land on `free`; [`assert_occupants_kept`] checks afterwards that nothing was
+/// touched.
+pub fn occupy_all_names_but(dir: &Path, free: char) {
+    for (i, c) in ALPHABET.chars().filter(|&c| c != free).enumerate() {
+        let path = dir.join(c.to_string());
+        if i % 2 == 0 {
+            std::fs::write(&path, c.to_string()).unwrap();
+        } else {
+            std::fs::create_dir(&path).unwrap();
+        }
+    }
+}
+
+/// Checks that what [`occupy_all_names_but`] put in `dir` is still there: each file with its
+/// contents, each directory empty.
+pub fn assert_occupants_kept(dir: &Path, free: char) {
+    for (i, c) in ALPHABET.chars().filter(|&c| c != free).enumerate() {
+        let path = dir.join(c.to_string());
+        if i % 2 == 0 {
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
+        } else {
+            assert!(path.is_dir() && list(&path).is_empty());
+        }
+    }
+}
