@@ -90,6 +90,15 @@ fn assert_fails(result: io::Result<PathBuf>, kind: ErrorKind, dir: &Path, what: 
     }
 }
 
+/// Asserts that each of [`CREATORS`], given [`at`]`(root, tag, ...)` as its `dir`, fails with
+/// `kind` and names that path.
+fn assert_each_creator_fails(root: &Path, tag: &str, kind: ErrorKind) {
+    for (what, create) in CREATORS {
+        let dir = at(root, tag, what);
+        assert_fails(create(Builder::new().dir(&dir)), kind, &dir, what);
+    }
+}
+
 /// Counts the attempts the traced re-run made in each directory of `dirs` and asserts it is
 /// `expected` for each.
 fn assert_attempts(lines: &[String], dirs: &[PathBuf], expected: usize) {
@@ -108,15 +117,7 @@ fn assert_attempts(lines: &[String], dirs: &[PathBuf], expected: usize) {
 #[test]
 fn a_missing_dir_is_not_found_after_one_attempt_naming_the_dir() {
     if let Some(root) = tracee_arg() {
-        for (what, create) in CREATORS {
-            let dir = at(&root, "missing", what);
-            assert_fails(
-                create(Builder::new().dir(&dir)),
-                ErrorKind::NotFound,
-                &dir,
-                what,
-            );
-        }
+        assert_each_creator_fails(&root, "missing", ErrorKind::NotFound);
         return;
     }
     let scratch = Scratch::new();
@@ -136,14 +137,8 @@ fn a_missing_dir_is_not_found_after_one_attempt_naming_the_dir() {
 #[test]
 fn a_dir_that_is_a_file_is_not_a_directory_after_one_attempt() {
     if let Some(root) = tracee_arg() {
-        for (what, create) in CREATORS {
-            let file = at(&root, "file", what);
-            assert_fails(
-                create(Builder::new().dir(&file)),
-                ErrorKind::NotADirectory,
-                &file,
-                what,
-            );
+        assert_each_creator_fails(&root, "file", ErrorKind::NotADirectory);
+        for file in per_creator(&root, "file") {
             assert_eq!(std::fs::read(&file).unwrap(), b"contents");
         }
         return;
@@ -168,15 +163,7 @@ fn an_unwritable_dir_is_permission_denied_after_one_attempt() {
     if let Some(root) = tracee_arg() {
         let ok = as_nobody(|| {
             for owner in ["root", "nobody"] {
-                for (what, create) in CREATORS {
-                    let dir = at(&root, owner, what);
-                    assert_fails(
-                        create(Builder::new().dir(&dir)),
-                        ErrorKind::PermissionDenied,
-                        &dir,
-                        what,
-                    );
-                }
+                assert_each_creator_fails(&root, owner, ErrorKind::PermissionDenied);
             }
             true
         });

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use common::{
-    assert_occupants_kept, check_name, in_child, list, mode, occupy_all_names_but, with_umask,
-    Scratch,
+    assert_mode_under_umasks, assert_occupants_kept, check_name, in_child, list,
+    occupy_all_names_but, Scratch,
 };
 use tempkit::Builder;
 
@@ -76,18 +76,9 @@ fn a_hundred_directories_are_all_distinct() {
 #[test]
 fn directories_are_mode_0700_whatever_the_umask() {
     let scratch = Scratch::new();
-    for mask in [0o000, 0o022, 0o077] {
-        let dir = scratch.path().join(format!("umask-{:03o}", mask));
-        std::fs::create_dir(&dir).unwrap();
-        let ok = with_umask(mask, || {
-            let path = Builder::new().dir(&dir).mkdtemp().unwrap();
-            mode(&path) == 0o700
-        });
-        assert!(ok, "umask {:03o}: the child failed", mask);
-        let names = list(&dir);
-        assert_eq!(names.len(), 1);
-        assert_eq!(mode(&dir.join(&names[0])), 0o700, "umask {:03o}", mask);
-    }
+    assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077], 0o700, |dir| {
+        Builder::new().dir(dir).mkdtemp().unwrap()
+    });
 }
 
 #[test]

@@ -13,7 +13,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{
-    assert_occupants_kept, check_name, in_child, mode, occupy_all_names_but, with_umask, Scratch,
+    assert_mode_under_umasks, assert_occupants_kept, check_name, in_child, occupy_all_names_but,
+    Scratch,
 };
 use tempkit::Builder;
 
@@ -96,18 +97,10 @@ fn a_hundred_files_with_one_prefix_are_all_distinct() {
 #[test]
 fn files_are_mode_0600_whatever_the_umask() {
     let scratch = Scratch::new();
-    for mask in [0o000, 0o022, 0o077, 0o177] {
-        let dir = scratch.path().join(format!("umask-{:03o}", mask));
-        std::fs::create_dir(&dir).unwrap();
-        let ok = with_umask(mask, || {
-            let (_file, path) = Builder::new().dir(&dir).mkstemp().unwrap();
-            mode(&path) == 0o600
-        });
-        assert!(ok, "umask {:03o}: the child failed", mask);
-        let names = common::list(&dir);
-        assert_eq!(names.len(), 1);
-        assert_eq!(mode(&dir.join(&names[0])), 0o600, "umask {:03o}", mask);
-    }
+    assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077, 0o177], 0o600, |dir| {
+        let (_file, path) = Builder::new().dir(dir).mkstemp().unwrap();
+        path
+    });
 }
 
 #[test]

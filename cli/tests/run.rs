@@ -37,6 +37,16 @@ fn stdout_lines(out: &Output) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that tempkit exited 0, showing its stderr otherwise.
+fn assert_succeeded(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts that `scratch` is empty again; `case` says which case left something.
 fn assert_left_nothing(scratch: &Scratch, case: impl std::fmt::Display) {
     let names = scratch.names();
@@ -55,12 +65,7 @@ fn the_command_sees_the_directory_in_tmpdir_temp_and_tmp() {
             r#"printf '%s\n' "$TMPDIR" "$TEMP" "$TMP"; stat -c '%a %F' "$TMPDIR"; pwd -P; ls -A "$TMPDIR" | wc -l"#,
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let lines = stdout_lines(&out);
     let dir = PathBuf::from(&lines[0]);
     assert_eq!(dir.parent(), Some(scratch.path()), "{:?}", lines);
@@ -99,12 +104,7 @@ fn cd_makes_it_the_working_directory_and_prefix_names_it() {
             "pwd -P; echo $TMPDIR",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let lines = stdout_lines(&out);
     let real_scratch = scratch.path().canonicalize().unwrap();
     let cwd = PathBuf::from(&lines[0]);
@@ -369,12 +369,7 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
     // tempkit run removes it.
     let clean = Scratch::for_nobody();
     let out = tempkit_run(clean.path(), false);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_left_nothing(&clean, "the run");
 }
 

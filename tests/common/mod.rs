@@ -279,3 +279,23 @@ pub fn assert_occupants_kept(dir: &Path, free: char) {
         }
     }
 }
+
+/// For each umask of `masks`: `create` makes one object in a fresh subdirectory of `scratch`,
+/// in a forked child with that umask. Asserts that its mode is `want`, as the child sees it
+/// and, afterwards, as the parent does.
+pub fn assert_mode_under_umasks(
+    scratch: &Scratch,
+    masks: &[u32],
+    want: u32,
+    create: impl Fn(&Path) -> PathBuf,
+) {
+    for &mask in masks {
+        let dir = scratch.path().join(format!("umask-{:03o}", mask));
+        std::fs::create_dir(&dir).unwrap();
+        let ok = with_umask(mask, || mode(&create(&dir)) == want);
+        assert!(ok, "umask {:03o}: the child failed", mask);
+        let names = list(&dir);
+        assert_eq!(names.len(), 1);
+        assert_eq!(mode(&dir.join(&names[0])), want, "umask {:03o}", mask);
+    }
+}
