@@ -200,6 +200,22 @@ fn an_unwritable_dir_is_permission_denied_after_one_attempt() {
     }
 }
 
+/// Asserts that each of [`ALL_CREATORS`] refuses `b`'s options with `InvalidInput`; `case`
+/// is printed on failure.
+fn assert_all_refuse(b: &Builder, case: impl std::fmt::Debug) {
+    for (what, create) in ALL_CREATORS {
+        let err = create(b).expect_err(what);
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidInput,
+            "{} {:?}: {}",
+            what,
+            case,
+            err
+        );
+    }
+}
+
 #[test]
 fn a_prefix_or_suffix_with_a_separator_or_nul_is_invalid_input_and_creates_nothing() {
     let scratch = Scratch::new();
@@ -207,25 +223,15 @@ fn a_prefix_or_suffix_with_a_separator_or_nul_is_invalid_input_and_creates_nothi
     let sub = scratch.path().join("a");
     std::fs::create_dir(&sub).unwrap();
     for bad in ["a/", "/", "a/b", "../a", "x\0y", "\0"] {
-        for (what, create) in ALL_CREATORS {
-            for as_prefix in [true, false] {
-                let mut b = Builder::new();
-                b.dir(scratch.path());
-                if as_prefix {
-                    b.prefix(bad);
-                } else {
-                    b.suffix(bad);
-                }
-                let err = create(&b).expect_err(what);
-                assert_eq!(
-                    err.kind(),
-                    ErrorKind::InvalidInput,
-                    "{} {:?}: {}",
-                    what,
-                    bad,
-                    err
-                );
+        for as_prefix in [true, false] {
+            let mut b = Builder::new();
+            b.dir(scratch.path());
+            if as_prefix {
+                b.prefix(bad);
+            } else {
+                b.suffix(bad);
             }
+            assert_all_refuse(&b, bad);
         }
     }
     assert_eq!(scratch.names(), ["a"]);
@@ -237,24 +243,11 @@ fn an_empty_dot_or_dot_dot_name_is_invalid_input() {
     let scratch = Scratch::new();
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").suffix("").random_len(0);
-    for (what, create) in ALL_CREATORS {
-        let err = create(&b).expect_err(what);
-        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{}: {}", what, err);
-    }
+    assert_all_refuse(&b, ("", ""));
     // Nor can a fixed name be `.` or `..`; with a random part it can start with dots.
     for (prefix, suffix) in [(".", ""), ("", ".."), (".", ".")] {
         b.prefix(prefix).suffix(suffix);
-        for (what, create) in ALL_CREATORS {
-            let err = create(&b).expect_err(what);
-            assert_eq!(
-                err.kind(),
-                ErrorKind::InvalidInput,
-                "{} {:?}: {}",
-                what,
-                (prefix, suffix),
-                err
-            );
-        }
+        assert_all_refuse(&b, (prefix, suffix));
     }
     assert!(scratch.names().is_empty());
     let (_f, dotted) = Builder::new()

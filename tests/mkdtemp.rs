@@ -6,11 +6,10 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use common::{
-    assert_mode_under_umasks, assert_occupants_kept, check_name, in_child, list,
-    occupy_all_names_but, Scratch,
+    assert_mode_under_umasks, assert_occupants_kept, builders_with_dir_of_every_type, check_name,
+    in_child, list, occupy_all_names_but, Scratch,
 };
 use tempkit::Builder;
 
@@ -47,17 +46,8 @@ fn the_free_function_creates_in_gettempdir_with_the_default_prefix() {
 #[test]
 fn the_directory_can_be_given_as_any_path_type() {
     let scratch = Scratch::new();
-    let as_str: &str = scratch.path().to_str().unwrap();
-    let as_string: String = as_str.to_owned();
-    let as_path: &Path = scratch.path();
-    let a = Builder::new().dir(as_str).mkdtemp().unwrap();
-    let b = Builder::new().dir(&as_string).mkdtemp().unwrap();
-    let c = Builder::new().dir(as_path).mkdtemp().unwrap();
-    let d = Builder::new()
-        .dir(std::path::PathBuf::from(as_str))
-        .mkdtemp()
-        .unwrap();
-    for path in [&a, &b, &c, &d] {
+    for b in builders_with_dir_of_every_type(scratch.path()) {
+        let path = b.mkdtemp().unwrap();
         assert_eq!(path.parent(), Some(scratch.path()));
     }
     assert_eq!(scratch.names().len(), 4);

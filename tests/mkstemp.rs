@@ -9,12 +9,11 @@ mod common;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
 use std::process::Command;
 
 use common::{
-    assert_mode_under_umasks, assert_occupants_kept, check_name, in_child, occupy_all_names_but,
-    Scratch,
+    assert_mode_under_umasks, assert_occupants_kept, builders_with_dir_of_every_type, check_name,
+    in_child, occupy_all_names_but, Scratch,
 };
 use tempkit::Builder;
 
@@ -60,17 +59,8 @@ fn the_free_function_creates_in_gettempdir_with_the_default_prefix() {
 fn the_directory_can_be_given_as_any_path_type() {
     // CPython's test_choose_directory: a str dir and a path-like dir.
     let scratch = Scratch::new();
-    let as_str: &str = scratch.path().to_str().unwrap();
-    let as_string: String = as_str.to_owned();
-    let as_path: &Path = scratch.path();
-    let (_a, a) = Builder::new().dir(as_str).mkstemp().unwrap();
-    let (_b, b) = Builder::new().dir(&as_string).mkstemp().unwrap();
-    let (_c, c) = Builder::new().dir(as_path).mkstemp().unwrap();
-    let (_d, d) = Builder::new()
-        .dir(std::path::PathBuf::from(as_str))
-        .mkstemp()
-        .unwrap();
-    for path in [&a, &b, &c, &d] {
+    for b in builders_with_dir_of_every_type(scratch.path()) {
+        let (_file, path) = b.mkstemp().unwrap();
         assert_eq!(path.parent(), Some(scratch.path()));
     }
     assert_eq!(scratch.names().len(), 4);

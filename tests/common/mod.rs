@@ -299,3 +299,17 @@ pub fn assert_mode_under_umasks(
         assert_eq!(mode(&dir.join(&names[0])), want, "umask {:03o}", mask);
     }
 }
+
+/// Builders whose `dir` is `dir` given as each path type a caller may hold: `&str`, `&String`,
+/// `&Path` and `PathBuf` (`Builder::dir` takes any `AsRef<Path>`).
+pub fn builders_with_dir_of_every_type(dir: &Path) -> [tempkit::Builder; 4] {
+    let as_str: &str = dir.to_str().unwrap();
+    let as_string: String = as_str.to_owned();
+    let as_path: &Path = dir;
+    [
+        tempkit::Builder::new().dir(as_str).clone(),
+        tempkit::Builder::new().dir(&as_string).clone(),
+        tempkit::Builder::new().dir(as_path).clone(),
+        tempkit::Builder::new().dir(PathBuf::from(as_str)).clone(),
+    ]
+}
