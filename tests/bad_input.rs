@@ -191,12 +191,7 @@ fn an_unwritable_dir_is_permission_denied_after_one_attempt() {
     );
     assert_attempts(&lines, &dirs, 1);
     for dir in &dirs {
-        assert!(
-            list(dir).is_empty(),
-            "left behind in {}: {:?}",
-            dir.display(),
-            list(dir)
-        );
+        common::assert_empty(dir);
     }
 }
 

@@ -313,3 +313,14 @@ pub fn builders_with_dir_of_every_type(dir: &Path) -> [tempkit::Builder; 4] {
         tempkit::Builder::new().dir(PathBuf::from(as_str)).clone(),
     ]
 }
+
+/// Asserts that `dir` holds no entry, listing what was left behind otherwise.
+pub fn assert_empty(dir: &Path) {
+    let names = list(dir);
+    assert!(
+        names.is_empty(),
+        "left behind in {}: {:?}",
+        dir.display(),
+        names
+    );
+}
