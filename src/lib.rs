@@ -51,8 +51,8 @@
 //! - Creation relies on `O_EXCL` alone: an existing file, directory or symlink (dangling or
 //!   not) at a candidate name means "try another name", at most [`TMP_MAX`] times. Only that
 //!   is retried; any other error is returned at once.
-//! - A prefix or suffix with a path separator or NUL is refused (`InvalidInput`) rather than
-//!   creating somewhere else.
+//! - A prefix or suffix cannot move the object out of its directory: one with a path
+//!   separator or NUL is refused (deviation 2 below).
 //! - [`TemporaryDirectory`] removes its tree relative to directory descriptors and never
 //!   follows a symlink, not even one swapped in while the removal runs; it repairs modes only
 //!   inside the tree, and handles any depth with a bounded number of descriptors.
