@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
+use std::io;
 
 use crate::create::{self, Kind};
 use crate::{error, sys, Builder};
@@ -141,99 +141,8 @@ impl fmt::Debug for TemporaryFile {
     }
 }
 
-impl Read for TemporaryFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.file).read(buf)
-    }
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&self.file).read_vectored(bufs)
-    }
-    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        (&self.file).read_to_end(buf)
-    }
-    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-        (&self.file).read_to_string(buf)
-    }
-}
-
-impl Read for &TemporaryFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.file).read(buf)
-    }
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&self.file).read_vectored(bufs)
-    }
-    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        (&self.file).read_to_end(buf)
-    }
-    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-        (&self.file).read_to_string(buf)
-    }
-}
-
-impl Write for TemporaryFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&self.file).write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&self.file).write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        (&self.file).flush()
-    }
-}
-
-impl Write for &TemporaryFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&self.file).write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&self.file).write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        (&self.file).flush()
-    }
-}
-
-impl Seek for TemporaryFile {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        (&self.file).seek(pos)
-    }
-}
-
-impl Seek for &TemporaryFile {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        (&self.file).seek(pos)
-    }
-}
-
-#[cfg(unix)]
-impl std::os::unix::io::AsFd for TemporaryFile {
-    fn as_fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
-        std::os::unix::io::AsFd::as_fd(&self.file)
-    }
-}
-
-#[cfg(unix)]
-impl std::os::unix::io::AsRawFd for TemporaryFile {
-    fn as_raw_fd(&self) -> std::os::unix::io::RawFd {
-        std::os::unix::io::AsRawFd::as_raw_fd(&self.file)
-    }
-}
-
-#[cfg(windows)]
-impl std::os::windows::io::AsHandle for TemporaryFile {
-    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
-        std::os::windows::io::AsHandle::as_handle(&self.file)
-    }
-}
-
-#[cfg(windows)]
-impl std::os::windows::io::AsRawHandle for TemporaryFile {
-    fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
-        std::os::windows::io::AsRawHandle::as_raw_handle(&self.file)
-    }
-}
+delegate_io!(TemporaryFile, as_file());
+delegate_handles!(TemporaryFile, as_file());
 
 // The type crosses threads: checked at compile time.
 const _: () = {

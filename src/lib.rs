@@ -11,6 +11,7 @@
 //! | you want | use |
 //! |---|---|
 //! | scratch space with no name, gone when dropped (even on `SIGKILL`) | [`TemporaryFile`] / [`Builder::temporary_file`] |
+//! | bytes in memory while small, moved to an unnamed file on disk when they grow | [`SpooledTemporaryFile`] / [`Builder::spooled_temporary_file`] |
 //! | a file with a path to hand to others, deleted on close or drop | [`NamedTemporaryFile`] / [`Builder::named_temporary_file`] |
 //! | write a file, then move it into place atomically | [`NamedTemporaryFile::persist`], [`persist_noclobber`](NamedTemporaryFile::persist_noclobber) |
 //! | a file you create, name and clean up yourself | [`mkstemp`] / [`Builder::mkstemp`] |
@@ -19,7 +20,6 @@
 //! | only a name (unsafe, kept for Python parity) | [`mktemp`] (deprecated) |
 //! | the directory all of these go in by default | [`gettempdir`], [`set_tempdir`] |
 //! | Python's keyword arguments (`prefix=`, `suffix=`, `dir=`, ...) | [`Builder`] |
-//! | bytes in memory while small, moved to an unnamed file on disk when they grow | [`SpooledTemporaryFile`] / [`Builder::spooled_temporary_file`] |
 //!
 //! # Python to tempkit
 //!
@@ -52,22 +52,25 @@
 //! - Creation relies on `O_EXCL` alone: an existing file, directory or symlink (dangling or
 //!   not) at a candidate name means "try another name", at most [`TMP_MAX`] times. Only that
 //!   is retried; any other error is returned at once.
-//! - A prefix or suffix with a path separator or NUL is refused (`InvalidInput`) rather than
-//!   creating somewhere else.
+//! - A prefix or suffix cannot move the object out of its directory: one with a path
+//!   separator or NUL is refused (deviation 2 below).
 //! - [`TemporaryDirectory`] removes its tree relative to directory descriptors and never
 //!   follows a symlink, not even one swapped in while the removal runs; it repairs modes only
 //!   inside the tree, and handles any depth with a bounded number of descriptors.
 //!
 //! # Resource leaking
 //!
-//! [`mkstemp`] and [`mkdtemp`] hand the object to you: nothing removes it but you.
-//! A [`TemporaryFile`] has no name on Linux (`O_TMPFILE`), so it cannot leak at all; where
-//! that is refused (a file system without `O_TMPFILE`, a `dir` that is a symlink, other
-//! platforms) it is a named file unlinked at once, which only a kill in between can leave. A
-//! [`NamedTemporaryFile`] is deleted by `close()` or drop: a process killed by `SIGKILL`, or
-//! one that exits without unwinding, leaves it behind.
-//! [`TemporaryDirectory`] removes its tree when dropped (unless `delete(false)` or
-//! [`keep`](TemporaryDirectory::keep)); a process killed before that leaves it behind.
+//! - [`TemporaryFile`] has no name on Linux (`O_TMPFILE`), so it cannot leak. Where that is
+//!   refused (a file system without `O_TMPFILE`, a `dir` that is a symlink, other platforms)
+//!   it is a named file unlinked right after creation, which only a kill in between can leave.
+//!   Its space is freed when the last descriptor closes. A [`SpooledTemporaryFile`] is memory,
+//!   or such a file once rolled over.
+//! - [`NamedTemporaryFile`] is deleted by `close()` or drop, and [`TemporaryDirectory`]
+//!   removes its tree when dropped (unless `delete(false)`, or after
+//!   [`keep`](TemporaryDirectory::keep)): a process killed by `SIGKILL`, or one that exits
+//!   without unwinding, leaves them behind.
+//! - [`mkstemp`] and [`mkdtemp`] hand the object to you: nothing removes it but you.
+//!   [`mktemp`] creates nothing.
 //!
 //! # Deliberate deviations from CPython
 //!
@@ -78,11 +81,19 @@
 //! 5. [`SpooledTemporaryFile::set_len`] extends with zeros in memory too (Python's in-memory
 //!    `truncate(n)` never extends), and with `max_size == 0` it never rolls over (Python's
 //!    `truncate(n > 0)` always does).
+//! 6. A [`SpooledTemporaryFile`] rolls over before a write that would take it past
+//!    `max_size`, so that write goes straight to disk (Python writes to memory, then rolls
+//!    over); the contents are the same.
+//! 7. [`TemporaryDirectory::cleanup`] after a cleanup that fully succeeded does nothing
+//!    (Python removes whatever has appeared at the name since), and `ignore_cleanup_errors`
+//!    also covers errors of the permission repair (CPython's gh-135812).
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod builder;
 mod create;
+#[macro_use]
+mod delegate;
 mod dir;
 mod env;
 mod error;

@@ -4,7 +4,7 @@
 use std::error::Error;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::Kind;
@@ -192,6 +192,12 @@ impl NamedTemporaryFile {
                 self.path.display()
             ),
         )
+    }
+
+    /// Borrowing a descriptor (`as_fd`, `as_handle`) after `close()` is a bug of the caller.
+    #[cfg(any(unix, windows))]
+    fn closed_panic(&self, op: &str) -> ! {
+        panic!("{} on closed temporary file `{}`", op, self.path.display())
     }
 
     /// Closes the handle; deletes the file too when both `delete` and `delete_on_close` are
@@ -474,85 +480,22 @@ impl fmt::Debug for NamedTemporaryFile {
     }
 }
 
-/// Forwards to the open file, or fails with the "closed" error after `close()`.
-macro_rules! forward_io {
-    ($ty:ty) => {
-        impl Read for $ty {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                self.as_file()?.read(buf)
-            }
-            fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-                self.as_file()?.read_vectored(bufs)
-            }
-            fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-                self.as_file()?.read_to_end(buf)
-            }
-            fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-                self.as_file()?.read_to_string(buf)
-            }
-        }
+// Reading, writing and seeking fail with the "closed" error after `close()`.
+delegate_io!(NamedTemporaryFile, as_file()?);
 
-        impl Write for $ty {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.as_file()?.write(buf)
-            }
-            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                self.as_file()?.write_vectored(bufs)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                self.as_file()?.flush()
-            }
-        }
-
-        impl Seek for $ty {
-            fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-                self.as_file()?.seek(pos)
-            }
-        }
-    };
-}
-
-forward_io!(NamedTemporaryFile);
-forward_io!(&NamedTemporaryFile);
-
-/// # Panics
-/// After [`close()`](NamedTemporaryFile::close): a closed file has no descriptor to borrow.
-/// Use [`as_file`](NamedTemporaryFile::as_file), which returns an error instead.
-#[cfg(unix)]
-impl std::os::unix::io::AsFd for NamedTemporaryFile {
-    fn as_fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
-        match &self.file {
-            Some(file) => std::os::unix::io::AsFd::as_fd(file),
-            None => panic!("as_fd on closed temporary file `{}`", self.path.display()),
-        }
-    }
-}
-
-/// After [`close()`](NamedTemporaryFile::close) this is `-1`, which every system call refuses
-/// with `EBADF`.
-#[cfg(unix)]
-impl std::os::unix::io::AsRawFd for NamedTemporaryFile {
-    fn as_raw_fd(&self) -> std::os::unix::io::RawFd {
-        self.file
-            .as_ref()
-            .map_or(-1, std::os::unix::io::AsRawFd::as_raw_fd)
-    }
-}
-
-/// # Panics
-/// After [`close()`](NamedTemporaryFile::close), as `AsFd` on Unix.
-#[cfg(windows)]
-impl std::os::windows::io::AsHandle for NamedTemporaryFile {
-    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
-        match &self.file {
-            Some(file) => std::os::windows::io::AsHandle::as_handle(file),
-            None => panic!(
-                "as_handle on closed temporary file `{}`",
-                self.path.display()
-            ),
-        }
-    }
-}
+delegate_handles!(
+    NamedTemporaryFile, as_file()?, else closed_panic,
+    /// # Panics
+    /// After [`close()`](NamedTemporaryFile::close): a closed file has no descriptor to borrow.
+    /// Use [`as_file`](NamedTemporaryFile::as_file), which returns an error instead.
+    AsFd,
+    /// After [`close()`](NamedTemporaryFile::close) this is `-1`, which every system call refuses
+    /// with `EBADF`.
+    AsRawFd,
+    /// # Panics
+    /// After [`close()`](NamedTemporaryFile::close), as `AsFd` on Unix.
+    AsHandle,
+);
 
 /// A failed [`persist`](NamedTemporaryFile::persist) or
 /// [`persist_noclobber`](NamedTemporaryFile::persist_noclobber): the error, and the temporary

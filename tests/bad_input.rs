@@ -44,6 +44,34 @@ fn via_mktemp(b: &Builder) -> io::Result<PathBuf> {
 /// The creators that create something (CPython runs TestBadTempdir for both).
 const CREATORS: [(&str, Creator); 2] = [("mkstemp", via_mkstemp), ("mkdtemp", via_mkdtemp)];
 
+/// Every creator, also the one that only picks a name.
+const ALL_CREATORS: [(&str, Creator); 3] = [
+    ("mkstemp", via_mkstemp),
+    ("mkdtemp", via_mkdtemp),
+    ("mktemp", via_mktemp),
+];
+
+/// `root/TAG-WHAT`: where a test points the creator named `what`.
+fn at(root: &Path, tag: &str, what: &str) -> PathBuf {
+    root.join(format!("{}-{}", tag, what))
+}
+
+/// [`at`] for each of [`CREATORS`], in order.
+fn per_creator(root: &Path, tag: &str) -> Vec<PathBuf> {
+    CREATORS
+        .iter()
+        .map(|(what, _)| at(root, tag, what))
+        .collect()
+}
+
+/// Runs the test named `test` again under strace with `root` as its argument (see
+/// `common::traced`), asserts that the re-run passed, and returns the trace.
+fn rerun_traced(test: &str, root: &Path) -> Vec<String> {
+    let (ok, lines) = traced(test, ATTEMPT_CALLS, root);
+    assert!(ok, "the traced run failed");
+    lines
+}
+
 /// Asserts that `result` failed with `kind` and that its message names `dir`.
 fn assert_fails(result: io::Result<PathBuf>, kind: ErrorKind, dir: &Path, what: &str) {
     match result {
@@ -59,6 +87,15 @@ fn assert_fails(result: io::Result<PathBuf>, kind: ErrorKind, dir: &Path, what: 
                 dir.display()
             );
         }
+    }
+}
+
+/// Asserts that each of [`CREATORS`], given [`at`]`(root, tag, ...)` as its `dir`, fails with
+/// `kind` and names that path.
+fn assert_each_creator_fails(root: &Path, tag: &str, kind: ErrorKind) {
+    for (what, create) in CREATORS {
+        let dir = at(root, tag, what);
+        assert_fails(create(Builder::new().dir(&dir)), kind, &dir, what);
     }
 }
 
@@ -80,28 +117,15 @@ fn assert_attempts(lines: &[String], dirs: &[PathBuf], expected: usize) {
 #[test]
 fn a_missing_dir_is_not_found_after_one_attempt_naming_the_dir() {
     if let Some(root) = tracee_arg() {
-        for (what, create) in CREATORS {
-            let dir = root.join(format!("missing-{}", what));
-            assert_fails(
-                create(Builder::new().dir(&dir)),
-                ErrorKind::NotFound,
-                &dir,
-                what,
-            );
-        }
+        assert_each_creator_fails(&root, "missing", ErrorKind::NotFound);
         return;
     }
     let scratch = Scratch::new();
-    let (ok, lines) = traced(
+    let lines = rerun_traced(
         "a_missing_dir_is_not_found_after_one_attempt_naming_the_dir",
-        ATTEMPT_CALLS,
         scratch.path(),
     );
-    assert!(ok, "the traced run failed");
-    let dirs: Vec<PathBuf> = CREATORS
-        .iter()
-        .map(|(w, _)| scratch.path().join(format!("missing-{}", w)))
-        .collect();
+    let dirs = per_creator(scratch.path(), "missing");
     assert_attempts(&lines, &dirs, 1);
     assert!(
         scratch.names().is_empty(),
@@ -113,32 +137,21 @@ fn a_missing_dir_is_not_found_after_one_attempt_naming_the_dir() {
 #[test]
 fn a_dir_that_is_a_file_is_not_a_directory_after_one_attempt() {
     if let Some(root) = tracee_arg() {
-        for (what, create) in CREATORS {
-            let file = root.join(format!("file-{}", what));
-            assert_fails(
-                create(Builder::new().dir(&file)),
-                ErrorKind::NotADirectory,
-                &file,
-                what,
-            );
+        assert_each_creator_fails(&root, "file", ErrorKind::NotADirectory);
+        for file in per_creator(&root, "file") {
             assert_eq!(std::fs::read(&file).unwrap(), b"contents");
         }
         return;
     }
     let scratch = Scratch::new();
-    let files: Vec<PathBuf> = CREATORS
-        .iter()
-        .map(|(w, _)| scratch.path().join(format!("file-{}", w)))
-        .collect();
+    let files = per_creator(scratch.path(), "file");
     for file in &files {
         std::fs::write(file, b"contents").unwrap();
     }
-    let (ok, lines) = traced(
+    let lines = rerun_traced(
         "a_dir_that_is_a_file_is_not_a_directory_after_one_attempt",
-        ATTEMPT_CALLS,
         scratch.path(),
     );
-    assert!(ok, "the traced run failed");
     assert_attempts(&lines, &files, 1);
     assert_eq!(scratch.names(), ["file-mkdtemp", "file-mkstemp"]);
 }
@@ -150,15 +163,7 @@ fn an_unwritable_dir_is_permission_denied_after_one_attempt() {
     if let Some(root) = tracee_arg() {
         let ok = as_nobody(|| {
             for owner in ["root", "nobody"] {
-                for (what, create) in CREATORS {
-                    let dir = root.join(format!("{}-{}", owner, what));
-                    assert_fails(
-                        create(Builder::new().dir(&dir)),
-                        ErrorKind::PermissionDenied,
-                        &dir,
-                        what,
-                    );
-                }
+                assert_each_creator_fails(&root, owner, ErrorKind::PermissionDenied);
             }
             true
         });
@@ -169,7 +174,7 @@ fn an_unwritable_dir_is_permission_denied_after_one_attempt() {
     let mut dirs = Vec::new();
     for owner in ["root", "nobody"] {
         for (what, _) in CREATORS {
-            let dir = scratch.path().join(format!("{}-{}", owner, what));
+            let dir = at(scratch.path(), owner, what);
             std::fs::create_dir(&dir).unwrap();
             if owner == "nobody" {
                 std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
@@ -180,19 +185,28 @@ fn an_unwritable_dir_is_permission_denied_after_one_attempt() {
             dirs.push(dir);
         }
     }
-    let (ok, lines) = traced(
+    let lines = rerun_traced(
         "an_unwritable_dir_is_permission_denied_after_one_attempt",
-        ATTEMPT_CALLS,
         scratch.path(),
     );
-    assert!(ok, "the traced run failed");
     assert_attempts(&lines, &dirs, 1);
     for dir in &dirs {
-        assert!(
-            list(dir).is_empty(),
-            "left behind in {}: {:?}",
-            dir.display(),
-            list(dir)
+        common::assert_empty(dir);
+    }
+}
+
+/// Asserts that each of [`ALL_CREATORS`] refuses `b`'s options with `InvalidInput`; `case`
+/// is printed on failure.
+fn assert_all_refuse(b: &Builder, case: impl std::fmt::Debug) {
+    for (what, create) in ALL_CREATORS {
+        let err = create(b).expect_err(what);
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidInput,
+            "{} {:?}: {}",
+            what,
+            case,
+            err
         );
     }
 }
@@ -203,31 +217,16 @@ fn a_prefix_or_suffix_with_a_separator_or_nul_is_invalid_input_and_creates_nothi
     // Were the prefix honoured, "a/" would put the object inside this subdirectory.
     let sub = scratch.path().join("a");
     std::fs::create_dir(&sub).unwrap();
-    let creators: [(&str, Creator); 3] = [
-        ("mkstemp", via_mkstemp),
-        ("mkdtemp", via_mkdtemp),
-        ("mktemp", via_mktemp),
-    ];
     for bad in ["a/", "/", "a/b", "../a", "x\0y", "\0"] {
-        for (what, create) in creators {
-            for as_prefix in [true, false] {
-                let mut b = Builder::new();
-                b.dir(scratch.path());
-                if as_prefix {
-                    b.prefix(bad);
-                } else {
-                    b.suffix(bad);
-                }
-                let err = create(&b).expect_err(what);
-                assert_eq!(
-                    err.kind(),
-                    ErrorKind::InvalidInput,
-                    "{} {:?}: {}",
-                    what,
-                    bad,
-                    err
-                );
+        for as_prefix in [true, false] {
+            let mut b = Builder::new();
+            b.dir(scratch.path());
+            if as_prefix {
+                b.prefix(bad);
+            } else {
+                b.suffix(bad);
             }
+            assert_all_refuse(&b, bad);
         }
     }
     assert_eq!(scratch.names(), ["a"]);
@@ -239,32 +238,11 @@ fn an_empty_dot_or_dot_dot_name_is_invalid_input() {
     let scratch = Scratch::new();
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").suffix("").random_len(0);
-    for (what, create) in [
-        ("mkstemp", via_mkstemp as Creator),
-        ("mkdtemp", via_mkdtemp),
-        ("mktemp", via_mktemp),
-    ] {
-        let err = create(&b).expect_err(what);
-        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{}: {}", what, err);
-    }
+    assert_all_refuse(&b, ("", ""));
     // Nor can a fixed name be `.` or `..`; with a random part it can start with dots.
     for (prefix, suffix) in [(".", ""), ("", ".."), (".", ".")] {
         b.prefix(prefix).suffix(suffix);
-        for (what, create) in [
-            ("mkstemp", via_mkstemp as Creator),
-            ("mkdtemp", via_mkdtemp),
-            ("mktemp", via_mktemp),
-        ] {
-            let err = create(&b).expect_err(what);
-            assert_eq!(
-                err.kind(),
-                ErrorKind::InvalidInput,
-                "{} {:?}: {}",
-                what,
-                (prefix, suffix),
-                err
-            );
-        }
+        assert_all_refuse(&b, (prefix, suffix));
     }
     assert!(scratch.names().is_empty());
     let (_f, dotted) = Builder::new()
@@ -290,7 +268,7 @@ fn a_name_longer_than_the_file_system_allows_is_the_os_error_after_one_attempt()
     if let Some(root) = tracee_arg() {
         let max = name_max(&root);
         for (what, create) in CREATORS {
-            let dir = root.join(format!("long-{}", what));
+            let dir = at(&root, "long", what);
             // One character more than allowed: prefix + 8 random characters.
             let prefix = "x".repeat(max + 1 - 8);
             assert_fails(
@@ -306,19 +284,14 @@ fn a_name_longer_than_the_file_system_allows_is_the_os_error_after_one_attempt()
         return;
     }
     let scratch = Scratch::new();
-    let dirs: Vec<PathBuf> = CREATORS
-        .iter()
-        .map(|(w, _)| scratch.path().join(format!("long-{}", w)))
-        .collect();
+    let dirs = per_creator(scratch.path(), "long");
     for dir in &dirs {
         std::fs::create_dir(dir).unwrap();
     }
-    let (ok, lines) = traced(
+    let lines = rerun_traced(
         "a_name_longer_than_the_file_system_allows_is_the_os_error_after_one_attempt",
-        ATTEMPT_CALLS,
         scratch.path(),
     );
-    assert!(ok, "the traced run failed");
     // One failed attempt, then one that succeeds.
     assert_attempts(&lines, &dirs, 2);
     for dir in &dirs {
@@ -343,19 +316,14 @@ fn take_every_one_character_name(dir: &Path) {
 
 #[test]
 fn all_names_taken_is_already_exists_after_exactly_tmp_max_attempts() {
-    let creators: [(&str, Creator); 3] = [
-        ("mkstemp", via_mkstemp),
-        ("mkdtemp", via_mkdtemp),
-        ("mktemp", via_mktemp),
-    ];
     if let Some(root) = tracee_arg() {
-        for (what, create) in creators {
-            let dir = root.join(format!("full-{}", what));
+        for (what, create) in ALL_CREATORS {
+            let dir = at(&root, "full", what);
             let mut b = Builder::new();
             b.dir(&dir).prefix("").random_len(1);
             assert_fails(create(&b), ErrorKind::AlreadyExists, &dir, what);
             // With no random part there is one name only: it is tried once.
-            let dir = root.join(format!("fixed-{}", what));
+            let dir = at(&root, "fixed", what);
             let mut b = Builder::new();
             b.dir(&dir).prefix("taken").random_len(0);
             assert_fails(create(&b), ErrorKind::AlreadyExists, &dir, what);
@@ -365,21 +333,19 @@ fn all_names_taken_is_already_exists_after_exactly_tmp_max_attempts() {
     let scratch = Scratch::new();
     let mut full = Vec::new();
     let mut fixed = Vec::new();
-    for (what, _) in creators {
-        let dir = scratch.path().join(format!("full-{}", what));
+    for (what, _) in ALL_CREATORS {
+        let dir = at(scratch.path(), "full", what);
         take_every_one_character_name(&dir);
         full.push(dir);
-        let dir = scratch.path().join(format!("fixed-{}", what));
+        let dir = at(scratch.path(), "fixed", what);
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("taken"), b"").unwrap();
         fixed.push(dir);
     }
-    let (ok, lines) = traced(
+    let lines = rerun_traced(
         "all_names_taken_is_already_exists_after_exactly_tmp_max_attempts",
-        ATTEMPT_CALLS,
         scratch.path(),
     );
-    assert!(ok, "the traced run failed");
     assert_attempts(&lines, &full, TMP_MAX as usize);
     assert_attempts(&lines, &fixed, 1);
     // The attempts use the flags and modes of SPEC 2.2 (strace prints them symbolically).
@@ -433,11 +399,11 @@ fn a_symlink_at_a_candidate_name_is_never_followed() {
     let before = (snapshot(&victim_file), snapshot(&victim_dir));
 
     for (what, create) in CREATORS {
-        let dir = scratch.path().join(format!("links-{}", what));
+        let dir = at(scratch.path(), "links", what);
         std::fs::create_dir(&dir).unwrap();
         // 36 of the 37 one-character names: symlinks to the victims, or dangling into a place
         // that must stay empty. Only "_" is free.
-        let dangling = scratch.path().join(format!("dangling-{}", what));
+        let dangling = at(scratch.path(), "dangling", what);
         for (i, c) in ALPHABET.chars().filter(|&c| c != '_').enumerate() {
             let target = match i % 3 {
                 0 => victim_file.clone(),

@@ -231,12 +231,7 @@ fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
         }
     }
     for dir in [&root_owned, &read_only, &good.to_path_buf()] {
-        assert!(
-            list(dir).is_empty(),
-            "left behind in {}: {:?}",
-            dir.display(),
-            list(dir)
-        );
+        common::assert_empty(dir);
     }
 }
 

@@ -6,9 +6,11 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
 
-use common::{check_name, in_child, list, mode, with_umask, Scratch, ALPHABET};
+use common::{
+    assert_mode_under_umasks, assert_occupants_kept, builders_with_dir_of_every_type, check_name,
+    in_child, list, occupy_all_names_but, Scratch,
+};
 use tempkit::Builder;
 
 /// The prefix/suffix combinations CPython's tests use.
@@ -44,17 +46,8 @@ fn the_free_function_creates_in_gettempdir_with_the_default_prefix() {
 #[test]
 fn the_directory_can_be_given_as_any_path_type() {
     let scratch = Scratch::new();
-    let as_str: &str = scratch.path().to_str().unwrap();
-    let as_string: String = as_str.to_owned();
-    let as_path: &Path = scratch.path();
-    let a = Builder::new().dir(as_str).mkdtemp().unwrap();
-    let b = Builder::new().dir(&as_string).mkdtemp().unwrap();
-    let c = Builder::new().dir(as_path).mkdtemp().unwrap();
-    let d = Builder::new()
-        .dir(std::path::PathBuf::from(as_str))
-        .mkdtemp()
-        .unwrap();
-    for path in [&a, &b, &c, &d] {
+    for b in builders_with_dir_of_every_type(scratch.path()) {
+        let path = b.mkdtemp().unwrap();
         assert_eq!(path.parent(), Some(scratch.path()));
     }
     assert_eq!(scratch.names().len(), 4);
@@ -73,18 +66,9 @@ fn a_hundred_directories_are_all_distinct() {
 #[test]
 fn directories_are_mode_0700_whatever_the_umask() {
     let scratch = Scratch::new();
-    for mask in [0o000, 0o022, 0o077] {
-        let dir = scratch.path().join(format!("umask-{:03o}", mask));
-        std::fs::create_dir(&dir).unwrap();
-        let ok = with_umask(mask, || {
-            let path = Builder::new().dir(&dir).mkdtemp().unwrap();
-            mode(&path) == 0o700
-        });
-        assert!(ok, "umask {:03o}: the child failed", mask);
-        let names = list(&dir);
-        assert_eq!(names.len(), 1);
-        assert_eq!(mode(&dir.join(&names[0])), 0o700, "umask {:03o}", mask);
-    }
+    assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077], 0o700, |dir| {
+        Builder::new().dir(dir).mkdtemp().unwrap()
+    });
 }
 
 #[test]
@@ -114,14 +98,7 @@ fn a_relative_dir_gives_an_absolute_path() {
 #[test]
 fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
     let scratch = Scratch::new();
-    for (i, c) in ALPHABET.chars().filter(|&c| c != '7').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            std::fs::write(&path, c.to_string()).unwrap();
-        } else {
-            std::fs::create_dir(&path).unwrap();
-        }
-    }
+    occupy_all_names_but(scratch.path(), '7');
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").random_len(1);
     let created = (0..60).find_map(|_| match b.mkdtemp() {
@@ -132,12 +109,5 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
         }
     });
     assert_eq!(created, Some(scratch.path().join("7")));
-    for (i, c) in ALPHABET.chars().filter(|&c| c != '7').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
-        } else {
-            assert!(path.is_dir() && list(&path).is_empty());
-        }
-    }
+    assert_occupants_kept(scratch.path(), '7');
 }

@@ -9,10 +9,12 @@ mod common;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
 use std::process::Command;
 
-use common::{check_name, in_child, mode, with_umask, Scratch, ALPHABET};
+use common::{
+    assert_mode_under_umasks, assert_occupants_kept, builders_with_dir_of_every_type, check_name,
+    in_child, occupy_all_names_but, Scratch,
+};
 use tempkit::Builder;
 
 /// The prefix/suffix combinations CPython's tests use.
@@ -57,17 +59,8 @@ fn the_free_function_creates_in_gettempdir_with_the_default_prefix() {
 fn the_directory_can_be_given_as_any_path_type() {
     // CPython's test_choose_directory: a str dir and a path-like dir.
     let scratch = Scratch::new();
-    let as_str: &str = scratch.path().to_str().unwrap();
-    let as_string: String = as_str.to_owned();
-    let as_path: &Path = scratch.path();
-    let (_a, a) = Builder::new().dir(as_str).mkstemp().unwrap();
-    let (_b, b) = Builder::new().dir(&as_string).mkstemp().unwrap();
-    let (_c, c) = Builder::new().dir(as_path).mkstemp().unwrap();
-    let (_d, d) = Builder::new()
-        .dir(std::path::PathBuf::from(as_str))
-        .mkstemp()
-        .unwrap();
-    for path in [&a, &b, &c, &d] {
+    for b in builders_with_dir_of_every_type(scratch.path()) {
+        let (_file, path) = b.mkstemp().unwrap();
         assert_eq!(path.parent(), Some(scratch.path()));
     }
     assert_eq!(scratch.names().len(), 4);
@@ -94,18 +87,10 @@ fn a_hundred_files_with_one_prefix_are_all_distinct() {
 #[test]
 fn files_are_mode_0600_whatever_the_umask() {
     let scratch = Scratch::new();
-    for mask in [0o000, 0o022, 0o077, 0o177] {
-        let dir = scratch.path().join(format!("umask-{:03o}", mask));
-        std::fs::create_dir(&dir).unwrap();
-        let ok = with_umask(mask, || {
-            let (_file, path) = Builder::new().dir(&dir).mkstemp().unwrap();
-            mode(&path) == 0o600
-        });
-        assert!(ok, "umask {:03o}: the child failed", mask);
-        let names = common::list(&dir);
-        assert_eq!(names.len(), 1);
-        assert_eq!(mode(&dir.join(&names[0])), 0o600, "umask {:03o}", mask);
-    }
+    assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077, 0o177], 0o600, |dir| {
+        let (_file, path) = Builder::new().dir(dir).mkstemp().unwrap();
+        path
+    });
 }
 
 #[test]
@@ -137,14 +122,7 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
     // CPython's test_collision_with_existing_file/directory, without mocking the names: 36
     // of the 37 one-character names are taken, so every creation must land on the free one.
     let scratch = Scratch::new();
-    for (i, c) in ALPHABET.chars().filter(|&c| c != 'q').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            std::fs::write(&path, c.to_string()).unwrap();
-        } else {
-            std::fs::create_dir(&path).unwrap();
-        }
-    }
+    occupy_all_names_but(scratch.path(), 'q');
     let mut b = Builder::new();
     b.dir(scratch.path()).prefix("").random_len(1);
     let created = (0..60).find_map(|_| match b.mkstemp() {
@@ -155,14 +133,7 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
         }
     });
     assert_eq!(created, Some(scratch.path().join("q")));
-    for (i, c) in ALPHABET.chars().filter(|&c| c != 'q').enumerate() {
-        let path = scratch.path().join(c.to_string());
-        if i % 2 == 0 {
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
-        } else {
-            assert!(path.is_dir() && common::list(&path).is_empty());
-        }
-    }
+    assert_occupants_kept(scratch.path(), 'q');
     assert_eq!(std::fs::read(scratch.path().join("q")).unwrap(), b"");
 }
 

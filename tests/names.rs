@@ -179,27 +179,23 @@ fn a_forked_child_does_not_repeat_its_parents_names() {
     assert_ne!(parent_next, child_next);
 }
 
-#[test]
-fn a_parent_and_eight_forked_children_draw_disjoint_names() {
-    let scratch = Scratch::new();
-    let names_dir = scratch.path();
-    // Seed the parent's generator and use up part of its block before forking.
-    let before = random_parts(names_dir, 50);
-    let mut children = Vec::new();
-    for i in 0..8 {
-        // SAFETY: the child only draws names, writes one file and _exits.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            let names = random_parts(names_dir, 200);
-            let ok =
-                std::fs::write(names_dir.join(format!("child-{}", i)), names.join("\n")).is_ok();
-            // SAFETY: ends the child without running the parent's destructors.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        children.push(pid);
+/// Forks a child that runs `body` and exits with 0 if it returned `true`, 1 otherwise (with
+/// `_exit`: none of the parent's destructors run in it). Returns the child's pid; the parent
+/// goes on at once (unlike `common::in_child`, which waits).
+fn fork_child(body: impl FnOnce() -> bool) -> libc::pid_t {
+    // SAFETY: the child runs only `body`, then _exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = body();
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    let parent_after = random_parts(names_dir, 200);
+    pid
+}
+
+/// Waits for each of `children` and asserts that it exited with status 0.
+fn wait_all(children: Vec<libc::pid_t>) {
     for pid in children {
         let mut status = 0;
         // SAFETY: waits for a child forked above.
@@ -209,6 +205,24 @@ fn a_parent_and_eight_forked_children_draw_disjoint_names() {
             "a child failed"
         );
     }
+}
+
+#[test]
+fn a_parent_and_eight_forked_children_draw_disjoint_names() {
+    let scratch = Scratch::new();
+    let names_dir = scratch.path();
+    // Seed the parent's generator and use up part of its block before forking.
+    let before = random_parts(names_dir, 50);
+    let mut children = Vec::new();
+    for i in 0..8 {
+        // The child only draws names and writes one file.
+        children.push(fork_child(|| {
+            let names = random_parts(names_dir, 200);
+            std::fs::write(names_dir.join(format!("child-{}", i)), names.join("\n")).is_ok()
+        }));
+    }
+    let parent_after = random_parts(names_dir, 200);
+    wait_all(children);
     let mut sets: Vec<Vec<String>> = vec![before, parent_after];
     for i in 0..8 {
         let text = std::fs::read_to_string(names_dir.join(format!("child-{}", i))).unwrap();
@@ -238,10 +252,8 @@ fn a_parent_and_eight_forked_children_creating_in_one_directory_never_collide() 
     let reports = scratch.path();
     let mut children = Vec::new();
     for i in 0..8 {
-        // SAFETY: the child only creates files, writes one report and _exits.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
+        // The child only creates files and writes one report.
+        children.push(fork_child(|| {
             let created: Result<Vec<String>, _> = (0..PER_PROCESS)
                 .map(|_| {
                     Builder::new()
@@ -250,16 +262,13 @@ fn a_parent_and_eight_forked_children_creating_in_one_directory_never_collide() 
                         .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
                 })
                 .collect();
-            let ok = match created {
+            match created {
                 Ok(names) => {
                     std::fs::write(reports.join(format!("child-{}", i)), names.join("\n")).is_ok()
                 }
                 Err(_) => false,
-            };
-            // SAFETY: ends the child without running the parent's destructors.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        children.push(pid);
+            }
+        }));
     }
     let mut all: HashSet<String> = (0..PER_PROCESS)
         .map(|_| {
@@ -275,15 +284,7 @@ fn a_parent_and_eight_forked_children_creating_in_one_directory_never_collide() 
         })
         .collect();
     assert_eq!(all.len(), PER_PROCESS);
-    for pid in children {
-        let mut status = 0;
-        // SAFETY: waits for a child forked above.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "a child failed"
-        );
-    }
+    wait_all(children);
     for i in 0..8 {
         let text = std::fs::read_to_string(reports.join(format!("child-{}", i))).unwrap();
         for name in text.lines() {

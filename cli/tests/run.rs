@@ -37,6 +37,22 @@ fn stdout_lines(out: &Output) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that tempkit exited 0, showing its stderr otherwise.
+fn assert_succeeded(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts that `scratch` is empty again; `case` says which case left something.
+fn assert_left_nothing(scratch: &Scratch, case: impl std::fmt::Display) {
+    let names = scratch.names();
+    assert!(names.is_empty(), "{} left {:?}", case, names);
+}
+
 #[test]
 fn the_command_sees_the_directory_in_tmpdir_temp_and_tmp() {
     let scratch = Scratch::new();
@@ -49,12 +65,7 @@ fn the_command_sees_the_directory_in_tmpdir_temp_and_tmp() {
             r#"printf '%s\n' "$TMPDIR" "$TEMP" "$TMP"; stat -c '%a %F' "$TMPDIR"; pwd -P; ls -A "$TMPDIR" | wc -l"#,
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let lines = stdout_lines(&out);
     let dir = PathBuf::from(&lines[0]);
     assert_eq!(dir.parent(), Some(scratch.path()), "{:?}", lines);
@@ -75,7 +86,7 @@ fn the_command_sees_the_directory_in_tmpdir_temp_and_tmp() {
     );
     assert_eq!(lines[5].trim(), "0", "the directory starts empty");
     assert!(!dir.exists(), "the directory is removed afterwards");
-    assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
+    assert_left_nothing(&scratch, "the run");
 }
 
 #[test]
@@ -93,12 +104,7 @@ fn cd_makes_it_the_working_directory_and_prefix_names_it() {
             "pwd -P; echo $TMPDIR",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let lines = stdout_lines(&out);
     let real_scratch = scratch.path().canonicalize().unwrap();
     let cwd = PathBuf::from(&lines[0]);
@@ -110,7 +116,7 @@ fn cd_makes_it_the_working_directory_and_prefix_names_it() {
         .to_str()
         .unwrap()
         .starts_with("job-"));
-    assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
+    assert_left_nothing(&scratch, "the run");
 }
 
 #[test]
@@ -126,7 +132,7 @@ fn the_default_directory_is_gettempdir() {
         Path::new(&stdout_lines(&out)[0]).parent(),
         Some(scratch.path())
     );
-    assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
+    assert_left_nothing(&scratch, "the run");
 }
 
 #[test]
@@ -136,12 +142,7 @@ fn exit_status_is_passed_through_and_the_directory_removed() {
         let script = format!("touch \"$TMPDIR/f\"; mkdir \"$TMPDIR/d\"; exit {}", code);
         let out = run_in(&scratch, &["--", "sh", "-c", &script]);
         assert_eq!(out.status.code(), Some(code), "exit {}", code);
-        assert!(
-            scratch.names().is_empty(),
-            "exit {} left {:?}",
-            code,
-            scratch.names()
-        );
+        assert_left_nothing(&scratch, format!("exit {}", code));
     }
 }
 
@@ -156,12 +157,7 @@ fn a_command_killed_by_a_signal_gives_128_plus_n() {
         let script = format!("touch \"$TMPDIR/f\"; kill -{} $$", name);
         let out = run_in(&scratch, &["--", "sh", "-c", &script]);
         assert_eq!(out.status.code(), Some(128 + signal), "SIG{}", name);
-        assert!(
-            scratch.names().is_empty(),
-            "SIG{} left {:?}",
-            name,
-            scratch.names()
-        );
+        assert_left_nothing(&scratch, format!("SIG{}", name));
     }
 }
 
@@ -208,12 +204,7 @@ fn sigterm_sigint_sighup_to_tempkit_reach_the_command_and_the_directory_goes() {
         );
         assert!(status.signal().is_none(), "tempkit itself was not killed");
         assert!(!dir.exists(), "signal {}", signal);
-        assert!(
-            scratch.names().is_empty(),
-            "signal {} left {:?}",
-            signal,
-            scratch.names()
-        );
+        assert_left_nothing(&scratch, format!("signal {}", signal));
     }
 }
 
@@ -231,7 +222,7 @@ while :; do sleep 0.05; done"#;
         "the handler ran with the directory in place"
     );
     assert!(!dir.exists());
-    assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
+    assert_left_nothing(&scratch, "the run");
 }
 
 #[test]
@@ -264,12 +255,7 @@ fn a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing() {
             cmd,
             err
         );
-        assert!(
-            scratch.names().is_empty(),
-            "{:?} left {:?}",
-            cmd,
-            scratch.names()
-        );
+        assert_left_nothing(&scratch, format!("{:?}", cmd));
     }
 }
 
@@ -383,13 +369,8 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
     // tempkit run removes it.
     let clean = Scratch::for_nobody();
     let out = tempkit_run(clean.path(), false);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(clean.names().is_empty(), "left {:?}", clean.names());
+    assert_succeeded(&out);
+    assert_left_nothing(&clean, "the run");
 }
 
 #[test]
@@ -456,7 +437,7 @@ fn a_command_that_removes_the_directory_itself_is_fine() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(scratch.names().is_empty());
+    assert_left_nothing(&scratch, "the run");
 }
 
 /// Ctrl-C on a terminal signals the whole foreground process group: the command gets its
@@ -535,5 +516,5 @@ fn ctrl_c_on_the_terminal_ends_the_command_and_the_directory_goes() {
     assert_eq!(status.signal(), None, "tempkit was killed: {:?}", status);
     assert_eq!(status.code(), Some(128 + libc::SIGINT));
     assert!(!dir.exists());
-    assert!(scratch.names().is_empty(), "left {:?}", scratch.names());
+    assert_left_nothing(&scratch, "the run");
 }

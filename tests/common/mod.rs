@@ -251,3 +251,76 @@ pub fn check_name(
     );
     random.to_owned()
 }
+
+/// Takes every one-character name of [`ALPHABET`] in `dir` but `free`: in turn a file holding
+/// its own name and an empty directory. A creator with `prefix("")` and `random_len(1)` can
+/// then only land on `free`; [`assert_occupants_kept`] checks afterwards that nothing was
+/// touched.
+pub fn occupy_all_names_but(dir: &Path, free: char) {
+    for (i, c) in ALPHABET.chars().filter(|&c| c != free).enumerate() {
+        let path = dir.join(c.to_string());
+        if i % 2 == 0 {
+            std::fs::write(&path, c.to_string()).unwrap();
+        } else {
+            std::fs::create_dir(&path).unwrap();
+        }
+    }
+}
+
+/// Checks that what [`occupy_all_names_but`] put in `dir` is still there: each file with its
+/// contents, each directory empty.
+pub fn assert_occupants_kept(dir: &Path, free: char) {
+    for (i, c) in ALPHABET.chars().filter(|&c| c != free).enumerate() {
+        let path = dir.join(c.to_string());
+        if i % 2 == 0 {
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_string());
+        } else {
+            assert!(path.is_dir() && list(&path).is_empty());
+        }
+    }
+}
+
+/// For each umask of `masks`: `create` makes one object in a fresh subdirectory of `scratch`,
+/// in a forked child with that umask. Asserts that its mode is `want`, as the child sees it
+/// and, afterwards, as the parent does.
+pub fn assert_mode_under_umasks(
+    scratch: &Scratch,
+    masks: &[u32],
+    want: u32,
+    create: impl Fn(&Path) -> PathBuf,
+) {
+    for &mask in masks {
+        let dir = scratch.path().join(format!("umask-{:03o}", mask));
+        std::fs::create_dir(&dir).unwrap();
+        let ok = with_umask(mask, || mode(&create(&dir)) == want);
+        assert!(ok, "umask {:03o}: the child failed", mask);
+        let names = list(&dir);
+        assert_eq!(names.len(), 1);
+        assert_eq!(mode(&dir.join(&names[0])), want, "umask {:03o}", mask);
+    }
+}
+
+/// Builders whose `dir` is `dir` given as each path type a caller may hold: `&str`, `&String`,
+/// `&Path` and `PathBuf` (`Builder::dir` takes any `AsRef<Path>`).
+pub fn builders_with_dir_of_every_type(dir: &Path) -> [tempkit::Builder; 4] {
+    let as_str: &str = dir.to_str().unwrap();
+    let as_string: String = as_str.to_owned();
+    let as_path: &Path = dir;
+    [
+        tempkit::Builder::new().dir(as_str).clone(),
+        tempkit::Builder::new().dir(&as_string).clone(),
+        tempkit::Builder::new().dir(as_path).clone(),
+        tempkit::Builder::new().dir(PathBuf::from(as_str)).clone(),
+    ]
+}
+
+/// Asserts that `dir` holds no entry, listing what was left behind otherwise.
+pub fn assert_empty(dir: &Path) {
+    let names = list(dir);
+    assert!(
+        names.is_empty(),
+        "left behind in {}: {:?}",
+        dir.display(),
+        names
+    );
+}
