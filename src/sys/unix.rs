@@ -4,8 +4,7 @@ use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 /// `open(path, O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600)`: one `openat` system call.
 /// std adds `O_CLOEXEC` to every open on Unix.
@@ -25,7 +24,16 @@ pub(crate) fn create_dir(path: &Path) -> io::Result<()> {
 }
 
 static FORK_GENERATION: AtomicUsize = AtomicUsize::new(0);
-static ATFORK_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Where the registration of the fork handler stands.
+static ATFORK: AtomicU8 = AtomicU8::new(UNREGISTERED);
+const UNREGISTERED: u8 = 0;
+const REGISTERING: u8 = 1;
+const REGISTERED: u8 = 2;
+const FAILED: u8 = 3;
+
+/// Marks generations taken from the process id, so that they never equal a counter value.
+const BY_PID: usize = 1 << (usize::BITS - 1);
 
 extern "C" fn after_fork_in_child() {
     // Only an atomic add: async-signal-safe, as a handler run after fork must be.
@@ -35,23 +43,33 @@ extern "C" fn after_fork_in_child() {
 /// A number that differs in a forked child from its parent's.
 ///
 /// A `pthread_atfork` child handler bumps it, so the steady state costs one atomic load and no
-/// system call. Should registering the handler fail, the process id serves instead (a
-/// `getpid` per call: correct, only slower).
+/// system call. Until the handler is registered (also in a child forked while another thread
+/// was registering it, where that thread no longer exists), or if registering failed, the
+/// process id serves instead: a `getpid` per call, correct, only slower. Nothing here ever
+/// waits, so a fork at any moment cannot leave a child blocked.
 pub(crate) fn fork_generation() -> usize {
-    static REGISTER: Once = Once::new();
-    REGISTER.call_once(|| {
+    let mut state = ATFORK.load(Ordering::Acquire);
+    if state == UNREGISTERED
+        && ATFORK
+            .compare_exchange(
+                UNREGISTERED,
+                REGISTERING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    {
         // SAFETY: pthread_atfork only records the function pointers. The one handler given is
         // an `extern "C"` function with no arguments that touches nothing but a static atomic,
         // which is sound to run in a freshly forked child.
         let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        if rc != 0 {
-            ATFORK_FAILED.store(true, Ordering::Relaxed);
-        }
-    });
-    if ATFORK_FAILED.load(Ordering::Relaxed) {
-        std::process::id() as usize
-    } else {
+        state = if rc == 0 { REGISTERED } else { FAILED };
+        ATFORK.store(state, Ordering::Release);
+    }
+    if state == REGISTERED || ATFORK.load(Ordering::Acquire) == REGISTERED {
         FORK_GENERATION.load(Ordering::Relaxed)
+    } else {
+        BY_PID | std::process::id() as usize
     }
 }
 
