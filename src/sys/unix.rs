@@ -4,7 +4,7 @@ use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// `open(path, O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600)`: one `openat` system call.
 /// std adds `O_CLOEXEC` to every open on Unix.
@@ -115,7 +115,7 @@ pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
 /// Set once a kernel has shown that it does not know `O_TMPFILE` (before Linux 3.11 the flag
 /// reads as `O_DIRECTORY`, so opening a directory read-write fails with `EISDIR`).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-static NO_TMPFILE: AtomicBool = AtomicBool::new(false);
+static NO_TMPFILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// An unnamed file in `dir`: `open(dir, O_TMPFILE|O_EXCL|O_RDWR|O_NOFOLLOW|O_CLOEXEC, 0600)`,
 /// one `openat` system call. `O_EXCL` means it can never be linked into the tree.
