@@ -41,17 +41,6 @@ fn empty_create_drop(c: &mut Criterion) {
     group.finish();
 }
 
-/// Fills `root` with 100 directories of 100 empty files each (10,000 files).
-fn fill_tree(root: &Path) {
-    for d in 0..100 {
-        let dir = root.join(format!("dir{:03}", d));
-        std::fs::create_dir(&dir).expect("mkdir");
-        for f in 0..100 {
-            std::fs::File::create(dir.join(format!("file{:03}", f))).expect("create");
-        }
-    }
-}
-
 fn tree_removal(c: &mut Criterion) {
     let bases = [
         (
@@ -71,7 +60,7 @@ fn tree_removal(c: &mut Criterion) {
                 || {
                     let builder = tempkit::Builder::new().dir(base).clone();
                     let dir = builder.temporary_directory().expect("create");
-                    fill_tree(dir.path());
+                    tempkit_bench::ops::fill_tree(dir.path()).expect("build the tree");
                     dir
                 },
                 |mut dir| dir.cleanup().expect("cleanup"),
@@ -85,7 +74,7 @@ fn tree_removal(c: &mut Criterion) {
                         .dir(base)
                         .mkdtemp()
                         .expect("mkdtemp");
-                    fill_tree(&root);
+                    tempkit_bench::ops::fill_tree(&root).expect("build the tree");
                     root
                 },
                 |root| std::fs::remove_dir_all(black_box(&root)).expect("remove_dir_all"),

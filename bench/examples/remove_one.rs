@@ -1,16 +1,5 @@
 //! Builds a tree of 10,000 files in 100 directories, then removes it with the implementation
 //! named, for counting system calls: `strace -c -f target/release/examples/remove_one tempkit /dev/shm`.
-use std::path::Path;
-
-fn fill_tree(root: &Path) {
-    for d in 0..100 {
-        let dir = root.join(format!("dir{:03}", d));
-        std::fs::create_dir(&dir).expect("mkdir");
-        for f in 0..100 {
-            std::fs::File::create(dir.join(format!("file{:03}", f))).expect("create");
-        }
-    }
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -20,7 +9,7 @@ fn main() {
         .dir(&base)
         .temporary_directory()
         .expect("create");
-    fill_tree(dir.path());
+    tempkit_bench::ops::fill_tree(dir.path()).expect("build the tree");
     eprintln!("--- remove");
     match which.as_str() {
         "tempkit" => dir.cleanup().expect("cleanup"),

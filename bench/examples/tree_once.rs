@@ -1,17 +1,6 @@
 //! Times one removal of 10,000 files in 100 directories, tempkit then std, a few times:
 //! `target/release/examples/tree_once /tmp 3`.
-use std::path::Path;
 use std::time::Instant;
-
-fn fill_tree(root: &Path) {
-    for d in 0..100 {
-        let dir = root.join(format!("dir{:03}", d));
-        std::fs::create_dir(&dir).expect("mkdir");
-        for f in 0..100 {
-            std::fs::File::create(dir.join(format!("file{:03}", f))).expect("create");
-        }
-    }
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -23,7 +12,7 @@ fn main() {
             .dir(&base)
             .temporary_directory()
             .expect("create");
-        fill_tree(dir.path());
+        tempkit_bench::ops::fill_tree(dir.path()).expect("build the tree");
         let fill = t.elapsed();
         let t = Instant::now();
         dir.cleanup().expect("cleanup");
@@ -32,7 +21,7 @@ fn main() {
             .dir(&base)
             .mkdtemp()
             .expect("mkdtemp");
-        fill_tree(&root);
+        tempkit_bench::ops::fill_tree(&root).expect("build the tree");
         let t = Instant::now();
         std::fs::remove_dir_all(&root).expect("remove_dir_all");
         let std_time = t.elapsed();

@@ -6,6 +6,11 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub mod cpython;
+pub mod floor;
+pub mod ops;
+pub mod report;
+
 /// `open(O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600)` + `close` + `unlink` of `path`:
 /// the least any `mkstemp` + close + unlink can do.
 pub fn raw_create_close_unlink(path: &Path) -> io::Result<()> {
@@ -26,10 +31,6 @@ pub fn raw_create_close_unlink(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-pub mod cpython;
-pub mod floor;
-pub mod ops;
-pub mod report;
 /// `open(dir, O_TMPFILE|O_EXCL|O_RDWR|O_CLOEXEC, 0600)` + `close`: the least any unnamed
 /// temporary file can cost.
 pub fn raw_tmpfile_close(dir: &Path) -> io::Result<()> {
