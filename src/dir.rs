@@ -4,7 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::{remove, Builder};
+use crate::sys::{self, StatKind};
+use crate::{error, reap, remove, Builder};
 
 /// A private directory (mode 0700) that is removed, with everything in it, when dropped.
 ///
@@ -54,6 +55,20 @@ pub struct TemporaryDirectory {
     ignore_cleanup_errors: bool,
     /// Removed entirely by a `cleanup()` that succeeded: nothing is left to do.
     removed: bool,
+    /// Set by [`Builder::protect`] or [`Builder::reapable`]; `None` for a plain directory.
+    guard: Option<Guard>,
+}
+
+/// What a protected or tagged directory holds beyond its path.
+#[derive(Debug)]
+struct Guard {
+    /// The directory, open (`O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC`) for its whole life
+    /// when protected, holding `flock(LOCK_SH)` if `locked`; `None` when only tagged.
+    held: Option<sys::Handle>,
+    locked: bool,
+    /// Device and inode, to prove the name still refers to this directory before removing.
+    id: Option<(u64, u64)>,
+    tagged: bool,
 }
 
 impl TemporaryDirectory {
@@ -64,7 +79,37 @@ impl TemporaryDirectory {
             delete,
             ignore_cleanup_errors,
             removed: false,
+            guard: None,
         }
+    }
+
+    /// Protects (`flock(LOCK_SH)` on a descriptor held for the directory's life) and/or tags
+    /// the new directory. Never fails: what cannot be done is left undone, and
+    /// [`is_protected`](TemporaryDirectory::is_protected) and
+    /// [`is_reapable`](TemporaryDirectory::is_reapable) say so.
+    pub(crate) fn arm(&mut self, protect: bool, tag: bool) {
+        let mut guard = Guard {
+            held: None,
+            locked: false,
+            id: None,
+            tagged: false,
+        };
+        // No descriptor (EMFILE), a platform without locks: unprotected and untagged.
+        if let Ok(held) = sys::open_dir_handle(&self.path) {
+            let stat = sys::stat_fd(held.fd()).ok();
+            guard.id = stat.map(|st| (st.dev, st.ino));
+            if protect {
+                // ENOLCK/EOPNOTSUPP (NFS without locks): unprotected, still checked by id.
+                guard.locked = sys::lock_shared(held.fd()).is_ok();
+            }
+            if let (true, Some(stat)) = (tag, stat) {
+                guard.tagged = reap::tag(held.fd(), &stat).is_ok();
+            }
+            if protect {
+                guard.held = Some(held);
+            }
+        }
+        self.guard = Some(guard);
     }
 
     /// Creates a directory in [`gettempdir()`](crate::gettempdir), removed when dropped.
@@ -132,7 +177,7 @@ impl TemporaryDirectory {
         if self.removed {
             return Ok(());
         }
-        match remove::remove_tree(&self.path) {
+        match self.remove() {
             Ok(()) => {
                 self.removed = true;
                 Ok(())
@@ -156,7 +201,88 @@ impl TemporaryDirectory {
     #[must_use = "the directory stays: its path is all that is left of it"]
     pub fn keep(mut self) -> PathBuf {
         self.delete = false;
+        self.untag();
         std::mem::take(&mut self.path)
+    }
+
+    /// Whether the directory holds a shared lock that age-based cleaners honour (see
+    /// [`Builder::protect`]).
+    ///
+    /// `false` without `protect(true)`, and also with it where locking was impossible:
+    /// no descriptor left (`EMFILE`), a file system without locks (NFS: `ENOLCK`,
+    /// `EOPNOTSUPP`), a platform other than Unix. Creation succeeds regardless.
+    ///
+    /// ```
+    /// let dir = tempkit::Builder::new().protect(true).temporary_directory()?;
+    /// assert_eq!(dir.is_protected(), cfg!(target_os = "linux"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_protected(&self) -> bool {
+        self.guard.as_ref().map_or(false, |g| g.locked)
+    }
+
+    /// Whether the directory carries an owner tag, so that [`reap`](crate::reap) can remove
+    /// it once this process is dead (see [`Builder::reapable`]).
+    ///
+    /// `false` without `reapable(true)`, with `delete(false)` (such a directory is meant to
+    /// stay), after [`keep`](TemporaryDirectory::keep), and where tagging was impossible: a
+    /// file system without `user.*` extended attributes, no descriptor left, a platform
+    /// other than Linux.
+    ///
+    /// ```
+    /// let dir = tempkit::Builder::new().reapable(true).temporary_directory()?;
+    /// # let _ = dir.is_reapable();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_reapable(&self) -> bool {
+        self.guard.as_ref().map_or(false, |g| g.tagged)
+    }
+
+    /// Removes the tag before the directory is handed over: through the descriptor held, or
+    /// one opened for it (and proven to be this directory).
+    fn untag(&mut self) {
+        let guard = match self.guard.as_mut() {
+            Some(guard) if guard.tagged => guard,
+            _ => return,
+        };
+        let removed = match &guard.held {
+            Some(held) => reap::untag(held.fd()),
+            None => sys::open_dir_handle(&self.path).and_then(|held| {
+                let st = sys::stat_fd(held.fd())?;
+                if Some((st.dev, st.ino)) == guard.id {
+                    reap::untag(held.fd())
+                } else {
+                    Ok(())
+                }
+            }),
+        };
+        guard.tagged = removed.is_err();
+    }
+
+    /// Removes the tree, after proving that the name still refers to the directory created
+    /// (when its identity was recorded).
+    fn remove(&self) -> io::Result<()> {
+        let expected = match self.guard.as_ref().and_then(|g| g.id) {
+            Some(id) => id,
+            None => return remove::remove_tree(&self.path),
+        };
+        match sys::stat_path(&self.path) {
+            Ok(st) if st.kind == StatKind::Dir && (st.dev, st.ino) == expected => {
+                remove::remove_tree(&self.path)
+            }
+            Ok(_) => Err(error::new(
+                io::ErrorKind::Other,
+                format!(
+                    "failed to remove `{}`: the name no longer refers to the directory created \
+                     (left alone)",
+                    self.path.display()
+                ),
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(error::with_path(e, "inspect", &self.path)),
+        }
     }
 }
 
@@ -164,8 +290,10 @@ impl Drop for TemporaryDirectory {
     fn drop(&mut self) {
         if self.delete && !self.removed {
             // Errors cannot be reported from drop: `cleanup()` is the way to see them.
-            let _ = remove::remove_tree(&self.path);
+            let _ = self.remove();
         }
+        // A protected directory's lock is released here, after the removal, when the guard's
+        // descriptor closes.
     }
 }
 
@@ -173,6 +301,8 @@ impl fmt::Debug for TemporaryDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TemporaryDirectory")
             .field("path", &self.path)
+            .field("protected", &self.is_protected())
+            .field("reapable", &self.is_reapable())
             .finish()
     }
 }

@@ -101,6 +101,7 @@ mod file;
 mod name;
 mod named;
 mod path;
+mod reap;
 mod remove;
 mod spooled;
 mod sys;
@@ -112,6 +113,7 @@ pub use dir::TemporaryDirectory;
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
 pub use file::TemporaryFile;
 pub use named::{NamedTemporaryFile, PersistError};
+pub use reap::{reap, ReapEntry, ReapOptions, ReapOutcome};
 pub use spooled::SpooledTemporaryFile;
 
 // The README's examples are compiled and run as doctests.

@@ -8,7 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::Kind;
-use crate::{error, sys, Builder};
+use crate::{error, reap, sys, Builder};
 
 /// A temporary file with a name, deleted according to `delete` and `delete_on_close`.
 ///
@@ -73,6 +73,8 @@ pub struct NamedTemporaryFile {
     /// The identity of the file, recorded by `close()` when the name stays, so that later
     /// path-based work (reopen, persist, drop) can prove the name still refers to it.
     closed_id: Option<sys::FileId>,
+    /// Carries an owner tag ([`Builder::reapable`]), removed before the file is published.
+    tagged: bool,
 }
 
 impl NamedTemporaryFile {
@@ -100,6 +102,11 @@ impl NamedTemporaryFile {
     /// that removes it is built in the same step.
     pub(crate) fn create(builder: &Builder) -> io::Result<NamedTemporaryFile> {
         let (file, path) = builder.create(Kind::File, sys::create_file)?;
+        // Best effort: a file system without user extended attributes leaves it untagged.
+        let tagged = builder.tags()
+            && sys::stat_fd(sys::file_fd(&file))
+                .and_then(|stat| reap::tag(sys::file_fd(&file), &stat))
+                .is_ok();
         Ok(NamedTemporaryFile {
             file: Some(file),
             path,
@@ -107,7 +114,35 @@ impl NamedTemporaryFile {
             delete_on_close: builder.deletes_on_close(),
             disarmed: false,
             closed_id: None,
+            tagged,
         })
+    }
+
+    /// Whether the file carries an owner tag, so that [`reap`](crate::reap) can remove it
+    /// once this process is dead (see [`Builder::reapable`]).
+    ///
+    /// `false` without `reapable(true)`, with `delete(false)`, and where tagging was
+    /// impossible (a file system without `user.*` extended attributes, a platform other than
+    /// Linux).
+    ///
+    /// ```
+    /// let file = tempkit::Builder::new().reapable(true).named_temporary_file()?;
+    /// # let _ = file.is_reapable();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_reapable(&self) -> bool {
+        self.tagged
+    }
+
+    /// Removes the owner tag before the file is published (through `file`, its open handle).
+    fn untag(&mut self, file: &File) -> io::Result<()> {
+        if self.tagged {
+            reap::untag(sys::file_fd(file))
+                .map_err(|e| error::with_path(e, "remove the owner tag of", &self.path))?;
+            self.tagged = false;
+        }
+        Ok(())
     }
 
     /// The file's absolute path (also after `close()` and after it was deleted).
@@ -394,7 +429,17 @@ impl NamedTemporaryFile {
         rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
     ) -> Result<File, PersistError> {
         let was_open = self.file.is_some();
-        let result = self.handle().and_then(|file| match rename(&self.path, to) {
+        let result = self.handle().and_then(|file| {
+            // Untagged first: a crash after the rename never leaves a published file tagged.
+            if let Err(e) = self.untag(&file) {
+                if was_open {
+                    self.file = Some(file);
+                }
+                return Err(e);
+            }
+            Ok(file)
+        });
+        let result = result.and_then(|file| match rename(&self.path, to) {
             Ok(()) => Ok(file),
             Err(e) => {
                 if was_open {
@@ -439,7 +484,11 @@ impl NamedTemporaryFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn keep(mut self) -> io::Result<(File, PathBuf)> {
-        let result = self.handle();
+        let result = self.handle().map(|file| {
+            // Best effort: the handle is handed over whatever happens.
+            let _ = self.untag(&file);
+            file
+        });
         self.disarmed = true;
         let path = std::mem::take(&mut self.path);
         result.map(|file| (file, path))

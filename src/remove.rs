@@ -55,6 +55,34 @@ pub(crate) fn remove_tree(root: &Path) -> io::Result<()> {
     }
     let mut walk = Walk {
         root,
+        at: None,
+        preopened: None,
+        stack: Vec::new(),
+        open: 0,
+        error: None,
+        buf: sys::ReadBuf::new(),
+    };
+    walk.run();
+    match walk.error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Removes the directory `name` in `parent`, already opened as `dir`, and everything in it,
+/// as [`remove_tree`] does; `path` names it in messages. The walk starts from `dir` (which
+/// the caller has identified), and the final `rmdir` is relative to `parent`: no path is
+/// resolved again. `reap.rs` removes what dead owners left this way.
+pub(crate) fn remove_tree_at(
+    parent: &DirHandle,
+    name: &Name,
+    dir: DirHandle,
+    path: &Path,
+) -> io::Result<()> {
+    let mut walk = Walk {
+        root: path,
+        at: Some((parent, name)),
+        preopened: Some(dir),
         stack: Vec::new(),
         open: 0,
         error: None,
@@ -110,7 +138,12 @@ impl Frame {
 }
 
 struct Walk<'a> {
+    /// The root's path, opened by path unless `preopened` (and named in messages).
     root: &'a Path,
+    /// Where the root is: by descriptor and name (`remove_tree_at`), else by `root`.
+    at: Option<(&'a DirHandle, &'a Name)>,
+    /// The root, opened by the caller.
+    preopened: Option<DirHandle>,
     /// From the root (index 0) to the directory being worked on; the frames holding a
     /// descriptor are always the last `open` ones.
     stack: Vec<Frame>,
@@ -147,6 +180,9 @@ impl Walk<'_> {
 
     /// Opens the root without following a symlink, repairing a root we may not read.
     fn open_root(&mut self) -> Option<DirHandle> {
+        if let Some(dir) = self.preopened.take() {
+            return Some(dir);
+        }
         let mut repaired = false;
         loop {
             match sys::open_dir(self.root) {
@@ -331,11 +367,15 @@ impl Walk<'_> {
             None => return false,
         };
         if self.stack.is_empty() {
-            // The root: by its path, as it was created.
+            // The root: by its path, as it was created (or relative to the given parent).
             if frame.failed {
                 return true;
             }
-            return match std::fs::remove_dir(self.root) {
+            let removed = match self.at {
+                Some((parent, name)) => sys::remove_dir_at(parent, name),
+                None => std::fs::remove_dir(self.root),
+            };
+            return match removed {
                 Ok(()) => true,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => true,
                 Err(e) if sys::is_not_empty(&e) && frame.passes < MAX_PASSES => {

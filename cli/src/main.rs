@@ -4,10 +4,12 @@
 //!   when the binary is invoked through a link named `mktemp`).
 //! - `tempkit run [--keep] [--prefix P] [--dir D] [--cd] -- CMD [ARG]...`: runs CMD in a fresh
 //!   temporary directory and always removes it.
+//! - `tempkit reap [DIR]... [--dry-run]`: removes exactly what dead owners left behind.
 //! - `tempkit gettempdir`: prints the directory temporary objects go in by default.
 
 mod mktemp;
 mod out;
+mod reap;
 mod run;
 
 use std::ffi::OsString;
@@ -37,6 +39,8 @@ enum Command {
     },
     /// Run a command inside a fresh temporary directory, then remove it.
     Run(run::RunArgs),
+    /// Remove what dead processes left in temporary directories (exactly, never by age).
+    Reap(reap::ReapArgs),
     /// Print the directory temporary objects go in by default.
     ///
     /// The first usable of $TMPDIR, $TEMP, $TMP, /tmp, /var/tmp, /usr/tmp and the current
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Mktemp { args } => mktemp::main("tempkit mktemp", args),
         Command::Run(run) => run::main(run),
+        Command::Reap(reap) => reap::main(reap),
         Command::Gettempdir => gettempdir(),
     }
 }

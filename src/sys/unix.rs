@@ -245,6 +245,13 @@ mod removal {
     #[derive(Debug)]
     pub(crate) struct DirHandle(OwnedFd);
 
+    impl DirHandle {
+        /// The descriptor, for the lifecycle calls in `owner`.
+        pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+            self.0.as_fd()
+        }
+    }
+
     /// What a directory is, as opposed to where it is: device and inode numbers.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub(crate) struct DirId {
@@ -478,5 +485,287 @@ mod removal {
     /// `unlink` met a directory.
     pub(crate) fn is_a_dir(err: &io::Error) -> bool {
         errno_of(err) == Some(Errno::ISDIR)
+    }
+}
+
+pub(crate) use owner::*;
+
+/// Locks, owner tags and process identity for protection and reaping (`dir.rs`, `reap.rs`).
+/// Tags and process identity are Linux's (extended attributes, `/proc`); elsewhere those
+/// calls say `Unsupported`.
+mod owner {
+    use std::fs::File;
+    use std::io;
+    use std::path::Path;
+
+    use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+    use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+    use rustix::io::Errno;
+
+    use super::removal::{DirHandle, Name};
+
+    /// A borrowed descriptor that locks and tags apply to.
+    pub(crate) type Fd<'a> = BorrowedFd<'a>;
+
+    /// An open file or directory held for its lock or its tag: read-only, no-follow,
+    /// close-on-exec (never inherited by a command we start).
+    #[derive(Debug)]
+    pub(crate) struct Handle(OwnedFd);
+
+    impl Handle {
+        pub(crate) fn fd(&self) -> Fd<'_> {
+            self.0.as_fd()
+        }
+    }
+
+    /// The descriptor of an open file.
+    pub(crate) fn file_fd(file: &File) -> Fd<'_> {
+        file.as_fd()
+    }
+
+    /// `open(path, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)`: one system call.
+    pub(crate) fn open_dir_handle(path: &Path) -> io::Result<Handle> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        Ok(Handle(rustix::fs::open(path, flags, Mode::empty())?))
+    }
+
+    /// `openat(dir, name, O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK)`, plus `O_DIRECTORY` for a
+    /// directory (`O_NONBLOCK`: a FIFO swapped in never blocks the open).
+    pub(crate) fn open_entry(dir: &DirHandle, name: &Name, is_dir: bool) -> io::Result<Handle> {
+        let mut flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        if is_dir {
+            flags |= OFlags::DIRECTORY;
+        }
+        Ok(Handle(rustix::fs::openat(
+            dir.fd(),
+            name,
+            flags,
+            Mode::empty(),
+        )?))
+    }
+
+    /// `flock(fd, LOCK_SH|LOCK_NB)`: a shared lock, which systemd-tmpfiles honours on
+    /// directories (it skips what it cannot lock exclusively).
+    pub(crate) fn lock_shared(fd: Fd<'_>) -> io::Result<()> {
+        Ok(rustix::fs::flock(
+            fd,
+            FlockOperation::NonBlockingLockShared,
+        )?)
+    }
+
+    /// `flock(fd, LOCK_EX|LOCK_NB)`: `Ok(false)` if someone else holds a lock.
+    pub(crate) fn try_lock_exclusive(fd: Fd<'_>) -> io::Result<bool> {
+        match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(true),
+            Err(Errno::WOULDBLOCK) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What an entry is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum StatKind {
+        Dir,
+        File,
+        Symlink,
+        Other,
+    }
+
+    /// The parts of `stat` that protection and reaping look at.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct Stat {
+        pub(crate) kind: StatKind,
+        pub(crate) uid: u32,
+        pub(crate) dev: u64,
+        pub(crate) ino: u64,
+        pub(crate) nlink: u64,
+    }
+
+    #[allow(clippy::unnecessary_cast)] // the field types differ between targets
+    fn stat_of(st: &rustix::fs::Stat) -> Stat {
+        let kind = match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => StatKind::Dir,
+            FileType::RegularFile => StatKind::File,
+            FileType::Symlink => StatKind::Symlink,
+            _ => StatKind::Other,
+        };
+        Stat {
+            kind,
+            uid: st.st_uid,
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            nlink: st.st_nlink as u64,
+        }
+    }
+
+    /// `fstat(fd)`.
+    pub(crate) fn stat_fd(fd: Fd<'_>) -> io::Result<Stat> {
+        Ok(stat_of(&rustix::fs::fstat(fd)?))
+    }
+
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
+    pub(crate) fn stat_at(dir: &DirHandle, name: &Name) -> io::Result<Stat> {
+        Ok(stat_of(&rustix::fs::statat(
+            dir.fd(),
+            name,
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?))
+    }
+
+    /// `lstat(path)`.
+    pub(crate) fn stat_path(path: &Path) -> io::Result<Stat> {
+        Ok(stat_of(&rustix::fs::lstat(path)?))
+    }
+
+    /// The effective user id.
+    pub(crate) fn euid() -> u32 {
+        rustix::process::geteuid().as_raw()
+    }
+
+    /// The extended attribute that carries the owner tag.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const TAG: &str = "user.tempkit.owner";
+
+    /// The longest tag read back; longer values are not ours.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const TAG_MAX: usize = 512;
+
+    /// `fsetxattr(fd, "user.tempkit.owner", value)`: `Unsupported` where the file system takes
+    /// no `user.*` attributes (tmpfs before Linux 6.6, some network file systems).
+    pub(crate) fn set_tag(fd: Fd<'_>, value: &[u8]) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            match rustix::fs::fsetxattr(fd, TAG, value, rustix::fs::XattrFlags::empty()) {
+                Ok(()) => Ok(()),
+                Err(Errno::OPNOTSUPP) => Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the file system does not support user extended attributes",
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = (fd, value);
+            Err(unsupported())
+        }
+    }
+
+    /// `lgetxattr(path, "user.tempkit.owner")`, not following a symlink: `None` when the entry
+    /// has no tag (or its file system no attributes).
+    pub(crate) fn get_tag_path(path: &Path) -> io::Result<Option<Vec<u8>>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let mut buf = [0u8; TAG_MAX];
+            match rustix::fs::lgetxattr(path, TAG, &mut buf[..]) {
+                Ok(n) => Ok(Some(buf[..n].to_vec())),
+                Err(Errno::NODATA | Errno::OPNOTSUPP | Errno::RANGE) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = path;
+            Ok(None)
+        }
+    }
+
+    /// `fremovexattr(fd, "user.tempkit.owner")`; no tag is success.
+    pub(crate) fn remove_tag(fd: Fd<'_>) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            match rustix::fs::fremovexattr(fd, TAG) {
+                Ok(()) | Err(Errno::NODATA | Errno::OPNOTSUPP) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = fd;
+            Ok(())
+        }
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn unsupported() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "owner tags are implemented on Linux only",
+        )
+    }
+
+    /// The first line of a small file under `/proc` or `/etc`, trimmed.
+    fn read_line(path: &str) -> io::Result<String> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(text.lines().next().unwrap_or("").trim().to_string())
+    }
+
+    /// This boot's identity (`/proc/sys/kernel/random/boot_id`).
+    pub(crate) fn boot_id() -> io::Result<String> {
+        read_line("/proc/sys/kernel/random/boot_id")
+    }
+
+    /// This machine's identity: `/etc/machine-id` (or D-Bus's copy), else `host:` and the
+    /// host name.
+    pub(crate) fn machine_id() -> io::Result<String> {
+        for path in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
+            if let Ok(id) = read_line(path) {
+                if !id.is_empty() && !id.contains(char::is_whitespace) {
+                    return Ok(id);
+                }
+            }
+        }
+        let host = read_line("/proc/sys/kernel/hostname")?;
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no machine id and no usable host name",
+            ));
+        }
+        Ok(format!("host:{}", host))
+    }
+
+    /// The identity of our pid namespace: the inode of `/proc/self/ns/pid`.
+    pub(crate) fn pid_namespace() -> io::Result<u64> {
+        Ok(rustix::fs::stat("/proc/self/ns/pid")?.st_ino as u64)
+    }
+
+    /// What `/proc/PID/stat` says of a process.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct ProcStat {
+        /// Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ...
+        pub(crate) state: u8,
+        /// Field 22: the start time, in clock ticks since boot.
+        pub(crate) start: u64,
+    }
+
+    /// `/proc/PID/stat` of process `pid` (`"self"` for ours): `None` if there is no such
+    /// process.
+    pub(crate) fn process_stat(pid: &str) -> io::Result<Option<ProcStat>> {
+        let text = match std::fs::read(format!("/proc/{}/stat", pid)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            // A process that ended between the open and the read.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        parse_proc_stat(&text).map(Some).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("cannot parse /proc/{}/stat", pid),
+            )
+        })
+    }
+
+    /// Fields 3 and 22, counted after the last `)` (field 2, the command name, may hold
+    /// spaces and parentheses).
+    pub(crate) fn parse_proc_stat(text: &[u8]) -> Option<ProcStat> {
+        let close = text.iter().rposition(|&b| b == b')')?;
+        let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
+        let mut fields = rest.split_ascii_whitespace();
+        let state = *fields.next()?.as_bytes().first()?;
+        // Field 3 was the first after ')'; field 22 is 19 further on.
+        let start = fields.nth(18)?.parse().ok()?;
+        Some(ProcStat { state, start })
     }
 }

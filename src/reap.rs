@@ -1,0 +1,701 @@
+//! Owner tags, liveness and [`reap`]: exact removal of what dead processes left behind.
+//!
+//! # The tag
+//! [`Builder::reapable`](crate::Builder::reapable) puts an extended attribute,
+//! `user.tempkit.owner`, on a new directory or named file:
+//!
+//! ```text
+//! v1 host=<machine id> boot=<boot id> pidns=<inode> pid=<pid> start=<ticks> uid=<euid> dev=<st_dev> ino=<st_ino>
+//! ```
+//!
+//! `start` is field 22 of `/proc/<pid>/stat` (a pid is reused, a pid with its start time is
+//! not); `dev` and `ino` bind the tag to the inode it was written on, so a copy that carries
+//! the attribute along (`cp --preserve=xattr`, `rsync -X`) is never reaped. The tag is
+//! removed before an object is published (`keep`, `persist*`), so a crash after that leaves
+//! an untagged file or directory, which no reaper touches.
+//!
+//! # Liveness (no ages)
+//! In this order: another machine id: skipped (its processes cannot be seen from here);
+//! another boot id: dead; another pid namespace: skipped; `/proc/<pid>/stat` missing: dead;
+//! state `Z` or `X` (a zombie holds no locks and runs no destructors): dead; another start
+//! time: dead (the pid was reused); else alive.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::sys::{self, Fd, Stat, StatKind};
+use crate::{error, remove};
+
+/// The version word that starts every tag.
+const VERSION: &str = "v1";
+
+/// Who owns a temporary object: the fields of a tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Owner {
+    host: String,
+    boot: String,
+    pidns: u64,
+    pid: u32,
+    start: u64,
+}
+
+/// An owner tag as written on an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Tag {
+    owner: Owner,
+    uid: u32,
+    dev: u64,
+    ino: u64,
+}
+
+impl Tag {
+    fn encode(&self) -> String {
+        format!(
+            "{} host={} boot={} pidns={} pid={} start={} uid={} dev={} ino={}",
+            VERSION,
+            self.owner.host,
+            self.owner.boot,
+            self.owner.pidns,
+            self.owner.pid,
+            self.owner.start,
+            self.uid,
+            self.dev,
+            self.ino
+        )
+    }
+
+    /// Parses a tag; `None` for anything not written by this version.
+    fn parse(bytes: &[u8]) -> Option<Tag> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut words = text.split(' ');
+        if words.next()? != VERSION {
+            return None;
+        }
+        let mut fields: HashMap<&str, &str> = HashMap::new();
+        for word in words {
+            let (key, value) = word.split_once('=')?;
+            if fields.insert(key, value).is_some() {
+                return None;
+            }
+        }
+        let text = |key: &str| -> Option<String> {
+            let value = *fields.get(key)?;
+            if value.is_empty() {
+                None
+            } else {
+                Some(value.to_string())
+            }
+        };
+        let number = |key: &str| -> Option<u64> { fields.get(key)?.parse().ok() };
+        Some(Tag {
+            owner: Owner {
+                host: text("host")?,
+                boot: text("boot")?,
+                pidns: number("pidns")?,
+                pid: u32::try_from(number("pid")?).ok()?,
+                start: number("start")?,
+            },
+            uid: u32::try_from(number("uid")?).ok()?,
+            dev: number("dev")?,
+            ino: number("ino")?,
+        })
+    }
+}
+
+/// This process, as a tag names it; read once per process (again in a forked child).
+static ME: Mutex<Option<(usize, Arc<Owner>)>> = Mutex::new(None);
+
+/// Who we are: cached, and read again after a `fork` (the pid and start time change).
+fn me() -> io::Result<Arc<Owner>> {
+    let generation = sys::fork_generation();
+    let mut cached = ME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((seen, owner)) = cached.as_ref() {
+        if *seen == generation {
+            return Ok(Arc::clone(owner));
+        }
+    }
+    let own = sys::process_stat("self")?
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "/proc/self/stat is missing"))?;
+    let owner = Arc::new(Owner {
+        host: sys::machine_id()?,
+        boot: sys::boot_id()?,
+        pidns: sys::pid_namespace()?,
+        pid: std::process::id(),
+        start: own.start,
+    });
+    *cached = Some((generation, Arc::clone(&owner)));
+    Ok(owner)
+}
+
+/// Tags the object open as `fd` (which `stat` describes) as ours: one `fsetxattr`.
+///
+/// # Errors
+/// `Unsupported` where the file system takes no `user.*` extended attributes or the platform
+/// has no tags; the OS error otherwise. The object is then untagged: it is never reaped.
+pub(crate) fn tag(fd: Fd<'_>, stat: &Stat) -> io::Result<()> {
+    let tag = Tag {
+        owner: (*me()?).clone(),
+        uid: stat.uid,
+        dev: stat.dev,
+        ino: stat.ino,
+    };
+    sys::set_tag(fd, tag.encode().as_bytes())
+}
+
+/// Removes our tag from the object open as `fd`, before it is published: the one untag
+/// function every publishing path (`keep`, `persist*`) calls.
+pub(crate) fn untag(fd: Fd<'_>) -> io::Result<()> {
+    sys::remove_tag(fd)
+}
+
+/// Whether the owner named by a tag is alive, as far as this machine can tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Liveness {
+    Dead(String),
+    Alive(String),
+    Unknown(String),
+}
+
+/// The liveness of `owner`, seen by `me`; `procs` caches `/proc/<pid>/stat` per pid.
+fn liveness(
+    owner: &Owner,
+    me: &Owner,
+    procs: &mut HashMap<u32, Option<sys::ProcStat>>,
+) -> io::Result<Liveness> {
+    if owner.host != me.host {
+        return Ok(Liveness::Unknown(format!(
+            "owner on another machine ({}): cannot be checked from here",
+            owner.host
+        )));
+    }
+    if owner.boot != me.boot {
+        return Ok(Liveness::Dead(
+            "owner's boot has ended (another boot id)".into(),
+        ));
+    }
+    if owner.pidns != me.pidns {
+        return Ok(Liveness::Unknown(format!(
+            "owner in another pid namespace (pid:[{}]): cannot be checked from here",
+            owner.pidns
+        )));
+    }
+    let pid = owner.pid;
+    let stat = match procs.get(&pid) {
+        Some(stat) => *stat,
+        None => {
+            let stat = sys::process_stat(&pid.to_string())?;
+            procs.insert(pid, stat);
+            stat
+        }
+    };
+    Ok(match stat {
+        None => Liveness::Dead(format!("owner {} is dead (no such process)", pid)),
+        Some(st) if st.state == b'Z' || st.state == b'X' => {
+            Liveness::Dead(format!("owner {} is dead (a zombie)", pid))
+        }
+        Some(st) if st.start != owner.start => Liveness::Dead(format!(
+            "owner {} is dead (pid reused: another start time)",
+            pid
+        )),
+        Some(_) => Liveness::Alive(format!("owner {} is alive", pid)),
+    })
+}
+
+/// What [`ReapOptions::reap`] did with one entry.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReapOutcome {
+    /// Its owner is dead and it was removed.
+    Removed,
+    /// Its owner is dead; a dry run removes nothing.
+    WouldRemove,
+    /// Left alone: untagged, a live owner's, or not ours to judge ([`ReapEntry::reason`]).
+    Skipped,
+    /// Its owner is dead, but it could not be removed (entirely).
+    Failed(io::Error),
+}
+
+/// One top-level entry that [`ReapOptions::reap`] looked at, and what it did with it.
+#[derive(Debug)]
+pub struct ReapEntry {
+    path: PathBuf,
+    outcome: ReapOutcome,
+    reason: String,
+}
+
+impl ReapEntry {
+    /// The entry's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What was done with it.
+    #[must_use]
+    pub fn outcome(&self) -> &ReapOutcome {
+        &self.outcome
+    }
+
+    /// Why, in words: `"owner 4242 is dead (no such process)"`, `"untagged"`, ...
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Whether it carried an owner tag at all.
+    #[must_use]
+    pub fn is_tagged(&self) -> bool {
+        self.reason != UNTAGGED
+    }
+
+    /// Removed, or would be in a dry run.
+    #[must_use]
+    pub fn is_reaped(&self) -> bool {
+        matches!(
+            self.outcome,
+            ReapOutcome::Removed | ReapOutcome::WouldRemove
+        )
+    }
+}
+
+impl fmt::Display for ReapEntry {
+    /// `removed /tmp/tmpab12cd34 (owner 4242 is dead (no such process))`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match &self.outcome {
+            ReapOutcome::Removed => "removed",
+            ReapOutcome::WouldRemove => "would remove",
+            ReapOutcome::Skipped => "skipped",
+            ReapOutcome::Failed(_) => "failed to remove",
+        };
+        write!(f, "{} {} ({})", what, self.path.display(), self.reason)?;
+        if let ReapOutcome::Failed(e) = &self.outcome {
+            write!(f, ": {}", e)?;
+        }
+        Ok(())
+    }
+}
+
+const UNTAGGED: &str = "untagged";
+
+/// Options of a reap: [`reap`] with more control, and a reason for every entry.
+///
+/// ```
+/// let dir = tempkit::mkdtemp()?;
+/// let report = tempkit::ReapOptions::new().dry_run(true).reap(&dir)?;
+/// assert!(report.is_empty()); // nothing in it
+/// # std::fs::remove_dir(dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ReapOptions {
+    dry_run: bool,
+    all_users: bool,
+}
+
+impl ReapOptions {
+    /// A real run over the caller's own entries.
+    #[must_use]
+    pub fn new() -> ReapOptions {
+        ReapOptions::default()
+    }
+
+    /// List what would be removed, removing nothing (default `false`).
+    pub fn dry_run(&mut self, yes: bool) -> &mut Self {
+        self.dry_run = yes;
+        self
+    }
+
+    /// Also judge entries of other users (default `false`: only those the effective user
+    /// owns). Meant for root; an entry is then reaped only if its tag names its owner.
+    pub fn all_users(&mut self, yes: bool) -> &mut Self {
+        self.all_users = yes;
+        self
+    }
+
+    /// Looks at every top-level entry of `dir` and removes those whose tag says the owner
+    /// is dead, as [`reap`] does; returns one [`ReapEntry`] per entry looked at, with the
+    /// reason, in listing order.
+    ///
+    /// # Errors
+    /// Only if `dir` cannot be opened or listed (or this process's own identity cannot be
+    /// read); a failure on one entry is that entry's [`ReapOutcome::Failed`].
+    pub fn reap(&self, dir: &Path) -> io::Result<Vec<ReapEntry>> {
+        Reaper::new(dir, self)?.run()
+    }
+}
+
+/// Removes exactly the top-level entries of `dir` whose owner tag says their owner is dead;
+/// returns their paths (with `dry_run`, those it would remove, removing nothing).
+///
+/// An entry is removed only if all hold: it is a directory or a regular file (never a
+/// symlink; a file with other hard links neither); it carries a tempkit owner tag (see
+/// [`Builder::reapable`](crate::Builder::reapable)); the tag names its own device and inode
+/// (a copy that carried the tag along does not); it belongs to the effective user; the tag's
+/// machine and pid namespace are this process's, so liveness can be checked; and the owner is
+/// dead: another boot, no process with its pid, a zombie, or a process with its pid but
+/// another start time. No age rule is involved anywhere.
+///
+/// Removal is that of [`TemporaryDirectory::cleanup`](crate::TemporaryDirectory::cleanup):
+/// descriptor-relative, never following a symlink. Before removing, the entry is opened
+/// without following links, locked with `flock(LOCK_EX|LOCK_NB)` (a held lock means a
+/// live holder or another reaper: skipped), and the name checked to still refer to the tagged
+/// inode; so two reapers at once never fail and remove each entry once, and an entry swapped
+/// meanwhile is left alone. [`ReapOptions`] gives the reason for each entry.
+///
+/// # Errors
+/// If `dir` cannot be opened or listed, or this process's identity cannot be read. An entry
+/// that could not be removed is not an error here (see [`ReapOptions::reap`]).
+///
+/// # Platform notes
+/// Linux (tags are extended attributes; liveness comes from `/proc`). Elsewhere nothing is
+/// tagged, and nothing is reaped.
+///
+/// # Python equivalent
+/// None.
+///
+/// ```
+/// let parent = tempkit::mkdtemp()?;
+/// let dir = tempkit::Builder::new().dir(&parent).reapable(true).temporary_directory()?;
+/// // Our own directory: we are alive, so it stays.
+/// assert!(tempkit::reap(&parent, false)?.is_empty());
+/// assert!(dir.path().is_dir());
+/// # drop(dir); std::fs::remove_dir(parent)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn reap(dir: &Path, dry_run: bool) -> io::Result<Vec<PathBuf>> {
+    let entries = ReapOptions::new().dry_run(dry_run).reap(dir)?;
+    Ok(entries
+        .into_iter()
+        .filter(ReapEntry::is_reaped)
+        .map(|e| e.path)
+        .collect())
+}
+
+/// One reap of one directory.
+struct Reaper<'a> {
+    dir: &'a Path,
+    handle: sys::DirHandle,
+    options: &'a ReapOptions,
+    /// Our identity; `None` where it cannot be read (then no tag can be judged).
+    me: Option<Arc<Owner>>,
+    euid: u32,
+    procs: HashMap<u32, Option<sys::ProcStat>>,
+}
+
+/// What became of an entry after the checks before removal.
+enum Judged {
+    Reap(Tag, Stat, String),
+    Skip(String),
+    /// Gone meanwhile (another reaper): not listed.
+    Gone,
+}
+
+impl<'a> Reaper<'a> {
+    fn new(dir: &'a Path, options: &'a ReapOptions) -> io::Result<Reaper<'a>> {
+        let handle = sys::open_dir(dir)
+            .map_err(|e| error::with_path(e, "open the directory to reap", dir))?;
+        Ok(Reaper {
+            dir,
+            handle,
+            options,
+            me: me().ok(),
+            euid: sys::euid(),
+            procs: HashMap::new(),
+        })
+    }
+
+    fn run(mut self) -> io::Result<Vec<ReapEntry>> {
+        let mut names = Vec::new();
+        let mut buf = sys::ReadBuf::new();
+        sys::read_entries(&self.handle, &mut buf, false, &mut |name, _| {
+            names.push(name.to_owned())
+        })
+        .map_err(|e| error::with_path(e, "list the directory to reap", self.dir))?;
+        let mut report = Vec::with_capacity(names.len());
+        for name in &names {
+            if let Some(entry) = self.entry(name) {
+                report.push(entry);
+            }
+        }
+        Ok(report)
+    }
+
+    fn entry(&mut self, name: &sys::Name) -> Option<ReapEntry> {
+        let path = self.dir.join(sys::name_as_os_str(name));
+        let entry = |outcome, reason: String| {
+            Some(ReapEntry {
+                path: path.clone(),
+                outcome,
+                reason,
+            })
+        };
+        let (tag, stat, reason) = match self.judge(name, &path) {
+            Judged::Reap(tag, stat, reason) => (tag, stat, reason),
+            Judged::Skip(reason) => return entry(ReapOutcome::Skipped, reason),
+            Judged::Gone => return None,
+        };
+        if self.options.dry_run {
+            return entry(ReapOutcome::WouldRemove, reason);
+        }
+        match self.remove(name, &path, &tag, &stat) {
+            Ok(Removal::Done) => entry(ReapOutcome::Removed, reason),
+            Ok(Removal::Gone) => None,
+            Ok(Removal::Skip(why)) => entry(ReapOutcome::Skipped, why),
+            Err(e) => entry(ReapOutcome::Failed(e), reason),
+        }
+    }
+
+    /// Reads the tag and decides, without opening anything.
+    fn judge(&mut self, name: &sys::Name, path: &Path) -> Judged {
+        // One system call for the common case, an untagged entry; never follows a link.
+        let bytes = match sys::get_tag_path(path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Judged::Skip(UNTAGGED.into()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
+            Err(e) => return Judged::Skip(format!("cannot read its tag: {}", e)),
+        };
+        let tag = match Tag::parse(&bytes) {
+            Some(tag) => tag,
+            None => return Judged::Skip("unreadable tag".into()),
+        };
+        let stat = match sys::stat_at(&self.handle, name) {
+            Ok(stat) => stat,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
+            Err(e) => return Judged::Skip(format!("cannot stat it: {}", e)),
+        };
+        if let Some(why) = self.refuse(&tag, &stat) {
+            return Judged::Skip(why);
+        }
+        let me = match &self.me {
+            Some(me) => Arc::clone(me),
+            None => return Judged::Skip("cannot read this process's own identity".into()),
+        };
+        match liveness(&tag.owner, &me, &mut self.procs) {
+            Ok(Liveness::Dead(why)) => Judged::Reap(tag, stat, why),
+            Ok(Liveness::Alive(why)) | Ok(Liveness::Unknown(why)) => Judged::Skip(why),
+            Err(e) => Judged::Skip(format!("cannot check the owner: {}", e)),
+        }
+    }
+
+    /// Why an entry with this tag and this `stat` is not ours to judge, if it is not.
+    fn refuse(&self, tag: &Tag, stat: &Stat) -> Option<String> {
+        match stat.kind {
+            StatKind::Dir => {}
+            StatKind::File if stat.nlink > 1 => return Some("a file with other hard links".into()),
+            StatKind::File => {}
+            StatKind::Symlink => return Some("a symlink".into()),
+            StatKind::Other => return Some("not a file or directory".into()),
+        }
+        if tag.dev != stat.dev || tag.ino != stat.ino {
+            return Some("the tag names another inode (a copy or a moved tag)".into());
+        }
+        if stat.uid != self.euid {
+            if !self.options.all_users {
+                return Some(format!("another user's (uid {})", stat.uid));
+            }
+            if tag.uid != stat.uid {
+                return Some(format!(
+                    "the tag names uid {}, the owner is uid {}",
+                    tag.uid, stat.uid
+                ));
+            }
+        }
+        None
+    }
+
+    /// Opens, locks, re-checks and removes a dead owner's entry.
+    fn remove(&self, name: &sys::Name, path: &Path, tag: &Tag, stat: &Stat) -> io::Result<Removal> {
+        let is_dir = stat.kind == StatKind::Dir;
+        let same = |found: &Stat| found.dev == tag.dev && found.ino == tag.ino;
+        let held = match sys::open_entry(&self.handle, name, is_dir) {
+            Ok(held) => held,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Removal::Gone),
+            Err(e) if sys::is_not_dir(&e) => return Ok(Removal::Skip(CHANGED.into())),
+            Err(e) => return Err(error::with_path(e, "open", path)),
+        };
+        if !same(&sys::stat_fd(held.fd()).map_err(|e| error::with_path(e, "stat", path))?) {
+            return Ok(Removal::Skip(CHANGED.into()));
+        }
+        match sys::try_lock_exclusive(held.fd()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Ok(Removal::Skip(
+                    "locked: held by a live process or another reaper".into(),
+                ))
+            }
+            Err(e) => return Err(error::with_path(e, "lock", path)),
+        }
+        // Locked: another reaper that got here first has removed the name by now.
+        match sys::stat_at(&self.handle, name) {
+            Ok(found) if same(&found) => {}
+            Ok(_) => return Ok(Removal::Skip(CHANGED.into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Removal::Gone),
+            Err(e) => return Err(error::with_path(e, "stat", path)),
+        }
+        #[cfg(test)]
+        hooks::before_removal(path);
+        if is_dir {
+            let dir = match sys::open_subdir(&self.handle, name) {
+                Ok(dir) => dir,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Removal::Gone),
+                Err(e) if sys::is_not_dir(&e) => return Ok(Removal::Skip(CHANGED.into())),
+                Err(e) => return Err(error::with_path(e, "open", path)),
+            };
+            if !same(&sys::stat_fd(dir.fd()).map_err(|e| error::with_path(e, "stat", path))?) {
+                return Ok(Removal::Skip(CHANGED.into()));
+            }
+            remove::remove_tree_at(&self.handle, name, dir, path)?;
+        } else {
+            match sys::remove_file_at(&self.handle, name) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Removal::Gone),
+                Err(e) => return Err(error::with_path(e, "remove", path)),
+            }
+        }
+        // The lock goes with `held`, after the removal.
+        drop(held);
+        Ok(Removal::Done)
+    }
+}
+
+const CHANGED: &str = "changed during the reap: left alone";
+
+enum Removal {
+    Done,
+    Gone,
+    Skip(String),
+}
+
+/// A test-only failpoint: the unit tests swap entries at the one moment between the last
+/// check and the removal, deterministically.
+#[cfg(test)]
+mod hooks {
+    use std::cell::RefCell;
+    use std::path::Path;
+
+    pub(super) type Hook = Box<dyn FnMut(&Path)>;
+
+    thread_local! {
+        pub(super) static BEFORE_REMOVAL: RefCell<Option<Hook>> = RefCell::new(None);
+    }
+
+    pub(super) fn before_removal(path: &Path) {
+        BEFORE_REMOVAL.with(|hook| {
+            if let Some(hook) = hook.borrow_mut().as_mut() {
+                hook(path);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Owner {
+        Owner {
+            host: "m1".into(),
+            boot: "b1".into(),
+            pidns: 7,
+            pid: 42,
+            start: 1000,
+        }
+    }
+
+    #[test]
+    fn a_tag_reads_back_as_written_and_nothing_else_parses() {
+        let tag = Tag {
+            owner: owner(),
+            uid: 1000,
+            dev: 5,
+            ino: 99,
+        };
+        let text = tag.encode();
+        assert_eq!(
+            text,
+            "v1 host=m1 boot=b1 pidns=7 pid=42 start=1000 uid=1000 dev=5 ino=99"
+        );
+        assert_eq!(Tag::parse(text.as_bytes()), Some(tag));
+        for bad in [
+            "",
+            "v2 host=m1 boot=b1 pidns=7 pid=42 start=1000 uid=1000 dev=5 ino=99",
+            "v1 host=m1 boot=b1 pidns=7 pid=42 start=1000 uid=1000 dev=5",
+            "v1 host= boot=b1 pidns=7 pid=42 start=1000 uid=1000 dev=5 ino=99",
+            "v1 host=m1 boot=b1 pidns=7 pid=x start=1000 uid=1000 dev=5 ino=99",
+            "v1 host=m1 host=m2 boot=b1 pidns=7 pid=42 start=1000 uid=1000 dev=5 ino=99",
+        ] {
+            assert_eq!(Tag::parse(bad.as_bytes()), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn liveness_follows_machine_boot_namespace_and_process() {
+        let me = owner();
+        let mut procs = HashMap::new();
+        procs.insert(
+            42,
+            Some(sys::ProcStat {
+                state: b'S',
+                start: 1000,
+            }),
+        );
+        procs.insert(
+            43,
+            Some(sys::ProcStat {
+                state: b'Z',
+                start: 1000,
+            }),
+        );
+        procs.insert(
+            44,
+            Some(sys::ProcStat {
+                state: b'R',
+                start: 2000,
+            }),
+        );
+        procs.insert(45, None);
+        let check = |o: Owner, procs: &mut HashMap<u32, Option<sys::ProcStat>>| match liveness(
+            &o, &me, procs,
+        )
+        .unwrap()
+        {
+            Liveness::Dead(_) => "dead",
+            Liveness::Alive(_) => "alive",
+            Liveness::Unknown(_) => "unknown",
+        };
+        let with = |f: &dyn Fn(&mut Owner)| {
+            let mut o = owner();
+            f(&mut o);
+            o
+        };
+        assert_eq!(check(owner(), &mut procs), "alive");
+        assert_eq!(
+            check(with(&|o| o.host = "m2".into()), &mut procs),
+            "unknown"
+        );
+        assert_eq!(check(with(&|o| o.boot = "b2".into()), &mut procs), "dead");
+        assert_eq!(check(with(&|o| o.pidns = 8), &mut procs), "unknown");
+        assert_eq!(check(with(&|o| o.pid = 43), &mut procs), "dead");
+        assert_eq!(check(with(&|o| o.pid = 44), &mut procs), "dead");
+        assert_eq!(check(with(&|o| o.pid = 45), &mut procs), "dead");
+        // Another machine wins over another boot: never judged.
+        let foreign = with(&|o| {
+            o.host = "m2".into();
+            o.boot = "b2".into()
+        });
+        assert_eq!(check(foreign, &mut procs), "unknown");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn proc_stat_is_parsed_after_the_last_parenthesis() {
+        let line = b"4242 (a) b) c) S 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 123456 23";
+        let st = sys::parse_proc_stat(line).unwrap();
+        assert_eq!((st.state, st.start), (b'S', 123456));
+        let me = sys::process_stat("self").unwrap().unwrap();
+        assert_eq!(me.state, b'R');
+    }
+}

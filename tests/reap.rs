@@ -1,0 +1,367 @@
+//! Exact reaping: `reap` removes exactly what dead owners left (exit without destructors,
+//! SIGKILL, zombie, another boot, a reused pid), and never a live owner's, an untagged, kept,
+//! persisted, symlinked, copied, another user's or a foreign machine's entry.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::{in_child, is_root, list, Scratch, NOBODY};
+use tempkit::{Builder, ReapOptions, ReapOutcome};
+
+const TAG: &str = "user.tempkit.owner";
+
+fn reapable(dir: &Path) -> Builder {
+    let mut b = Builder::new();
+    b.dir(dir).reapable(true);
+    b
+}
+
+fn tag_of(path: &Path) -> Option<String> {
+    let mut buf = [0u8; 512];
+    rustix::fs::lgetxattr(path, TAG, &mut buf[..])
+        .ok()
+        .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+fn set_tag(path: &Path, tag: &str) {
+    rustix::fs::lsetxattr(path, TAG, tag.as_bytes(), rustix::fs::XattrFlags::empty())
+        .expect("write a tag");
+}
+
+/// `tag` with field `key` set to `value`.
+fn with_field(tag: &str, key: &str, value: &str) -> String {
+    tag.split(' ')
+        .map(|w| match w.split_once('=') {
+            Some((k, _)) if k == key => format!("{}={}", k, value),
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A tag for `path` that names this (live) process, as tempkit writes it.
+fn live_tag_for(path: &Path, scratch: &Path) -> String {
+    let model = reapable(scratch).temporary_directory().unwrap();
+    let tag = tag_of(model.path()).expect("tempkit tags on this file system");
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    let tag = with_field(&tag, "dev", &meta.dev().to_string());
+    with_field(&tag, "ino", &meta.ino().to_string())
+}
+
+/// Names in `dir` that `reap` reports as (would be) removed.
+fn reaped(dir: &Path, dry_run: bool) -> BTreeSet<String> {
+    tempkit::reap(dir, dry_run)
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p.parent(), Some(dir));
+            p.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+fn names(paths: &[PathBuf]) -> BTreeSet<String> {
+    paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// In a forked child: makes `dirs` tagged directories (each with a file and a subdirectory
+/// inside) and `files` tagged named files in `dir`, writes their paths to `record`, and ends
+/// without running a destructor: `_exit`, or `SIGKILL` when `kill`.
+fn leak(dir: &Path, record: &Path, dirs: usize, files: usize, kill: bool) {
+    in_child(
+        || {},
+        || {
+            let mut made = String::new();
+            // Held until `_exit`, which runs no destructor: leaked as by a crash.
+            let mut held_dirs = Vec::new();
+            let mut held_files = Vec::new();
+            for _ in 0..dirs {
+                let d = reapable(dir).temporary_directory().unwrap();
+                assert!(d.is_reapable());
+                std::fs::write(d.path().join("inside"), b"x").unwrap();
+                std::fs::create_dir(d.path().join("sub")).unwrap();
+                made.push_str(&format!("{}\n", d.path().display()));
+                held_dirs.push(d);
+            }
+            for _ in 0..files {
+                let f = reapable(dir).named_temporary_file().unwrap();
+                assert!(f.is_reapable());
+                made.push_str(&format!("{}\n", f.path().display()));
+                held_files.push(f);
+            }
+            std::fs::write(record, made).unwrap();
+            // SAFETY: plain system calls in the forked child; nothing runs after them.
+            unsafe {
+                if kill {
+                    libc::kill(libc::getpid(), libc::SIGKILL);
+                }
+                libc::_exit(0)
+            }
+        },
+    );
+}
+
+fn recorded(record: &Path) -> Vec<PathBuf> {
+    std::fs::read_to_string(record)
+        .unwrap()
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+#[test]
+fn exactly_the_dead_owners_entries_are_listed_and_removed() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    let outside = scratch.path().join("outside");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    // Leaked by a child that exits without destructors, and by one killed with SIGKILL.
+    leak(&dir, &scratch.path().join("a"), 3, 2, false);
+    leak(&dir, &scratch.path().join("b"), 2, 1, true);
+    let mut dead = recorded(&scratch.path().join("a"));
+    dead.extend(recorded(&scratch.path().join("b")));
+    assert_eq!(dead.len(), 8);
+
+    // What must stay: a live owner's (ours), untagged ones, a kept and a persisted one, a
+    // symlink to a dead owner's directory elsewhere, and a copy that carries the tag along.
+    let live_dir = reapable(&dir).temporary_directory().unwrap();
+    let live_file = reapable(&dir).named_temporary_file().unwrap();
+    let untagged_dir = tempkit::Builder::new().dir(&dir).mkdtemp().unwrap();
+    let (_f, untagged_file) = tempkit::Builder::new().dir(&dir).mkstemp().unwrap();
+    let no_delete = reapable(&dir).delete(false).temporary_directory().unwrap();
+    assert!(!no_delete.is_reapable());
+    let no_delete = no_delete.keep();
+    let kept_path = {
+        let d = reapable(&dir).temporary_directory().unwrap();
+        assert!(d.is_reapable());
+        d.keep()
+    };
+    let (_kept_file, kept_file) = reapable(&dir)
+        .named_temporary_file()
+        .unwrap()
+        .keep()
+        .unwrap();
+    let persisted = dir.join("persisted");
+    let _p = reapable(&dir)
+        .named_temporary_file()
+        .unwrap()
+        .persist(&persisted)
+        .unwrap();
+    leak(&outside, &scratch.path().join("c"), 1, 0, false);
+    let dead_outside = recorded(&scratch.path().join("c")).remove(0);
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&dead_outside, &link).unwrap();
+    let copy = dir.join("copy");
+    let cp = std::process::Command::new("cp")
+        .args(["-r", "--preserve=xattr"])
+        .arg(&dead[0])
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    assert!(
+        tag_of(&copy).is_some(),
+        "cp --preserve=xattr carried the tag"
+    );
+    for kept in [&kept_path, &kept_file, &persisted, &no_delete] {
+        assert_eq!(tag_of(kept), None, "{} is still tagged", kept.display());
+    }
+    let before = list(&dir);
+
+    assert_eq!(
+        reaped(&dir, true),
+        names(&dead),
+        "the dry run lists exactly the dead"
+    );
+    assert_eq!(list(&dir), before, "a dry run removes nothing");
+    assert_eq!(
+        reaped(&dir, false),
+        names(&dead),
+        "the real run removes exactly them"
+    );
+    let after: BTreeSet<String> = list(&dir).into_iter().collect();
+    let expected: BTreeSet<String> = before
+        .iter()
+        .filter(|n| !names(&dead).contains(*n))
+        .cloned()
+        .collect();
+    assert_eq!(after, expected);
+    for stays in [
+        live_dir.path(),
+        live_file.path(),
+        &untagged_dir,
+        &untagged_file,
+        &kept_path,
+        &kept_file,
+        &persisted,
+        &no_delete,
+        &copy,
+    ] {
+        assert!(stays.exists(), "{} was removed", stays.display());
+    }
+    assert!(
+        dead_outside.join("inside").exists(),
+        "the link was followed"
+    );
+    assert!(std::fs::symlink_metadata(&link).is_ok());
+    assert!(reaped(&dir, false).is_empty(), "a second run finds nothing");
+}
+
+#[test]
+fn forged_tags_are_judged_as_specified() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    let cases = [
+        ("start", "1", true),                // live pid, another start time: reused
+        ("boot", "another-boot", true),      // another boot of this machine
+        ("host", "another-host", false),     // another machine: cannot be checked
+        ("pidns", "1", false),               // another pid namespace: cannot be checked
+        ("uid", &NOBODY.to_string(), false), // fine if ours: only uid of the inode counts
+    ];
+    let mut expect = BTreeSet::new();
+    for (i, (key, value, dead)) in cases.iter().enumerate() {
+        let path = dir.join(format!("forged-{}-{}", i, key));
+        std::fs::create_dir(&path).unwrap();
+        let tag = with_field(&live_tag_for(&path, scratch.path()), key, value);
+        set_tag(&path, &tag);
+        if *dead {
+            expect.insert(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    // A tag that names another inode (moved from elsewhere) is never judged.
+    let moved = dir.join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    let tag = with_field(&live_tag_for(&moved, scratch.path()), "ino", "1");
+    set_tag(&moved, &with_field(&tag, "boot", "another-boot"));
+    let entries = ReapOptions::new().dry_run(true).reap(&dir).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    let listed: BTreeSet<String> = entries
+        .iter()
+        .filter(|e| e.is_reaped())
+        .map(|e| e.path().file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(listed, expect);
+    assert_eq!(
+        entries.len(),
+        cases.len() + 1,
+        "every tagged entry is listed"
+    );
+    assert!(entries.iter().all(|e| !e.reason().is_empty()));
+    assert_eq!(reaped(&dir, false), expect);
+}
+
+#[test]
+fn a_zombie_owner_is_dead() {
+    let scratch = Scratch::new();
+    let record = scratch.path().join("record");
+    // SAFETY: fork in a test; the child only creates, records and _exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let d = reapable(scratch.path()).temporary_directory().unwrap();
+        std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: ends the child at once, `d` not dropped: leaked as by a crash.
+        unsafe { libc::_exit(0) };
+    }
+    // Not reaped yet: wait until it is a zombie (bounded), without reaping it.
+    let mut zombie = false;
+    for _ in 0..500 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap();
+        if stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .trim_start()
+            .starts_with('Z')
+        {
+            zombie = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(zombie, "the child did not end within 5 s");
+    let leaked = PathBuf::from(std::fs::read_to_string(&record).unwrap());
+    let entries = ReapOptions::new().reap(scratch.path()).unwrap();
+    let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
+    assert!(entry.reason().contains("zombie"), "{}", entry);
+    assert!(!leaked.exists());
+    let mut status = 0;
+    // SAFETY: reaps our child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+}
+
+#[test]
+fn another_users_entry_needs_all_users_and_a_matching_tag() {
+    if !is_root() {
+        eprintln!("not root: cannot make another user's entries");
+        return;
+    }
+    let scratch = Scratch::new();
+    let record = scratch.path().join("record");
+    leak(scratch.path(), &record, 2, 0, false);
+    let leaked = recorded(&record);
+    for path in &leaked {
+        std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    // The second one's tag names its owner, as nobody's own process would have written it.
+    let tag = tag_of(&leaked[1]).unwrap();
+    set_tag(&leaked[1], &with_field(&tag, "uid", &NOBODY.to_string()));
+    let plain = ReapOptions::new().reap(scratch.path()).unwrap();
+    assert!(plain.iter().all(|e| !e.is_reaped()));
+    assert!(plain.iter().any(|e| e.reason().contains("another user's")));
+    let all = ReapOptions::new()
+        .all_users(true)
+        .reap(scratch.path())
+        .unwrap();
+    let removed: Vec<&Path> = all
+        .iter()
+        .filter(|e| e.is_reaped())
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(removed, vec![leaked[1].as_path()]);
+    assert!(leaked[0].exists() && !leaked[1].exists());
+}
+
+#[test]
+fn two_reapers_at_once_never_fail_and_remove_each_entry_once() {
+    let scratch = Scratch::new();
+    let record = scratch.path().join("record");
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    leak(&dir, &record, 40, 40, true);
+    let dead = names(&recorded(&record));
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let (dir, barrier) = (dir.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                ReapOptions::new().reap(&dir).expect("a reaper failed")
+            })
+        })
+        .collect();
+    let mut removed = Vec::new();
+    for run in runs {
+        for e in run.join().unwrap() {
+            assert!(!matches!(e.outcome(), ReapOutcome::Failed(_)), "{}", e);
+            if matches!(e.outcome(), ReapOutcome::Removed) {
+                removed.push(e.path().file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let once: BTreeSet<String> = removed.iter().cloned().collect();
+    assert_eq!(once.len(), removed.len(), "an entry was removed twice");
+    assert_eq!(once, dead);
+    common::assert_empty(&dir);
+}
