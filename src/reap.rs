@@ -696,6 +696,106 @@ mod tests {
         let st = sys::parse_proc_stat(line).unwrap();
         assert_eq!((st.state, st.start), (b'S', 123456));
         let me = sys::process_stat("self").unwrap().unwrap();
-        assert_eq!(me.state, b'R');
+        assert!(me.state != b'Z' && me.start > 0);
+    }
+
+    /// A directory in `parent` tagged as left by a dead owner (another boot of this machine).
+    #[cfg(target_os = "linux")]
+    fn dead_dir(parent: &Path, name: &str) -> PathBuf {
+        let path = parent.join(name);
+        std::fs::create_dir(&path).unwrap();
+        let held = sys::open_dir_handle(&path).unwrap();
+        let stat = sys::stat_fd(held.fd()).unwrap();
+        let mut owner = (*me().unwrap()).clone();
+        owner.boot = "another-boot".into();
+        let tag = Tag {
+            owner,
+            uid: stat.uid,
+            dev: stat.dev,
+            ino: stat.ino,
+        };
+        sys::set_tag(held.fd(), tag.encode().as_bytes()).unwrap();
+        path
+    }
+
+    /// Runs a real reap of `dir` with `swap` called at the one moment between the last check
+    /// of an entry and its removal.
+    #[cfg(target_os = "linux")]
+    fn reap_with_swap(dir: &Path, swap: impl FnMut(&Path) + 'static) -> Vec<ReapEntry> {
+        hooks::BEFORE_REMOVAL.with(|h| *h.borrow_mut() = Some(Box::new(swap)));
+        let entries = ReapOptions::new().reap(dir);
+        hooks::BEFORE_REMOVAL.with(|h| *h.borrow_mut() = None);
+        entries.unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn scratch(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let base =
+            std::env::temp_dir().join(format!("tempkit-reap-{}-{}", name, std::process::id()));
+        let (dir, outside) = (base.join("tmp"), base.join("outside"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(outside.join("sub")).unwrap();
+        std::fs::write(outside.join("precious"), b"mine").unwrap();
+        std::fs::write(outside.join("sub/precious"), b"mine").unwrap();
+        (base, dir, outside)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn assert_outside_intact(outside: &Path) {
+        assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"mine");
+        assert_eq!(
+            std::fs::read(outside.join("sub/precious")).unwrap(),
+            b"mine"
+        );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn an_entry_swapped_for_a_symlink_before_removal_is_left_alone() {
+        let (base, dir, outside) = scratch("root");
+        let victim = dead_dir(&dir, "victim");
+        std::fs::write(victim.join("inside"), b"x").unwrap();
+        let (v, o, b) = (victim.clone(), outside.clone(), base.clone());
+        let entries = reap_with_swap(&dir, move |path| {
+            assert_eq!(path, v);
+            std::fs::rename(&v, b.join("moved")).unwrap();
+            std::os::unix::fs::symlink(&o, &v).unwrap();
+        });
+        assert_eq!(entries.len(), 1);
+        assert!(
+            matches!(entries[0].outcome(), ReapOutcome::Skipped),
+            "{}",
+            entries[0]
+        );
+        assert_eq!(entries[0].reason(), CHANGED);
+        assert_outside_intact(&outside);
+        assert!(std::fs::symlink_metadata(&victim)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_subdirectory_swapped_for_a_symlink_during_removal_is_not_followed() {
+        let (base, dir, outside) = scratch("sub");
+        let victim = dead_dir(&dir, "victim");
+        std::fs::create_dir(victim.join("sub")).unwrap();
+        std::fs::write(victim.join("sub/inside"), b"x").unwrap();
+        let (v, o) = (victim.clone(), outside.clone());
+        let entries = reap_with_swap(&dir, move |_| {
+            std::fs::remove_dir_all(v.join("sub")).unwrap();
+            std::os::unix::fs::symlink(o.join("sub"), v.join("sub")).unwrap();
+        });
+        assert_eq!(entries.len(), 1);
+        assert!(
+            matches!(entries[0].outcome(), ReapOutcome::Removed),
+            "{}",
+            entries[0]
+        );
+        assert_outside_intact(&outside);
+        assert!(!victim.exists());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
