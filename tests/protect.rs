@@ -80,6 +80,7 @@ fn spawn_owner(parent: &Path, record: &Path) -> (i32, PathBuf, u32) {
             .unwrap();
         assert!(dir.is_protected());
         std::fs::write(dir.path().join("work"), b"in progress").unwrap();
+        #[allow(clippy::zombie_processes)] // the owner is killed; init reaps the sleeper
         let sleeper = Command::new("sleep").arg("60").spawn().unwrap();
         let text = format!("{}\n{}\n", dir.path().display(), sleeper.id());
         std::fs::write(record.with_extension("tmp"), text).unwrap();
