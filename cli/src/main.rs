@@ -7,6 +7,7 @@
 //! - `tempkit reap [DIR]... [--dry-run]`: removes exactly what dead owners left behind.
 //! - `tempkit gettempdir`: prints the directory temporary objects go in by default.
 
+mod guardian;
 mod mktemp;
 mod out;
 mod reap;

@@ -6,6 +6,10 @@
 //! removes the directory after it ends. A signal the terminal sent to its whole foreground
 //! process group (Ctrl-C) has reached the command already and is not sent twice.
 //!
+//! If tempkit itself is killed (`SIGKILL`, which cannot be caught), a guardian process stops
+//! the command and removes the directory (see `guardian.rs`). The directory is protected from
+//! age-based cleaners and tagged for `tempkit reap` while it exists.
+//!
 //! Exit status: the command's; 128+N when a signal N killed it (as shells report it); 127
 //! when it was not found and 126 when it could not be started otherwise; 125 when tempkit
 //! itself failed (the directory could not be created, or, after a successful command, could
@@ -13,13 +17,14 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use tempkit::TemporaryDirectory;
 
+use crate::guardian::Guardian;
 use crate::out;
 
 const PROG: &str = "tempkit run";
@@ -91,25 +96,55 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
     if let Some(dir) = &args.dir {
         builder.dir(dir);
     }
+    // Shielded from age-based cleaners while it lives, and reapable by `tempkit reap` if
+    // tempkit and its guardian both die (one directory per run: the cost does not matter).
+    builder.protect(true).reapable(true);
     // Handlers first: from the moment the directory exists, a signal must not end tempkit.
     if let Err(e) = install_forwarding() {
         out::error(PROG, format_args!("cannot handle signals: {}", e));
         return ExitCode::from(TEMPKIT_FAILED);
     }
-    let workdir = match builder.temporary_directory() {
+    let mut workdir = match builder.temporary_directory() {
         Ok(w) => w,
         Err(e) => {
             out::error(PROG, format_args!("{}", e));
             return ExitCode::from(TEMPKIT_FAILED);
         }
     };
-    let status = run_command(&args, &workdir);
-    finish(workdir, args.keep, status)
+    // Before the command starts, while tempkit is single-threaded.
+    let mut guardian = match Guardian::start(&mut workdir) {
+        Ok(guardian) => Some(guardian),
+        Err(e) => {
+            out::error(
+                PROG,
+                format_args!("no guardian (a SIGKILL would leak): {}", e),
+            );
+            None
+        }
+    };
+    let status = run_command(&args, &workdir, &mut guardian);
+    let code = finish(workdir, args.keep, status);
+    if let Some(guardian) = guardian {
+        guardian.done();
+    }
+    code
+}
+
+/// Whether tempkit is the foreground job of its terminal: the command then stays in tempkit's
+/// process group, so that job control (Ctrl-C, Ctrl-Z) treats both as one job. Otherwise the
+/// command gets a process group of its own, which the guardian can stop as a whole.
+fn in_terminal_foreground() -> bool {
+    // SAFETY: isatty, tcgetpgrp and getpgrp have no memory-safety preconditions.
+    unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
 }
 
 /// Runs the command to its end. `Ok` is its exit status; `Err` the status to exit with when it
 /// could not be started (the message is printed).
-fn run_command(args: &RunArgs, workdir: &TemporaryDirectory) -> Result<ExitStatus, u8> {
+fn run_command(
+    args: &RunArgs,
+    workdir: &TemporaryDirectory,
+    guardian: &mut Option<Guardian>,
+) -> Result<ExitStatus, u8> {
     let (program, rest) = args.command.split_first().ok_or(TEMPKIT_FAILED)?;
     let path = workdir.path();
     let mut command = Command::new(program);
@@ -120,6 +155,10 @@ fn run_command(args: &RunArgs, workdir: &TemporaryDirectory) -> Result<ExitStatu
         .env("TMP", path);
     if args.cd {
         command.current_dir(path);
+    }
+    let own_group = !in_terminal_foreground();
+    if own_group {
+        command.process_group(0);
     }
     // Told to stop before the command started: do not start it.
     let early = PENDING.swap(0, Ordering::SeqCst);
@@ -142,6 +181,9 @@ fn run_command(args: &RunArgs, workdir: &TemporaryDirectory) -> Result<ExitStatu
     };
     let pid = i32::try_from(child.id()).map_err(|_| TEMPKIT_FAILED)?;
     CHILD.store(pid, Ordering::SeqCst);
+    if let Some(guardian) = guardian.as_mut() {
+        guardian.command_started(pid, own_group);
+    }
     let early = PENDING.swap(0, Ordering::SeqCst);
     if early != 0 {
         // SAFETY: kill has no memory-safety preconditions; `pid` is our unreaped child.
