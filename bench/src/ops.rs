@@ -24,6 +24,10 @@ pub enum Op {
     TempDirEmpty,
     /// `TemporaryDirectory` created, filled with 100 empty files, dropped.
     TempDir100,
+    /// `TemporaryDirectory` with `protect(true)`, created empty and dropped.
+    TempDirProtect,
+    /// `TemporaryDirectory` with `reapable(true)`, created empty and dropped.
+    TempDirReapable,
     /// Removal of a tree of 10,000 files in 100 directories (the building is not timed).
     RemoveTree,
     /// `SpooledTemporaryFile`: 1 MiB in 4 KiB writes, staying in memory, dropped.
@@ -65,13 +69,15 @@ pub const SPOOL_MAX: usize = 2 * SPOOL_BYTES;
 
 impl Op {
     /// Every operation, in table order.
-    pub const ALL: [Op; 11] = [
+    pub const ALL: [Op; 13] = [
         Op::TemporaryFile,
         Op::NamedTemporaryFile,
         Op::MkstempUnlink,
         Op::MkdtempRmdir,
         Op::TempDirEmpty,
         Op::TempDir100,
+        Op::TempDirProtect,
+        Op::TempDirReapable,
         Op::RemoveTree,
         Op::SpooledMemory,
         Op::Rollover,
@@ -88,6 +94,8 @@ impl Op {
             Op::MkdtempRmdir => "mkdtemp_rmdir",
             Op::TempDirEmpty => "tempdir_empty",
             Op::TempDir100 => "tempdir_100_files",
+            Op::TempDirProtect => "tempdir_protect",
+            Op::TempDirReapable => "tempdir_reapable",
             Op::RemoveTree => "remove_tree_10000",
             Op::SpooledMemory => "spooled_1mib_memory",
             Op::Rollover => "rollover_1mib",
@@ -110,6 +118,8 @@ impl Op {
             Op::MkdtempRmdir => "mkdtemp + rmdir",
             Op::TempDirEmpty => "TemporaryDirectory empty, new + drop",
             Op::TempDir100 => "TemporaryDirectory + 100 files + drop",
+            Op::TempDirProtect => "TemporaryDirectory protect(true), empty, new + drop",
+            Op::TempDirReapable => "TemporaryDirectory reapable(true), empty, new + drop",
             Op::RemoveTree => "remove a tree of 10,000 files in 100 dirs",
             Op::SpooledMemory => "SpooledTemporaryFile 1 MiB in 4 KiB writes, in memory",
             Op::Rollover => "rollover of 1 MiB",
@@ -147,6 +157,10 @@ impl Op {
             (TempDir100, Tempfile) => "TempDir::new_in(d), 100 × open+close, drop",
             (TempDir100, Floor) => "mkdir, 100 × open+close, 100 × unlink, rmdir",
             (TempDir100, Python) => "TemporaryDirectory, 100 × os.open+os.close, cleanup()",
+            (TempDirProtect, Tempkit) => "temporary_directory() with protect(true), drop",
+            (TempDirReapable, Tempkit) => "temporary_directory() with reapable(true), drop",
+            (TempDirProtect | TempDirReapable, Floor) => "mkdir + rmdir (the plain directory)",
+            (TempDirProtect | TempDirReapable, _) => "no such option",
             (RemoveTree, Tempkit) => "TemporaryDirectory drop",
             (RemoveTree, Tempfile) => "TempDir drop",
             (RemoveTree, Floor) => "std::fs::remove_dir_all",
@@ -404,7 +418,25 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
                 std::fs::remove_dir(tempfile::TempDir::new_in(dir)?.keep())?;
             }
         }
-        (Op::MkdtempRmdir | Op::TempDirEmpty, Who::Floor) => {
+        (Op::TempDirProtect, Who::Tempkit) => {
+            let mut b = b.clone();
+            b.protect(true);
+            for _ in 0..n {
+                drop(black_box(b.temporary_directory()?));
+            }
+        }
+        (Op::TempDirReapable, Who::Tempkit) => {
+            let mut b = b.clone();
+            b.reapable(true);
+            for _ in 0..n {
+                drop(black_box(b.temporary_directory()?));
+            }
+        }
+        (Op::TempDirProtect | Op::TempDirReapable, Who::Tempfile) => return Ok(None),
+        (
+            Op::MkdtempRmdir | Op::TempDirEmpty | Op::TempDirProtect | Op::TempDirReapable,
+            Who::Floor,
+        ) => {
             for _ in 0..n {
                 floor::mkdir_rmdir(&mut names)?;
             }
