@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
-use crate::{env, path, sys, NamedTemporaryFile, TemporaryDirectory, TemporaryFile};
+use crate::{env, keep, path, sys, NamedTemporaryFile, TemporaryDirectory, TemporaryFile};
 
 /// Options for creating temporary objects: Python's keyword arguments.
 ///
@@ -22,7 +22,8 @@ use crate::{env, path, sys, NamedTemporaryFile, TemporaryDirectory, TemporaryFil
 /// | [`random_len`](Builder::random_len) | 8 | every named object |
 /// | [`delete`](Builder::delete) | `true` | named file, directory |
 /// | [`delete_on_close`](Builder::delete_on_close) | `true` | named file |
-/// | [`ignore_cleanup_errors`](Builder::ignore_cleanup_errors) | `false` | directory |
+/// | [`ignore_cleanup_errors`](Builder::ignore_cleanup_errors) | `false` | directory; named file (drop's reports) |
+/// | [`keep_on_panic`](Builder::keep_on_panic) | `TEMPKIT_KEEP`, else `false` | directory, named file |
 /// | [`protect`](Builder::protect) | `false` | directory |
 /// | [`reapable`](Builder::reapable) | `false` | named file, directory |
 ///
@@ -48,6 +49,7 @@ pub struct Builder {
     delete: bool,
     delete_on_close: bool,
     ignore_cleanup_errors: bool,
+    keep_on_panic: Option<bool>,
     protect: bool,
     reapable: bool,
 }
@@ -62,6 +64,7 @@ impl Default for Builder {
             delete: true,
             delete_on_close: true,
             ignore_cleanup_errors: false,
+            keep_on_panic: None,
             protect: false,
             reapable: false,
         }
@@ -186,10 +189,13 @@ impl Builder {
     }
 
     /// Whether a directory's cleanup reports success even when something could not be
-    /// removed (default `false`).
+    /// removed (default `false`); also, for directories and named files, whether a failed
+    /// removal on drop goes unreported (by default it goes to the
+    /// [cleanup-error hook](crate::set_cleanup_error_hook)).
     ///
     /// # Python equivalent
-    /// `ignore_cleanup_errors=` of `TemporaryDirectory` (Python 3.10+).
+    /// `ignore_cleanup_errors=` of `TemporaryDirectory` (Python 3.10+), which also silences
+    /// the implicit cleanup's report; Python's `NamedTemporaryFile` has no such option.
     ///
     /// ```
     /// let mut b = tempkit::Builder::new();
@@ -273,6 +279,46 @@ impl Builder {
     /// ```
     pub fn reapable(&mut self, yes: bool) -> &mut Self {
         self.reapable = yes;
+        self
+    }
+
+    /// Whether a directory or named file dropped while its thread panics is kept, with one
+    /// line naming it on stderr (default: the `TEMPKIT_KEEP` environment variable, else
+    /// `false`).
+    ///
+    /// The line is printed with `eprintln!`, so the test harness shows it with the failing
+    /// test's output:
+    ///
+    /// ```text
+    /// tempkit: kept /tmp/tmpab12cd34 (thread 'tests::parse' panicked)
+    /// ```
+    ///
+    /// `TEMPKIT_KEEP` sets the default of every object whose builder did not call this:
+    /// `never` (the default), `on-panic`, or `always` (every such object is kept, panic or
+    /// not, with the same line). It is read once per process, at the first drop that needs
+    /// it; an invalid value is reported once on stderr and treated as `never`. An explicit
+    /// `keep_on_panic(true)` or `keep_on_panic(false)` wins over it. A named file already
+    /// deleted by [`close()`](crate::NamedTemporaryFile::close) is gone and not reported.
+    /// A kept object loses its owner tag ([`reapable`](Builder::reapable)) first, so
+    /// [`reap`](crate::reap) never removes it. For a test that fails by returning `Err`, see
+    /// [`TemporaryDirectory::keep_on_error`] and [`TemporaryDirectory::keep_if`].
+    ///
+    /// # Platform notes
+    /// A panic is seen only while it unwinds: with `panic = "abort"`, after `SIGKILL` or
+    /// `std::process::exit`, no `Drop` runs and the object stays anyway, unannounced.
+    ///
+    /// # Python equivalent
+    /// None: Python's `delete=False` keeps the object always, whether the code failed or not.
+    ///
+    /// ```
+    /// let dir = tempkit::Builder::new().keep_on_panic(true).temporary_directory()?;
+    /// let path = dir.path().to_owned();
+    /// drop(dir); // no panic: removed as usual
+    /// assert!(!path.exists());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn keep_on_panic(&mut self, yes: bool) -> &mut Self {
+        self.keep_on_panic = Some(yes);
         self
     }
 
@@ -470,8 +516,7 @@ impl Builder {
     /// ```
     pub fn temporary_directory(&self) -> io::Result<TemporaryDirectory> {
         let ((), path) = self.create(Kind::Dir, sys::create_dir)?;
-        let mut dir =
-            TemporaryDirectory::from_created(path, self.deletes(), self.ignores_cleanup_errors());
+        let mut dir = TemporaryDirectory::from_created(path, self.deletes(), self.life());
         if self.protect || self.tags() {
             dir.arm(self.protect, self.tags());
         }
@@ -522,9 +567,12 @@ impl Builder {
         self.delete_on_close
     }
 
-    /// Whether directory cleanup ignores errors.
-    pub(crate) fn ignores_cleanup_errors(&self) -> bool {
-        self.ignore_cleanup_errors
+    /// What drop does beyond removing: the keep policy and the error reports.
+    pub(crate) fn life(&self) -> keep::Life {
+        keep::Life::new(
+            keep::Setting::from_builder(self.keep_on_panic),
+            self.ignore_cleanup_errors,
+        )
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::keep::{self, Keepable, Life};
 use crate::sys::{self, StatKind};
 use crate::{error, reap, remove, Builder};
 
@@ -14,7 +15,7 @@ use crate::{error, reap, remove, Builder};
 ///
 /// | exit | removes? | errors |
 /// |---|---|---|
-/// | drop | if [`delete`](Builder::delete) is `true` (the default) | ignored; never panics |
+/// | drop | if [`delete`](Builder::delete) is `true` (the default) | to the [cleanup-error hook](crate::set_cleanup_error_hook); never panics |
 /// | [`cleanup`](TemporaryDirectory::cleanup) | always, also with `delete(false)` | returned, unless [`ignore_cleanup_errors`](Builder::ignore_cleanup_errors) |
 /// | [`keep`](TemporaryDirectory::keep) | never: hands you the path | none |
 ///
@@ -28,6 +29,34 @@ use crate::{error, reap, remove, Builder};
 /// given mode 0700 and removed; nothing outside the tree is ever changed. The walk uses a
 /// heap stack and a bounded number of descriptors (about 32), so a tree 10,000 levels deep is
 /// no problem.
+///
+/// # Keeping evidence
+/// A directory dropped while its thread panics is kept, and its path printed, with
+/// [`Builder::keep_on_panic`] or `TEMPKIT_KEEP=on-panic`; for failures that are not panics,
+/// see [`keep_on_error`](TemporaryDirectory::keep_on_error) and
+/// [`keep_if`](TemporaryDirectory::keep_if).
+///
+/// # Borrow it, never move it
+/// `AsRef<Path>` is implemented for `&TemporaryDirectory` only. Passing the directory by
+/// value to a function taking `impl AsRef<Path>` would move it in and drop it, removing the
+/// directory, before the callee used the path (the `tempfile` crate's issue #115), so it does
+/// not compile:
+///
+/// ```compile_fail
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// let mut make = std::process::Command::new("make");
+/// make.current_dir(dir); // error: `AsRef<Path>` is not implemented for `TemporaryDirectory`
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// Borrow it instead:
+///
+/// ```
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// let status = std::process::Command::new("true").current_dir(&dir).status()?;
+/// assert!(status.success() && dir.path().is_dir());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// # Platform notes
 /// The secure walk is the Unix one; other platforms remove the tree with a path-based walk
@@ -52,7 +81,8 @@ use crate::{error, reap, remove, Builder};
 pub struct TemporaryDirectory {
     path: PathBuf,
     delete: bool,
-    ignore_cleanup_errors: bool,
+    /// Keep policy, error reports and `ignore_cleanup_errors`.
+    life: Life,
     /// Removed entirely by a `cleanup()` that succeeded: nothing is left to do.
     removed: bool,
     /// Set by [`Builder::protect`] or [`Builder::reapable`]; `None` for a plain directory.
@@ -73,11 +103,11 @@ struct Guard {
 
 impl TemporaryDirectory {
     /// Wraps a directory just created at `path` (by [`Builder::temporary_directory`]).
-    pub(crate) fn from_created(path: PathBuf, delete: bool, ignore_cleanup_errors: bool) -> Self {
+    pub(crate) fn from_created(path: PathBuf, delete: bool, life: Life) -> Self {
         TemporaryDirectory {
             path,
             delete,
-            ignore_cleanup_errors,
+            life,
             removed: false,
             guard: None,
         }
@@ -182,7 +212,7 @@ impl TemporaryDirectory {
                 self.removed = true;
                 Ok(())
             }
-            Err(_) if self.ignore_cleanup_errors => Ok(()),
+            Err(_) if self.life.ignores_errors() => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -203,6 +233,61 @@ impl TemporaryDirectory {
         self.delete = false;
         self.untag();
         std::mem::take(&mut self.path)
+    }
+
+    /// Keeps the directory when dropped if `yes` (and prints its path then, as
+    /// [`Builder::keep_on_panic`] does); `keep_if(false)` undoes it.
+    ///
+    /// For a test that returns `Err`, whose locals are dropped before the harness sees the
+    /// error (so no panic is involved): decide while the outcome is known. Unlike
+    /// [`keep`](TemporaryDirectory::keep), the object stays armed and usable, and
+    /// [`cleanup()`](TemporaryDirectory::cleanup) still removes it.
+    ///
+    /// # Python equivalent
+    /// None: `delete=False` is decided at creation.
+    ///
+    /// ```
+    /// let mut dir = tempkit::TemporaryDirectory::new()?;
+    /// let outcome: Result<(), std::io::Error> = Ok(()); // what the test found
+    /// dir.keep_if(outcome.is_err());
+    /// let path = dir.path().to_owned();
+    /// drop(dir);
+    /// assert!(!path.exists()); // success: removed
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn keep_if(&mut self, yes: bool) -> &mut Self {
+        self.life.keep_if(yes);
+        self
+    }
+
+    /// Runs `f` with the directory and keeps it (printing its path to stderr) if `f` returns
+    /// `Err` or panics; otherwise it is dropped as usual when `f` returns.
+    ///
+    /// This is keep-on-failure for tests that return `Result`: their locals are dropped
+    /// before the harness sees the `Err`, so [`Builder::keep_on_panic`] cannot tell. A panic
+    /// inside `f` keeps the directory whatever `keep_on_panic` says.
+    ///
+    /// # Python equivalent
+    /// None (pytest's `tmp_path_retention_policy = "failed"` is the closest).
+    ///
+    /// ```
+    /// use std::io;
+    /// fn parse_config(dir: &std::path::Path) -> io::Result<String> {
+    ///     std::fs::read_to_string(dir.join("config.toml"))
+    /// }
+    ///
+    /// let result = tempkit::TemporaryDirectory::new()?.keep_on_error(|dir| {
+    ///     std::fs::write(dir.path().join("config.toml"), "answer = 42")?;
+    ///     parse_config(dir.path())
+    /// });
+    /// assert_eq!(result?, "answer = 42"); // Ok: the directory is gone
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn keep_on_error<T, E>(
+        self,
+        f: impl FnOnce(&mut TemporaryDirectory) -> Result<T, E>,
+    ) -> Result<T, E> {
+        keep::keep_on_error(self, f)
     }
 
     /// Whether the directory holds a shared lock that age-based cleaners honour (see
@@ -286,11 +371,26 @@ impl TemporaryDirectory {
     }
 }
 
+impl Keepable for TemporaryDirectory {
+    const IS_DIR: bool = true;
+    fn life_mut(&mut self) -> &mut Life {
+        &mut self.life
+    }
+    fn kept_path(&self) -> &Path {
+        &self.path
+    }
+    fn prepare_to_keep(&mut self) {
+        self.untag();
+    }
+    fn remove_on_drop(&mut self) -> io::Result<()> {
+        self.remove()
+    }
+}
+
 impl Drop for TemporaryDirectory {
     fn drop(&mut self) {
         if self.delete && !self.removed {
-            // Errors cannot be reported from drop: `cleanup()` is the way to see them.
-            let _ = self.remove();
+            keep::on_drop(self);
         }
         // A protected directory's lock is released here, after the removal, when the guard's
         // descriptor closes.
@@ -307,7 +407,8 @@ impl fmt::Debug for TemporaryDirectory {
     }
 }
 
-impl AsRef<Path> for TemporaryDirectory {
+/// By reference only: see [Borrow it, never move it](TemporaryDirectory#borrow-it-never-move-it).
+impl AsRef<Path> for &TemporaryDirectory {
     fn as_ref(&self) -> &Path {
         &self.path
     }

@@ -8,6 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::create::Kind;
+use crate::keep::{self, Keepable, Life};
 use crate::{error, reap, sys, Builder};
 
 /// A temporary file with a name, deleted according to `delete` and `delete_on_close`.
@@ -35,6 +36,14 @@ use crate::{error, reap, sys, Builder};
 /// Deletion happens in `close()` or `Drop`: a process killed with `SIGKILL` (or that calls
 /// `std::process::exit`, or leaks the object with `mem::forget`) leaves the file behind. Use
 /// [`TemporaryFile`](crate::TemporaryFile) when no name is needed.
+///
+/// # Keeping evidence
+/// With [`Builder::keep_on_panic`] (or `TEMPKIT_KEEP`), [`keep_if`](NamedTemporaryFile::keep_if)
+/// or [`keep_on_error`](NamedTemporaryFile::keep_on_error), drop keeps the file and prints its
+/// path; a deletion that fails on drop goes to the
+/// [cleanup-error hook](crate::set_cleanup_error_hook). `AsRef<Path>` is implemented for
+/// `&NamedTemporaryFile` only, so the file cannot be moved into (and deleted before) a call
+/// that wanted its path.
 ///
 /// # Security
 /// Anyone who can write to the directory can unlink or replace the name (in a sticky
@@ -75,6 +84,8 @@ pub struct NamedTemporaryFile {
     closed_id: Option<sys::FileId>,
     /// Carries an owner tag ([`Builder::reapable`]), removed before the file is published.
     tagged: bool,
+    /// Keep policy and error reports of drop.
+    life: Life,
 }
 
 impl NamedTemporaryFile {
@@ -115,6 +126,7 @@ impl NamedTemporaryFile {
             disarmed: false,
             closed_id: None,
             tagged,
+            life: builder.life(),
         })
     }
 
@@ -493,6 +505,75 @@ impl NamedTemporaryFile {
         let path = std::mem::take(&mut self.path);
         result.map(|file| (file, path))
     }
+
+    /// Keeps the file when dropped if `yes` (and prints its path then, as
+    /// [`Builder::keep_on_panic`] does); `keep_if(false)` undoes it.
+    ///
+    /// For a test that returns `Err` (no panic involved): decide while the outcome is known.
+    /// Unlike [`keep`](NamedTemporaryFile::keep), the object stays armed and usable, and
+    /// [`close()`](NamedTemporaryFile::close) still deletes it (with `delete_on_close`).
+    ///
+    /// # Python equivalent
+    /// None: `delete=False` is decided at creation.
+    ///
+    /// ```
+    /// let mut file = tempkit::NamedTemporaryFile::new()?;
+    /// file.keep_if(true);
+    /// let path = file.path().to_owned();
+    /// drop(file); // prints "tempkit: kept <path> (keep_if(true))"
+    /// assert!(path.exists());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn keep_if(&mut self, yes: bool) -> &mut Self {
+        self.life.keep_if(yes);
+        self
+    }
+
+    /// Runs `f` with the file and keeps it (printing its path to stderr) if `f` returns `Err`
+    /// or panics; otherwise it is dropped as usual when `f` returns.
+    ///
+    /// See [`TemporaryDirectory::keep_on_error`](crate::TemporaryDirectory::keep_on_error).
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let result = tempkit::NamedTemporaryFile::new()?.keep_on_error(|file| {
+    ///     file.write_all(b"input")?;
+    ///     std::fs::read(file.path())
+    /// });
+    /// assert_eq!(result?, b"input");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn keep_on_error<T, E>(
+        self,
+        f: impl FnOnce(&mut NamedTemporaryFile) -> Result<T, E>,
+    ) -> Result<T, E> {
+        keep::keep_on_error(self, f)
+    }
+}
+
+impl Keepable for NamedTemporaryFile {
+    const IS_DIR: bool = false;
+    fn life_mut(&mut self) -> &mut Life {
+        &mut self.life
+    }
+    fn kept_path(&self) -> &Path {
+        &self.path
+    }
+    fn prepare_to_keep(&mut self) {
+        if self.tagged {
+            if let Ok(file) = self.handle() {
+                let _ = self.untag(&file);
+                self.file = Some(file);
+            }
+        }
+    }
+    fn remove_on_drop(&mut self) -> io::Result<()> {
+        self.remove_name()
+    }
 }
 
 impl Drop for NamedTemporaryFile {
@@ -507,12 +588,20 @@ impl Drop for NamedTemporaryFile {
                 _ => return,
             }
         }
-        let _ = self.remove_name();
+        keep::on_drop(self);
         // The handle, if still open, closes after this, when the fields are dropped.
     }
 }
 
-impl AsRef<Path> for NamedTemporaryFile {
+/// By reference only, as for [`TemporaryDirectory`](crate::TemporaryDirectory#borrow-it-never-move-it):
+/// passing the file by value to a function taking `impl AsRef<Path>` would delete it first.
+///
+/// ```compile_fail
+/// let file = tempkit::NamedTemporaryFile::new()?;
+/// std::process::Command::new("cat").arg("-").stdin(std::fs::File::open(file)?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl AsRef<Path> for &NamedTemporaryFile {
     fn as_ref(&self) -> &Path {
         &self.path
     }

@@ -67,7 +67,12 @@ fn the_contract_compiles_and_its_constants_hold() {
     let _: fn(&mut TemporaryDirectory) -> io::Result<()> = TemporaryDirectory::cleanup;
     let _: fn(TemporaryDirectory) -> PathBuf = TemporaryDirectory::keep;
     let dir = TemporaryDirectory::new().unwrap();
-    let _: &Path = dir.as_ref();
+    // By reference only (SPEC section 1): `current_dir(dir)` by value does not compile (the
+    // compile_fail doctest on `TemporaryDirectory`).
+    let _: &Path = (&dir).as_ref();
+    std::process::Command::new("true").current_dir(&dir);
+    let file = NamedTemporaryFile::new().unwrap();
+    let _: &Path = (&file).as_ref();
 
     let _: fn(usize) -> SpooledTemporaryFile = SpooledTemporaryFile::new;
     rw_seek::<SpooledTemporaryFile>();
@@ -76,4 +81,16 @@ fn the_contract_compiles_and_its_constants_hold() {
     let _: fn(&mut SpooledTemporaryFile, u64) -> io::Result<()> = SpooledTemporaryFile::set_len;
     let _: fn(&SpooledTemporaryFile) -> u64 = SpooledTemporaryFile::len;
     let _: fn(SpooledTemporaryFile) -> io::Result<File> = SpooledTemporaryFile::into_file;
+}
+
+/// SPEC section 7: keeping what failed and reporting what could not be removed.
+#[test]
+fn the_life_cycle_contract_compiles() {
+    let _: fn(&mut Builder, bool) -> &mut Builder = Builder::keep_on_panic;
+    type Hook = Box<dyn Fn(&tempkit::CleanupError) + Send + Sync>;
+    let _: fn(Hook) = tempkit::set_cleanup_error_hook;
+    let _: fn(&tempkit::CleanupError) -> &Path = tempkit::CleanupError::path;
+    let _: fn(&tempkit::CleanupError) -> &io::Error = tempkit::CleanupError::error;
+    fn debug_display_error<T: std::fmt::Debug + std::fmt::Display + std::error::Error>() {}
+    debug_display_error::<tempkit::CleanupError>();
 }

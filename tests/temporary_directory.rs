@@ -192,7 +192,8 @@ fn debug_shows_the_path_and_as_ref_gives_it() {
     let shown = format!("{:?}", dir);
     assert!(shown.starts_with("TemporaryDirectory"), "{}", shown);
     assert!(shown.contains(&format!("{:?}", dir.path())), "{}", shown);
-    let as_ref: &Path = dir.as_ref();
+    let borrowed = &dir; // AsRef<Path> is for `&TemporaryDirectory` only
+    let as_ref: &Path = borrowed.as_ref();
     assert_eq!(as_ref, dir.path());
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - `tempkit mktemp [OPTION]... [TEMPLATE]`: GNU coreutils `mktemp`, option for option (also
 //!   when the binary is invoked through a link named `mktemp`).
-//! - `tempkit run [--keep] [--prefix P] [--dir D] [--cd] -- CMD [ARG]...`: runs CMD in a fresh
+//! - `tempkit run [--keep] [--keep-on-failure] [--prefix P] [--dir D] [--cd] -- CMD [ARG]...`: runs CMD in a fresh
 //!   temporary directory and always removes it.
 //! - `tempkit reap [DIR]... [--dry-run]`: removes exactly what dead owners left behind.
 //! - `tempkit gettempdir`: prints the directory temporary objects go in by default.

@@ -10,6 +10,10 @@
 //! the command and removes the directory (see `guardian.rs`). The directory is protected from
 //! age-based cleaners and tagged for `tempkit reap` while it exists.
 //!
+//! `--keep` keeps the directory; `--keep-on-failure` keeps it only when the command exits
+//! with a non-zero status or is killed by a signal. Either way its path goes to stderr
+//! (`tempkit run: kept PATH`).
+//!
 //! Exit status: the command's; 128+N when a signal N killed it (as shells report it); 127
 //! when it was not found and 126 when it could not be started otherwise; 125 when tempkit
 //! itself failed (the directory could not be created, or, after a successful command, could
@@ -53,7 +57,8 @@ const FORWARDED: [libc::c_int; 7] = [
 /// The directory (mode 0700) is removed whatever happens: the command succeeds, fails, is
 /// killed by a signal, or tempkit receives SIGINT, SIGTERM or SIGHUP (forwarded to the
 /// command; the directory is removed once it has ended). Files the command made read-only or
-/// unsearchable are removed too.
+/// unsearchable are removed too. With --keep-on-failure a failed command's directory stays
+/// for a post-mortem.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: the command's; 128+N if signal N killed it; 127 if it was not \
@@ -64,6 +69,11 @@ pub(crate) struct RunArgs {
     /// Keep the directory afterwards and print its path on standard error
     #[arg(long)]
     keep: bool,
+
+    /// Keep the directory, and print its path on standard error, if the command exits with a
+    /// non-zero status or is killed by a signal
+    #[arg(long)]
+    keep_on_failure: bool,
 
     /// Start of the directory's name [default: tmp]
     #[arg(long, value_name = "P")]
@@ -123,7 +133,8 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
         }
     };
     let status = run_command(&args, &workdir, &mut guardian);
-    let code = finish(workdir, args.keep, status);
+    let keep = args.keep || (args.keep_on_failure && failed(&status));
+    let code = finish(workdir, keep, status);
     if let Some(guardian) = guardian {
         guardian.done();
     }
@@ -251,6 +262,12 @@ fn forward(signal: libc::c_int, si_code: libc::c_int) {
         }
         libc::kill(pid, signal);
     }
+}
+
+/// Whether the command ran and failed: a non-zero exit status, or killed by a signal. A
+/// command that could not be started left nothing in the directory to keep.
+fn failed(outcome: &Result<ExitStatus, u8>) -> bool {
+    matches!(outcome, Ok(status) if !status.success())
 }
 
 /// Removes (or keeps) the directory and turns the command's outcome into tempkit's status.

@@ -1,0 +1,497 @@
+//! What `Drop` does with a temporary object beyond removing it: keeping it as evidence when
+//! its thread panics (`Builder::keep_on_panic`, `TEMPKIT_KEEP`), on request (`keep_if`,
+//! `keep_on_error`), and reporting what could not be removed to the cleanup-error hook.
+//!
+//! The drop paths of `TemporaryDirectory` and `NamedTemporaryFile` make one call here,
+//! [`on_drop`]. With nothing set, it costs one relaxed atomic load (the cached `TEMPKIT_KEEP`)
+//! and no system call; the environment is read once per process, at the first drop that needs
+//! it.
+
+use std::error::Error;
+use std::ffi::OsStr;
+use std::fmt;
+use std::io::{self, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+
+/// The environment variable that sets the process's default keep policy.
+const VAR: &str = "TEMPKIT_KEEP";
+
+/// The process's policy for objects whose [`Builder`](crate::Builder) said nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Policy {
+    Never = 1,
+    OnPanic = 2,
+    Always = 3,
+}
+
+/// `TEMPKIT_KEEP` as read, or [`UNREAD`].
+static POLICY: AtomicU8 = AtomicU8::new(UNREAD);
+const UNREAD: u8 = 0;
+
+impl Policy {
+    fn from_u8(n: u8) -> Option<Policy> {
+        match n {
+            1 => Some(Policy::Never),
+            2 => Some(Policy::OnPanic),
+            3 => Some(Policy::Always),
+            _ => None,
+        }
+    }
+
+    /// The value of `TEMPKIT_KEEP`; `Err` holds the policy to use for an invalid value.
+    fn parse(value: Option<&OsStr>) -> Result<Policy, Policy> {
+        match value.map(|v| v.to_str()) {
+            None => Ok(Policy::Never),
+            Some(Some("")) | Some(Some("never")) => Ok(Policy::Never),
+            Some(Some("on-panic")) => Ok(Policy::OnPanic),
+            Some(Some("always")) => Ok(Policy::Always),
+            Some(_) => Err(Policy::Never),
+        }
+    }
+
+    /// The process default: `TEMPKIT_KEEP`, read at the first call and cached.
+    fn process_default() -> Policy {
+        if let Some(policy) = Policy::from_u8(POLICY.load(Ordering::Relaxed)) {
+            return policy;
+        }
+        let value = std::env::var_os(VAR);
+        let (policy, valid) = match Policy::parse(value.as_deref()) {
+            Ok(policy) => (policy, true),
+            Err(policy) => (policy, false),
+        };
+        // Threads racing here read the same value; only the one that stores it complains.
+        let first = POLICY
+            .compare_exchange(UNREAD, policy as u8, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        if first && !valid {
+            // Straight to the process's stderr (not a test's captured output): the setting is
+            // the whole process's. Never panics.
+            let _ = writeln!(
+                io::stderr(),
+                "tempkit: ignoring {}={:?}: expected never, on-panic or always",
+                VAR,
+                value.unwrap_or_default()
+            );
+        }
+        policy
+    }
+}
+
+/// What a [`Builder`](crate::Builder) said about keeping on panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Setting {
+    /// Nothing: `TEMPKIT_KEEP` decides.
+    Default,
+    /// `keep_on_panic(false)`.
+    Never,
+    /// `keep_on_panic(true)`.
+    OnPanic,
+}
+
+impl Setting {
+    pub(crate) fn from_builder(keep_on_panic: Option<bool>) -> Setting {
+        match keep_on_panic {
+            None => Setting::Default,
+            Some(false) => Setting::Never,
+            Some(true) => Setting::OnPanic,
+        }
+    }
+}
+
+/// Why an object was kept, for the line on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    Panicked,
+    Always,
+    KeepIf,
+    ReturnedErr,
+}
+
+/// The life-cycle options of one object, read by its `Drop`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Life {
+    setting: Setting,
+    /// Report removal errors to the hook (`false` with `ignore_cleanup_errors(true)`).
+    report: bool,
+    /// Kept whatever happens (`keep_if(true)`, or `keep_on_error` saw an `Err`).
+    requested: Option<Reason>,
+    /// Inside `keep_on_error`: kept if the thread panics, whatever the setting.
+    in_scope: bool,
+}
+
+impl Life {
+    pub(crate) fn new(setting: Setting, ignore_cleanup_errors: bool) -> Life {
+        Life {
+            setting,
+            report: !ignore_cleanup_errors,
+            requested: None,
+            in_scope: false,
+        }
+    }
+
+    /// Whether removal errors are ignored (`cleanup()` reports success).
+    pub(crate) fn ignores_errors(&self) -> bool {
+        !self.report
+    }
+
+    /// `keep_if(yes)`.
+    pub(crate) fn keep_if(&mut self, yes: bool) {
+        self.requested = if yes { Some(Reason::KeepIf) } else { None };
+    }
+
+    /// Why the object is kept now, if it is. Reads `TEMPKIT_KEEP` only when the Builder said
+    /// nothing; asks whether the thread panics only when that could keep it.
+    fn keep_reason(&self) -> Option<Reason> {
+        if self.requested.is_some() {
+            return self.requested;
+        }
+        let policy = match self.setting {
+            Setting::Never => Policy::Never,
+            Setting::OnPanic => Policy::OnPanic,
+            Setting::Default => Policy::process_default(),
+        };
+        if policy == Policy::Always {
+            return Some(Reason::Always);
+        }
+        if (policy == Policy::OnPanic || self.in_scope) && thread::panicking() {
+            return Some(Reason::Panicked);
+        }
+        None
+    }
+}
+
+/// The objects whose `Drop` goes through [`on_drop`] and that [`keep_on_error`] works on.
+pub(crate) trait Keepable {
+    /// A directory (`false`: a named file), for the report.
+    const IS_DIR: bool;
+    fn life_mut(&mut self) -> &mut Life;
+    /// The object's path.
+    fn kept_path(&self) -> &Path;
+    /// Makes the object an ordinary one before it is kept: removes its owner tag, so that
+    /// `reap` never removes it. Best effort.
+    fn prepare_to_keep(&mut self);
+    /// Removes the object, as drop does.
+    fn remove_on_drop(&mut self) -> io::Result<()>;
+}
+
+/// The whole of an armed object's `Drop`: keep it (and say so on stderr) if its policy says
+/// so, else remove it and hand an error to the cleanup-error hook. Never panics.
+pub(crate) fn on_drop<O: Keepable>(object: &mut O) {
+    let life = *object.life_mut();
+    if let Some(reason) = life.keep_reason() {
+        object.prepare_to_keep();
+        announce(object.kept_path(), reason);
+        return;
+    }
+    if let Err(error) = object.remove_on_drop() {
+        if life.report {
+            report(CleanupError {
+                path: object.kept_path().to_owned(),
+                error,
+                is_dir: O::IS_DIR,
+                while_panicking: thread::panicking(),
+            });
+        }
+    }
+}
+
+/// The line that names a kept object. `eprintln!`, so that the test harness shows it with the
+/// failing test's output.
+fn announce(path: &Path, reason: Reason) {
+    // `eprintln!` panics only when stderr cannot be written; that must not escape a `Drop`.
+    let _ = panic::catch_unwind(|| {
+        let why = match reason {
+            Reason::Panicked => {
+                let thread = thread::current();
+                format!("thread '{}' panicked", thread.name().unwrap_or("<unnamed>"))
+            }
+            Reason::Always => format!("{}=always", VAR),
+            Reason::KeepIf => "keep_if(true)".to_owned(),
+            Reason::ReturnedErr => "keep_on_error: the closure returned an error".to_owned(),
+        };
+        eprintln!("tempkit: kept {} ({})", path.display(), why);
+    });
+}
+
+/// `keep_on_error`: runs `f` with `object`; keeps the object if `f` returns `Err` or panics.
+pub(crate) fn keep_on_error<O: Keepable, T, E>(
+    mut object: O,
+    f: impl FnOnce(&mut O) -> Result<T, E>,
+) -> Result<T, E> {
+    // A panic in `f` drops `object` while unwinding, with `in_scope` set: it is kept.
+    object.life_mut().in_scope = true;
+    let result = f(&mut object);
+    let life = object.life_mut();
+    life.in_scope = false;
+    if result.is_err() {
+        life.requested = Some(Reason::ReturnedErr);
+    }
+    result
+}
+
+/// A failure to remove a temporary object in `Drop`, as the cleanup-error hook sees it.
+///
+/// Made only by `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory) or a
+/// [`NamedTemporaryFile`](crate::NamedTemporaryFile) (not of objects with
+/// [`ignore_cleanup_errors(true)`](crate::Builder::ignore_cleanup_errors)) and handed to the
+/// hook set with [`set_cleanup_error_hook`]. The explicit exits,
+/// [`TemporaryDirectory::cleanup`](crate::TemporaryDirectory::cleanup) and
+/// [`NamedTemporaryFile::close`](crate::NamedTemporaryFile::close), return their errors
+/// instead.
+///
+/// `Display` prints one sentence: the object, then the error (which names the entry that
+/// could not be removed); `source()` is `None`, as the error is printed already.
+///
+/// # Python equivalent
+/// The exception that `TemporaryDirectory`'s finalizer passes to `sys.unraisablehook`.
+///
+/// ```
+/// tempkit::set_cleanup_error_hook(Box::new(|e: &tempkit::CleanupError| {
+///     eprintln!("leaked {} ({:?}): {}", e.path().display(), e.error().kind(), e);
+/// }));
+/// # let _ = tempkit::take_cleanup_error_hook();
+/// ```
+pub struct CleanupError {
+    path: PathBuf,
+    error: io::Error,
+    is_dir: bool,
+    while_panicking: bool,
+}
+
+impl CleanupError {
+    /// The path of the temporary object (the directory, or the named file).
+    ///
+    /// # Python equivalent
+    /// The finalizer's `name`.
+    ///
+    /// ```
+    /// fn hook(e: &tempkit::CleanupError) {
+    ///     assert!(e.path().is_absolute());
+    /// }
+    /// tempkit::set_cleanup_error_hook(Box::new(hook));
+    /// # let _ = tempkit::take_cleanup_error_hook();
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What went wrong, naming the entry that could not be removed and keeping the OS error's
+    /// kind (e.g. `PermissionDenied` for an immutable file).
+    ///
+    /// # Python equivalent
+    /// The `OSError` passed to `sys.unraisablehook`.
+    ///
+    /// ```
+    /// fn hook(e: &tempkit::CleanupError) {
+    ///     eprintln!("{:?}", e.error().kind());
+    /// }
+    /// tempkit::set_cleanup_error_hook(Box::new(hook));
+    /// # let _ = tempkit::take_cleanup_error_hook();
+    /// ```
+    pub fn error(&self) -> &io::Error {
+        &self.error
+    }
+
+    /// Whether the object is a directory (`false`: a named file).
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// fn hook(e: &tempkit::CleanupError) {
+    ///     let what = if e.is_dir() { "directory" } else { "file" };
+    ///     eprintln!("could not remove {} {}", what, e.path().display());
+    /// }
+    /// tempkit::set_cleanup_error_hook(Box::new(hook));
+    /// # let _ = tempkit::take_cleanup_error_hook();
+    /// ```
+    pub fn is_dir(&self) -> bool {
+        self.is_dir
+    }
+
+    /// Whether the drop happened while the thread was panicking (unwinding).
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// fn hook(e: &tempkit::CleanupError) {
+    ///     if !e.while_panicking() {
+    ///         eprintln!("{}", e);
+    ///     }
+    /// }
+    /// tempkit::set_cleanup_error_hook(Box::new(hook));
+    /// # let _ = tempkit::take_cleanup_error_hook();
+    /// ```
+    pub fn while_panicking(&self) -> bool {
+        self.while_panicking
+    }
+}
+
+impl fmt::Display for CleanupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "temporary {} `{}` was not removed on drop{}: {}",
+            if self.is_dir { "directory" } else { "file" },
+            self.path.display(),
+            if self.while_panicking {
+                " (while panicking)"
+            } else {
+                ""
+            },
+            self.error
+        )
+    }
+}
+
+impl fmt::Debug for CleanupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CleanupError")
+            .field("path", &self.path)
+            .field("error", &self.error)
+            .field("is_dir", &self.is_dir)
+            .field("while_panicking", &self.while_panicking)
+            .finish()
+    }
+}
+
+impl Error for CleanupError {}
+
+/// The hook's type.
+type Hook = dyn Fn(&CleanupError) + Send + Sync;
+
+/// The hook set by [`set_cleanup_error_hook`]; `None` is the default hook. An `Arc`, so that
+/// the hook runs without the lock held (it may set a new hook itself).
+static HOOK: Mutex<Option<Arc<Hook>>> = Mutex::new(None);
+
+fn default_hook(error: &CleanupError) {
+    eprintln!("tempkit: {}", error);
+}
+
+/// Sets the function that `Drop` calls when it cannot remove a temporary object, replacing
+/// the previous one.
+///
+/// The default hook prints one line to stderr (with `eprintln!`, so a test harness shows it
+/// with the test's output):
+///
+/// ```text
+/// tempkit: temporary directory `/tmp/tmpab12cd34` was not removed on drop: failed to remove `/tmp/tmpab12cd34/f`: Operation not permitted (os error 1)
+/// ```
+///
+/// The hook is called only from `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory)
+/// or a [`NamedTemporaryFile`](crate::NamedTemporaryFile), on the dropping thread, once per
+/// object; never for objects with
+/// [`ignore_cleanup_errors(true)`](crate::Builder::ignore_cleanup_errors), never for what
+/// [`cleanup()`](crate::TemporaryDirectory::cleanup) or
+/// [`close()`](crate::NamedTemporaryFile::close) return. It runs under `catch_unwind`: a hook
+/// that panics does not make `Drop` panic (the panic's message is printed as usual). To
+/// count failures in a test, or to fail it, record them in the hook and check afterwards.
+///
+/// # Platform notes
+/// Compilers before Rust 1.71 abort the process on any panic while a thread is already
+/// panicking, caught or not: there, a hook that panics during a drop that unwinding caused
+/// aborts. Newer compilers catch it.
+///
+/// # Python equivalent
+/// `sys.unraisablehook`, which receives the errors of `TemporaryDirectory`'s implicit
+/// cleanup (and by default prints them).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// static LEAKS: AtomicUsize = AtomicUsize::new(0);
+/// tempkit::set_cleanup_error_hook(Box::new(|e| {
+///     LEAKS.fetch_add(1, Ordering::Relaxed);
+///     eprintln!("{}", e);
+/// }));
+/// drop(tempkit::TemporaryDirectory::new()?); // removed: the hook is not called
+/// assert_eq!(LEAKS.load(Ordering::Relaxed), 0);
+/// # let _ = tempkit::take_cleanup_error_hook();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn set_cleanup_error_hook(hook: Box<dyn Fn(&CleanupError) + Send + Sync>) {
+    let old = HOOK
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .replace(Arc::from(hook));
+    // The old hook is dropped here, without the lock held.
+    drop(old);
+}
+
+/// Removes the hook set by [`set_cleanup_error_hook`], restoring the default one, and returns
+/// it (the default hook if none was set), for example to call it from a new hook.
+///
+/// # Python equivalent
+/// Reading `sys.unraisablehook` before replacing it.
+///
+/// ```
+/// let previous = tempkit::take_cleanup_error_hook();
+/// tempkit::set_cleanup_error_hook(Box::new(move |e| {
+///     eprintln!("cleanup failed");
+///     previous(e);
+/// }));
+/// # let _ = tempkit::take_cleanup_error_hook();
+/// ```
+pub fn take_cleanup_error_hook() -> Box<dyn Fn(&CleanupError) + Send + Sync> {
+    let hook = HOOK.lock().unwrap_or_else(PoisonError::into_inner).take();
+    match hook {
+        Some(hook) => Box::new(move |e: &CleanupError| hook(e)),
+        None => Box::new(default_hook),
+    }
+}
+
+/// Hands `error` to the hook; a panic in the hook goes no further.
+fn report(error: CleanupError) {
+    let hook = HOOK.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    // The hook (and its `Arc`, which may be the last one) is used and dropped inside.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || match hook {
+        Some(hook) => hook(&error),
+        None => default_hook(&error),
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tempkit_keep_values() {
+        let parse = |v: &str| Policy::parse(Some(OsStr::new(v)));
+        assert_eq!(Policy::parse(None), Ok(Policy::Never));
+        assert_eq!(parse(""), Ok(Policy::Never));
+        assert_eq!(parse("never"), Ok(Policy::Never));
+        assert_eq!(parse("on-panic"), Ok(Policy::OnPanic));
+        assert_eq!(parse("always"), Ok(Policy::Always));
+        assert_eq!(parse("Always"), Err(Policy::Never));
+        assert_eq!(parse("1"), Err(Policy::Never));
+        for p in [Policy::Never, Policy::OnPanic, Policy::Always] {
+            assert_eq!(Policy::from_u8(p as u8), Some(p));
+        }
+        assert_eq!(Policy::from_u8(UNREAD), None);
+    }
+
+    #[test]
+    fn cleanup_error_says_what_where_and_keeps_the_kind() {
+        let e = CleanupError {
+            path: PathBuf::from("/srv/tmpx"),
+            error: io::Error::from(io::ErrorKind::PermissionDenied),
+            is_dir: true,
+            while_panicking: true,
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "temporary directory `/srv/tmpx` was not removed on drop (while panicking): "
+            ),
+            "{}",
+            text
+        );
+        assert_eq!(e.error().kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.source().is_none());
+        assert!(format!("{:?}", e).contains("/srv/tmpx"));
+    }
+}
