@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
+pub mod child;
 pub mod creators;
 pub mod trace;
 
