@@ -21,6 +21,8 @@
 //! | the directory all of these go in by default | [`gettempdir`], [`set_tempdir`] |
 //! | shield a live directory from age-based cleaners; reclaim what dead processes left | [`Builder::protect`], [`Builder::reapable`], [`reap`] (see "Leaks and cleaners") |
 //! | Python's keyword arguments (`prefix=`, `suffix=`, `dir=`, ...) | [`Builder`] |
+//! | keep what a failing test made | [`Builder::keep_on_panic`], `TEMPKIT_KEEP`, [`TemporaryDirectory::keep_on_error`] |
+//! | see what `Drop` could not remove | [`set_cleanup_error_hook`], [`CleanupError`] |
 //!
 //! # Python to tempkit
 //!
@@ -43,6 +45,8 @@
 //! | `spooled.fileno()` (rolls over) | [`SpooledTemporaryFile::as_file`], [`as_file_mut`](SpooledTemporaryFile::as_file_mut) (roll over too) |
 //! | `spooled.truncate(n)` | [`SpooledTemporaryFile::set_len`] (extends with zeros in memory too) |
 //! | `spooled.close()` | drop, or [`SpooledTemporaryFile::into_file`] to keep the open file |
+//! | `delete=False` to inspect a failure | [`Builder::keep_on_panic`], `TEMPKIT_KEEP=on-panic`, [`keep_if`](TemporaryDirectory::keep_if), [`keep_on_error`](TemporaryDirectory::keep_on_error) (kept only when something failed) |
+//! | cleanup errors printed via `sys.unraisablehook` | [`set_cleanup_error_hook`] (default: one line on stderr), [`take_cleanup_error_hook`] |
 //!
 //! # Security
 //!
@@ -101,6 +105,49 @@
 //! `systemd-run --user --on-calendar=hourly tempkit reap` (add directories as arguments; the
 //! default is [`gettempdir`]). A reaper removes only entries of its own user; root may pass
 //! `--all-users`, which still requires the tag to name the entry's owner.
+//!
+//! # Keeping evidence, reporting leaks
+//!
+//! A failing test destroys its own evidence: its temporary directory is removed while the
+//! panic unwinds. tempkit can keep it instead, and says where:
+//!
+//! - [`Builder::keep_on_panic`]`(true)`: a [`TemporaryDirectory`] or [`NamedTemporaryFile`]
+//!   dropped while its thread panics is kept, and one line goes to stderr with `eprintln!`,
+//!   so the test harness shows it with the failure:
+//!   `tempkit: kept /tmp/tmpab12cd34 (thread 'tests::parse' panicked)`.
+//! - `TEMPKIT_KEEP=never|on-panic|always` sets the default for the whole process (read once,
+//!   at the first drop that needs it), without touching the code: `TEMPKIT_KEEP=on-panic
+//!   cargo test`. An explicit `keep_on_panic` wins.
+//! - A test that fails by returning `Err` panics nowhere: run its body in
+//!   [`TemporaryDirectory::keep_on_error`] (kept on `Err` or panic), or decide with
+//!   [`keep_if`](TemporaryDirectory::keep_if).
+//!
+//! With nothing set, none of this costs a system call: an empty directory is still exactly
+//! `mkdir` + `rmdir`.
+//!
+//! What `Drop` cannot remove (an immutable file, an entry owned by someone else) is not
+//! swallowed: it goes to the hook set with [`set_cleanup_error_hook`] as a [`CleanupError`]
+//! (path, `io::Error`, directory or file, whether panicking). The default hook prints one line
+//! to stderr; [`Builder::ignore_cleanup_errors`] objects report nothing; the explicit
+//! [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook never makes
+//! `Drop` panic.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! static LEAKS: AtomicUsize = AtomicUsize::new(0);
+//! tempkit::set_cleanup_error_hook(Box::new(|e| {
+//!     LEAKS.fetch_add(1, Ordering::Relaxed);
+//!     eprintln!("leaked: {}", e);
+//! }));
+//!
+//! let result = tempkit::Builder::new()
+//!     .keep_on_panic(true)
+//!     .temporary_directory()?
+//!     .keep_on_error(|dir| std::fs::write(dir.path().join("input"), "data"));
+//! result?; // Ok: removed; an Err or a panic would have kept it
+//! assert_eq!(LEAKS.load(Ordering::Relaxed), 0);
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! # Deliberate deviations from CPython
 //!

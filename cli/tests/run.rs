@@ -293,6 +293,47 @@ fn keep_keeps_the_directory_and_names_it_on_stderr() {
     assert!(err.contains(&*dir.to_string_lossy()), "stderr {:?}", err);
 }
 
+#[test]
+fn keep_on_failure_keeps_the_directory_of_a_command_that_fails_or_is_killed() {
+    let script = |end: &str| format!("echo $TMPDIR; echo evidence > $TMPDIR/f; {}", end);
+    for (end, code) in [("exit 3", 3), ("kill -TERM $$", 128 + libc::SIGTERM)] {
+        let scratch = Scratch::new();
+        let out = run_in(
+            &scratch,
+            &["--keep-on-failure", "--", "sh", "-c", &script(end)],
+        );
+        assert_eq!(out.status.code(), Some(code), "{}", end);
+        let dir = PathBuf::from(&stdout_lines(&out)[0]);
+        assert_eq!(scratch.names().len(), 1, "{}", end);
+        assert_eq!(
+            std::fs::read(dir.join("f")).unwrap(),
+            b"evidence\n",
+            "{}",
+            end
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim_end(),
+            format!("tempkit run: kept {}", dir.display()),
+            "{}",
+            end
+        );
+    }
+    // Success, or a command that never started: nothing to keep, nothing printed.
+    for (args, code) in [
+        (vec!["sh", "-c", "touch $TMPDIR/f"], 0),
+        (vec!["/nonexistent/command"], 127),
+    ] {
+        let scratch = Scratch::new();
+        let mut all = vec!["--keep-on-failure", "--"];
+        all.extend(args);
+        let out = run_in(&scratch, &all);
+        assert_eq!(out.status.code(), Some(code));
+        assert_left_nothing(&scratch, format!("exit {}", code));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("kept"));
+    }
+}
+
 /// A copy of the tempkit binary that the unprivileged user can run (the build directory may
 /// not be reachable for it), in a directory it owns.
 fn binary_for_nobody(home: &Scratch) -> PathBuf {
