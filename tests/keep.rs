@@ -267,8 +267,7 @@ fn child_spawned_threads_panic() {
                 .temporary_directory()
                 .unwrap();
             std::fs::write(d.path().join("evidence"), "worker").unwrap();
-            let failed: io::Result<()> = Err(io::Error::new(io::ErrorKind::Other, "boom"));
-            failed.unwrap();
+            std::fs::read(d.path().join("missing")).unwrap(); // the failure: NotFound
         })
         .unwrap();
     let unnamed = std::thread::spawn(|| {
