@@ -19,16 +19,19 @@ type Seen = (PathBuf, io::ErrorKind, bool, bool, String);
 
 static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 
+/// A hook that records what it sees in [`SEEN`].
+fn record(e: &tempkit::CleanupError) {
+    SEEN.lock().unwrap().push((
+        e.path().to_owned(),
+        e.error().kind(),
+        e.is_dir(),
+        e.while_panicking(),
+        e.to_string(),
+    ))
+}
+
 fn record_hook() {
-    tempkit::set_cleanup_error_hook(Box::new(|e| {
-        SEEN.lock().unwrap().push((
-            e.path().to_owned(),
-            e.error().kind(),
-            e.is_dir(),
-            e.while_panicking(),
-            e.to_string(),
-        ))
-    }));
+    tempkit::set_cleanup_error_hook(Box::new(record));
 }
 
 fn seen() -> Vec<Seen> {
@@ -159,13 +162,7 @@ fn the_hook_gets_the_path_and_error_of_what_drop_could_not_remove() {
 #[ignore = "a child test: run by its parent test"]
 fn child_panicking_hook() {
     tempkit::set_cleanup_error_hook(Box::new(|e| {
-        SEEN.lock().unwrap().push((
-            e.path().to_owned(),
-            e.error().kind(),
-            e.is_dir(),
-            e.while_panicking(),
-            e.to_string(),
-        ));
+        record(e);
         panic!("the hook panics");
     }));
     drop(dir_that_cannot_be_removed(&mut tempkit::Builder::new()));
