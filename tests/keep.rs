@@ -430,3 +430,23 @@ fn keep_if_keeps_and_names_the_object_and_can_be_undone() {
     }
     assert_eq!(run.lines_with("tempkit: kept").len(), 2, "{}", run.output);
 }
+
+/// Drops one object (which reads `TEMPKIT_KEEP`, unset), then sets `TEMPKIT_KEEP=always`
+/// in its own environment and drops another.
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_sets_tempkit_keep_late() {
+    drop(builder("first-").temporary_directory().unwrap());
+    std::env::set_var("TEMPKIT_KEEP", "always");
+    drop(builder("second-").temporary_directory().unwrap());
+    drop(builder("file-").named_temporary_file().unwrap());
+}
+
+#[test]
+fn tempkit_keep_is_read_once_per_process_at_the_first_drop() {
+    let scratch = Scratch::new();
+    let run = run_child("child_sets_tempkit_keep_late", scratch.path(), &[]);
+    assert!(run.passed(), "{}", run.output);
+    common::assert_empty(scratch.path());
+    assert!(run.lines_with("tempkit:").is_empty(), "{}", run.output);
+}
