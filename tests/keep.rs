@@ -450,3 +450,54 @@ fn tempkit_keep_is_read_once_per_process_at_the_first_drop() {
     common::assert_empty(scratch.path());
     assert!(run.lines_with("tempkit:").is_empty(), "{}", run.output);
 }
+
+/// Reapable objects kept on panic, and, as the control, a reapable directory leaked without
+/// its destructor (which stays tagged).
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_panics_holding_reapable_objects() {
+    let mut b = builder("kept-");
+    b.reapable(true).keep_on_panic(true);
+    let dir = b.temporary_directory().unwrap();
+    let file = b.named_temporary_file().unwrap();
+    let mut closed = b.delete_on_close(false).named_temporary_file().unwrap();
+    closed.close().unwrap();
+    let leaked = builder("leaked-")
+        .reapable(true)
+        .temporary_directory()
+        .unwrap();
+    assert!(dir.is_reapable() && file.is_reapable() && leaked.is_reapable());
+    #[allow(clippy::disallowed_methods)] // the control: a leak with its tag
+    std::mem::forget(leaked);
+    panic!("the test failed");
+}
+
+#[test]
+fn a_kept_reapable_object_loses_its_tag_so_reap_never_removes_it() {
+    let scratch = Scratch::new();
+    let run = run_child("child_panics_holding_reapable_objects", scratch.path(), &[]);
+    assert!(run.failed(), "{}", run.output);
+    assert_eq!(run.lines_with("tempkit: kept").len(), 3, "{}", run.output);
+    let tagged = |name: &str| {
+        let mut buf = [0u8; 512];
+        rustix::fs::lgetxattr(
+            scratch.path().join(name),
+            "user.tempkit.owner",
+            &mut buf[..],
+        )
+        .is_ok()
+    };
+    let left = scratch.names();
+    assert_eq!(left.len(), 4, "{:?}", left);
+    let leaked = named(&left, "leaked-").to_owned();
+    assert!(tagged(&leaked), "the control keeps its tag");
+    for name in left.iter().filter(|n| n.starts_with("kept-")) {
+        assert!(!tagged(name), "{} is still tagged", name);
+    }
+    // The owner is dead: reap takes the leak and nothing that was kept.
+    let reaped = tempkit::reap(scratch.path(), false).unwrap();
+    assert_eq!(reaped, vec![scratch.path().join(&leaked)]);
+    let mut kept = left.clone();
+    kept.retain(|n| *n != leaked);
+    assert_eq!(scratch.names(), kept);
+}
