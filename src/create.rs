@@ -82,16 +82,35 @@ pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
 pub(crate) fn create<T>(
     t: Template<'_>,
     kind: Kind,
+    make: impl FnMut(&Path) -> io::Result<T>,
+) -> io::Result<(T, PathBuf)> {
+    // `dir` + separator, once; each attempt appends its name to a copy (one allocation).
+    let mut base = PathBuf::with_capacity(t.dir.as_os_str().len() + 1);
+    base.push(t.dir);
+    base.push("");
+    retry(t, kind, base.into_os_string(), make)
+}
+
+/// As [`create`], but `make` gets the bare name (a single component), for creation relative
+/// to a descriptor of `t.dir` that the caller holds; the name is what is returned.
+pub(crate) fn create_in_dir<T>(
+    t: Template<'_>,
+    kind: Kind,
+    make: impl FnMut(&Path) -> io::Result<T>,
+) -> io::Result<(T, PathBuf)> {
+    retry(t, kind, OsString::new(), make)
+}
+
+/// The loop itself: candidates are `base` + prefix + random + suffix.
+fn retry<T>(
+    t: Template<'_>,
+    kind: Kind,
+    base: OsString,
     mut make: impl FnMut(&Path) -> io::Result<T>,
 ) -> io::Result<(T, PathBuf)> {
     validate(t)?;
     let fixed = t.prefix.len() + t.suffix.len();
     let attempts = if t.random_len == 0 { 1 } else { TMP_MAX };
-    // `dir` + separator, once; each attempt appends its name to a copy (one allocation).
-    let mut base = PathBuf::with_capacity(t.dir.as_os_str().len() + 1);
-    base.push(t.dir);
-    base.push("");
-    let base = base.into_os_string();
     for _ in 0..attempts {
         let mut candidate = OsString::with_capacity(base.len() + fixed + t.random_len);
         candidate.push(&base);

@@ -1,9 +1,11 @@
-//! Trait impls that forward to a type's open [`File`](std::fs::File), written once.
+//! Trait impls that forward to a type's open [`File`](std::fs::File) (or, for the errors that
+//! hand a resource back, to their `io::Error`), written once.
 //!
 //! `delegate_io!` gives a type and a shared reference to it `Read`, `Write` and `Seek`;
 //! `delegate_handles!` gives the type the descriptor (or handle) traits. Both call an
 //! accessor: `$get()` returning `&File`, or `$get()?` returning `io::Result<&File>`, whose
-//! error the I/O methods return as is.
+//! error the I/O methods return as is. `handing_back_error!` forwards the error traits of an
+//! error that hands a resource back to the `io::Error` inside it.
 
 /// `Read`, `Write` and `Seek` for `$ty` and `&$ty`, each method forwarding to `&File`.
 macro_rules! delegate_io {
@@ -122,6 +124,31 @@ macro_rules! delegate_handles {
                     Ok(file) => std::os::windows::io::AsHandle::as_handle(file),
                     Err(_) => self.$closed("as_handle"),
                 }
+            }
+        }
+    };
+}
+
+/// `Display`, `Error` and `From<$ty> for io::Error` for an error type that hands a resource
+/// back beside its `io::Error` field `$field`: it prints as that error, its `source()` is that
+/// error's own cause (the error itself is already printed), and `?` turns it into that error.
+macro_rules! handing_back_error {
+    ($ty:ty, $field:ident) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.$field, f)
+            }
+        }
+
+        impl std::error::Error for $ty {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                std::error::Error::source(&self.$field)
+            }
+        }
+
+        impl From<$ty> for std::io::Error {
+            fn from(e: $ty) -> std::io::Error {
+                e.$field
             }
         }
     };

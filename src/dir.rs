@@ -5,8 +5,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::keep::{self, Keepable, Life};
-use crate::sys::{self, StatKind};
-use crate::{error, reap, remove, Builder};
+use crate::publish::{self, Destination, Failure, Source, Stage};
+use crate::sys::{self, At, MetaKind, Rename, StatKind};
+use crate::{error, path, reap, remove, Builder};
 
 /// A private directory (mode 0700) that is removed, with everything in it, when dropped.
 ///
@@ -387,6 +388,302 @@ impl Keepable for TemporaryDirectory {
     }
 }
 
+/// Which of the three publishing methods is running.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DirOp {
+    Publish,
+    Replace,
+    Exchange,
+}
+
+impl DirOp {
+    fn verb(self) -> &'static str {
+        match self {
+            DirOp::Publish => "publish (without replacing)",
+            DirOp::Replace => "replace",
+            DirOp::Exchange => "exchange",
+        }
+    }
+}
+
+/// The outcome of one publishing rename of a directory.
+enum Published {
+    /// Done, and durable.
+    Done,
+    /// Done, but the directory `fsync` after the rename failed.
+    NotDurable(io::Error),
+}
+
+impl TemporaryDirectory {
+    /// Publishes the directory, with everything in it, at `to`, unless something is there:
+    /// never replaces anything, not even an empty directory. Returns `to`, absolute.
+    ///
+    /// Durable: every file and directory of the tree is synced (`fsync`) before the rename,
+    /// which is one `renameat2(RENAME_NOREPLACE)` relative to the opened directory of `to`,
+    /// and that directory is synced after it. The directory must be on the destination's
+    /// file system: create it there with [`Builder::dir`] (e.g. in `to`'s parent).
+    ///
+    /// # Errors
+    /// A [`PersistDirError`] that hands this directory back, unchanged: `AlreadyExists` if
+    /// something is at `to`; `Unsupported` where the file system cannot refuse to replace
+    /// atomically (FUSE, NFS, older kernels): there is no silent non-atomic fallback; the
+    /// OS's cross-device error (`EXDEV`) if `to` is on another file system. If only the
+    /// final directory `fsync` failed, the tree *is* at `to`: the error says so and its
+    /// `dir` is disarmed and refers to `to`.
+    ///
+    /// # Python equivalent
+    /// None: `os.rename(tmp.name, to)` replaces an empty directory silently.
+    ///
+    /// ```
+    /// let parent = tempkit::TemporaryDirectory::new()?;
+    /// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory()?;
+    /// std::fs::write(staged.path().join("index.html"), "<h1>v1</h1>")?;
+    /// let site = staged.persist_noclobber(parent.path().join("site"))?;
+    /// assert!(site.join("index.html").is_file());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<PathBuf, PersistDirError> {
+        let to = to.as_ref();
+        self.publish_at(to, DirOp::Publish, |dir, dest| {
+            dir.rename(dest, Rename::NoReplace)
+        })
+        .map(|(dir, to)| {
+            let _ = dir.keep();
+            to
+        })
+    }
+
+    /// Replaces the directory at `to` (or publishes at `to` if nothing is there) with this
+    /// one, atomically, then removes the old tree securely. Returns `to`, absolute.
+    ///
+    /// The swap is [`exchange`](TemporaryDirectory::exchange) (durable in the same way),
+    /// followed by the removal of the old tree as [`cleanup`](TemporaryDirectory::cleanup)
+    /// does it (descriptor-relative, never following a symlink). With nothing at `to`, it
+    /// is [`persist_noclobber`](TemporaryDirectory::persist_noclobber).
+    ///
+    /// # Errors
+    /// As [`exchange`](TemporaryDirectory::exchange). If the swap happened but the old tree
+    /// could not be fully removed, the error says so and its `dir` owns what is left of the
+    /// old tree (it tries again when dropped); with
+    /// [`ignore_cleanup_errors`](Builder::ignore_cleanup_errors) that is not an error.
+    ///
+    /// # Python equivalent
+    /// None: `os.rename` cannot replace a non-empty directory.
+    ///
+    /// ```
+    /// let parent = tempkit::TemporaryDirectory::new()?;
+    /// let site = parent.path().join("site");
+    /// std::fs::create_dir(&site)?;
+    /// std::fs::write(site.join("index.html"), "v1")?;
+    /// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory()?;
+    /// std::fs::write(staged.path().join("index.html"), "v2")?;
+    /// staged.replace(&site)?;
+    /// assert_eq!(std::fs::read_to_string(site.join("index.html"))?, "v2");
+    /// assert_eq!(std::fs::read_dir(parent.path())?.count(), 1); // the old tree is gone
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn replace<P: AsRef<Path>>(self, to: P) -> Result<PathBuf, PersistDirError> {
+        let to = to.as_ref();
+        let (mut old, to) = self.publish_at(to, DirOp::Replace, |dir, dest| {
+            // Something may appear or vanish at `to` meanwhile: a few rounds settle it.
+            let mut result = dir.rename(dest, Rename::Exchange);
+            for _ in 0..3 {
+                let retry = match &result {
+                    Err(Failure {
+                        stage: Stage::Rename,
+                        error,
+                    }) if error.kind() == io::ErrorKind::NotFound => Rename::NoReplace,
+                    Err(Failure {
+                        stage: Stage::Rename,
+                        error,
+                    }) if error.kind() == io::ErrorKind::AlreadyExists => Rename::Exchange,
+                    _ => break,
+                };
+                result = dir.rename(dest, retry);
+            }
+            result
+        })?;
+        // After an exchange the old tree is at our path; after a plain publish, nothing is.
+        match old.cleanup() {
+            Ok(()) => {
+                old.delete = false;
+                Ok(to)
+            }
+            Err(e) => {
+                let error = error::context(
+                    e,
+                    format!(
+                        "replaced `{}`, but failed to remove the old tree, now at `{}`",
+                        to.display(),
+                        old.path.display()
+                    ),
+                );
+                Err(PersistDirError { error, dir: old })
+            }
+        }
+    }
+
+    /// Swaps this directory and the directory at `to` atomically
+    /// (`renameat2(RENAME_EXCHANGE)`): the new tree is at `to`, and the returned
+    /// `TemporaryDirectory` owns the old one, now at this directory's path (removed when
+    /// dropped, unless `delete(false)`).
+    ///
+    /// Durable as [`persist_noclobber`](TemporaryDirectory::persist_noclobber): the tree is
+    /// synced before, the directory of `to` after.
+    ///
+    /// # Errors
+    /// A [`PersistDirError`] that hands this directory back, unchanged: `NotFound` if nothing
+    /// is at `to`; `InvalidInput` if `to` is not a directory (a symlink included);
+    /// `Unsupported` where the file system cannot exchange atomically (FUSE, NFS, an
+    /// overlayfs lower layer, older kernels): no silent non-atomic fallback; the
+    /// cross-device error if `to` is on another file system. If only the final directory
+    /// `fsync` failed, the swap happened: the error says so and its `dir` owns the old tree.
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// let parent = tempkit::TemporaryDirectory::new()?;
+    /// let live = parent.path().join("live");
+    /// std::fs::create_dir(&live)?;
+    /// std::fs::write(live.join("v"), "1")?;
+    /// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory()?;
+    /// std::fs::write(staged.path().join("v"), "2")?;
+    /// let old = staged.exchange(&live)?;
+    /// assert_eq!(std::fs::read_to_string(live.join("v"))?, "2");
+    /// assert_eq!(std::fs::read_to_string(old.path().join("v"))?, "1"); // roll back with it
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn exchange<P: AsRef<Path>>(self, to: P) -> Result<TemporaryDirectory, PersistDirError> {
+        let to = to.as_ref();
+        self.publish_at(to, DirOp::Exchange, |dir, dest| {
+            dir.rename(dest, Rename::Exchange)
+        })
+        .map(|(old, _)| old)
+    }
+
+    /// The publishing sequence with `rename` as its rename: opens the directory of `to`,
+    /// checks what is there, runs it. Returns the guard of what is at this directory's path
+    /// afterwards (the old tree after an exchange; nothing after a plain publish) and `to`,
+    /// absolute; or hands `self` back with the error.
+    fn publish_at(
+        mut self,
+        to: &Path,
+        op: DirOp,
+        rename: impl FnOnce(&TemporaryDirectory, &Destination) -> Result<(), Failure>,
+    ) -> Result<(TemporaryDirectory, PathBuf), PersistDirError> {
+        let what = format!(
+            "failed to {} directory `{}` as `{}`",
+            op.verb(),
+            self.path.display(),
+            to.display()
+        );
+        let prepared = path::absolute(to).and_then(|absolute| {
+            let dest = Destination::open(to)?;
+            match dest.meta()?.map(|m| m.kind) {
+                // Publishing refuses whatever is there; a swap needs a directory there.
+                None | Some(MetaKind::Dir) => Ok((absolute, dest)),
+                Some(_) if op == DirOp::Publish => Ok((absolute, dest)),
+                Some(_) => Err(error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: it is not a directory", what),
+                )),
+            }
+        });
+        let (absolute, dest) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => return Err(PersistDirError { error, dir: self }),
+        };
+        // Untagged first: a published tree must never look like a dead owner's leftover.
+        self.untag();
+        if self.is_reapable() {
+            let error = error::new(
+                io::ErrorKind::Other,
+                format!("{}: its owner tag could not be removed", what),
+            );
+            return Err(PersistDirError { error, dir: self });
+        }
+        let outcome = match rename(&self, &dest) {
+            Ok(()) => Published::Done,
+            Err(Failure {
+                stage: Stage::SyncDir,
+                error,
+            }) => Published::NotDurable(error),
+            Err(Failure { stage, error }) => {
+                let error = describe(error, stage, &what);
+                return Err(PersistDirError { error, dir: self });
+            }
+        };
+        // Whatever is at our path now (the old tree, or nothing) is the guard's.
+        let life = self.life;
+        let old = TemporaryDirectory::from_created(self.path.clone(), self.delete, life);
+        let _ = self.keep();
+        match outcome {
+            Published::Done => Ok((old, absolute)),
+            Published::NotDurable(e) => {
+                let error = error::context(
+                    e,
+                    format!(
+                        "{}: the rename happened, but the directory fsync failed, so its \
+                         durability is not proven",
+                        what
+                    ),
+                );
+                let dir = if op == DirOp::Exchange {
+                    old
+                } else {
+                    let _ = old.keep();
+                    TemporaryDirectory::from_created(absolute, false, life)
+                };
+                Err(PersistDirError { error, dir })
+            }
+        }
+    }
+
+    /// The publishing rename of this tree to `dest`, durable.
+    fn rename(&self, dest: &Destination, how: Rename) -> Result<(), Failure> {
+        publish::publish(
+            Source::Tree(&self.path),
+            At::path(&self.path),
+            dest.at(),
+            how,
+            true,
+        )
+    }
+}
+
+/// The error of a failed step, saying why in the words the caller needs.
+fn describe(e: io::Error, stage: Stage, what: &str) -> io::Error {
+    if stage == Stage::Sync {
+        return error::context(
+            e,
+            format!("{}: syncing the tree failed, nothing was moved", what),
+        );
+    }
+    if sys::is_cross_device(&e) {
+        return error::context(
+            e,
+            format!(
+                "{}: they are on different file systems; create the temporary directory \
+                 beside its destination (Builder::dir)",
+                what
+            ),
+        );
+    }
+    if sys::is_unsupported(&e) {
+        return error::context_as(
+            io::ErrorKind::Unsupported,
+            e,
+            format!(
+                "{}: the file system cannot do this atomically (no RENAME_NOREPLACE or \
+                 RENAME_EXCHANGE); nothing was moved",
+                what
+            ),
+        );
+    }
+    error::context(e, what.to_string())
+}
+
 impl Drop for TemporaryDirectory {
     fn drop(&mut self) {
         if self.delete && !self.removed {
@@ -414,8 +711,46 @@ impl AsRef<Path> for &TemporaryDirectory {
     }
 }
 
+/// A failed [`persist_noclobber`](TemporaryDirectory::persist_noclobber),
+/// [`replace`](TemporaryDirectory::replace) or [`exchange`](TemporaryDirectory::exchange):
+/// the error, and the directory handed back, so that nothing is lost.
+///
+/// Converts into [`io::Error`] with `?` (dropping the directory, which removes it if
+/// `delete`).
+///
+/// # Python equivalent
+/// None.
+///
+/// ```
+/// let parent = tempkit::TemporaryDirectory::new()?;
+/// std::fs::create_dir(parent.path().join("taken"))?;
+/// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory()?;
+/// let err = staged.persist_noclobber(parent.path().join("taken")).unwrap_err();
+/// assert_eq!(err.error.kind(), std::io::ErrorKind::AlreadyExists);
+/// assert!(err.dir.path().is_dir()); // handed back, still temporary
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct PersistDirError {
+    /// What went wrong, naming both paths.
+    pub error: io::Error,
+    /// The directory, handed back (see each method for what it holds).
+    pub dir: TemporaryDirectory,
+}
+
+impl fmt::Debug for PersistDirError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersistDirError")
+            .field("error", &self.error)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+handing_back_error!(PersistDirError, error);
+
 // Compile-time check: a `TemporaryDirectory` may be sent to and shared with other threads.
 const _: fn() = || {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<TemporaryDirectory>();
+    send_sync::<PersistDirError>();
 };

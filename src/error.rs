@@ -26,6 +26,11 @@ pub(crate) fn context(cause: io::Error, what: String) -> io::Error {
     io::Error::new(cause.kind(), Context { what, cause })
 }
 
+/// Wraps `cause` with a description, under another kind (the cause keeps its own).
+pub(crate) fn context_as(kind: io::ErrorKind, cause: io::Error, what: String) -> io::Error {
+    io::Error::new(kind, Context { what, cause })
+}
+
 /// Wraps `cause` as "failed to `op` `path`: cause".
 pub(crate) fn with_path(cause: io::Error, op: &str, path: &Path) -> io::Error {
     context(cause, format!("failed to {} `{}`", op, path.display()))

@@ -13,7 +13,9 @@
 //! | scratch space with no name, gone when dropped (even on `SIGKILL`) | [`TemporaryFile`] / [`Builder::temporary_file`] |
 //! | bytes in memory while small, moved to an unnamed file on disk when they grow | [`SpooledTemporaryFile`] / [`Builder::spooled_temporary_file`] |
 //! | a file with a path to hand to others, deleted on close or drop | [`NamedTemporaryFile`] / [`Builder::named_temporary_file`] |
-//! | write a file, then move it into place atomically | [`NamedTemporaryFile::persist`], [`persist_noclobber`](NamedTemporaryFile::persist_noclobber) |
+//! | replace a file atomically and durably (old or new content, even after a power cut) | [`write_atomic`], [`AtomicFile`] (see [Publishing](#publishing)) |
+//! | write a file, then move it into place atomically | [`NamedTemporaryFile::persist`], [`persist_noclobber`](NamedTemporaryFile::persist_noclobber), [`persist_durable`](NamedTemporaryFile::persist_durable) |
+//! | publish or swap a whole directory tree | [`TemporaryDirectory::persist_noclobber`], [`replace`](TemporaryDirectory::replace), [`exchange`](TemporaryDirectory::exchange) |
 //! | a file you create, name and clean up yourself | [`mkstemp`] / [`Builder::mkstemp`] |
 //! | a directory you clean up yourself | [`mkdtemp`] / [`Builder::mkdtemp`] |
 //! | a directory removed with everything in it when dropped | [`TemporaryDirectory`] / [`Builder::temporary_directory`] |
@@ -31,7 +33,8 @@
 //! | `TemporaryFile(dir=)` | [`TemporaryFile::new()`], [`Builder::temporary_file`] (bytes; no name at all) |
 //! | `NamedTemporaryFile(delete=, delete_on_close=)` | [`NamedTemporaryFile::new()`], [`Builder::named_temporary_file`] |
 //! | `ntf.name`, `ntf.close()`, leaving `with` | [`NamedTemporaryFile::path`], [`NamedTemporaryFile::close`], drop |
-//! | `os.replace(ntf.name, to)` with `delete=False` | [`NamedTemporaryFile::persist`] (and [`persist_noclobber`](NamedTemporaryFile::persist_noclobber), [`keep`](NamedTemporaryFile::keep)) |
+//! | `os.replace(ntf.name, to)` with `delete=False` | [`NamedTemporaryFile::persist`] (and [`persist_noclobber`](NamedTemporaryFile::persist_noclobber), [`persist_durable`](NamedTemporaryFile::persist_durable), [`keep`](NamedTemporaryFile::keep)) |
+//! | `NamedTemporaryFile(dir=d, delete=False)`, `os.fsync`, `os.replace`, `os.fsync(dir)` | [`write_atomic`], [`AtomicFile`] |
 //! | `mkstemp(suffix, prefix, dir)` | [`mkstemp()`], `Builder::new().suffix(s).prefix(p).dir(d).mkstemp()` |
 //! | `mkdtemp(suffix, prefix, dir)` | [`mkdtemp()`], [`Builder::mkdtemp`] |
 //! | `mktemp(suffix, prefix, dir)` | [`mktemp()`], [`Builder::mktemp`] (deprecated, as in Python) |
@@ -47,6 +50,49 @@
 //! | `spooled.close()` | drop, or [`SpooledTemporaryFile::into_file`] to keep the open file |
 //! | `delete=False` to inspect a failure | [`Builder::keep_on_panic`], `TEMPKIT_KEEP=on-panic`, [`keep_if`](TemporaryDirectory::keep_if), [`keep_on_error`](TemporaryDirectory::keep_on_error) (kept only when something failed) |
 //! | cleanup errors printed via `sys.unraisablehook` | [`set_cleanup_error_hook`] (default: one line on stderr), [`take_cleanup_error_hook`] |
+//!
+//! # Publishing
+//!
+//! Writing a new version of a file aside and swapping it in is what most named temporary
+//! files are for. tempkit makes the temporary file in the destination's directory (so the
+//! rename never crosses file systems), works relative to one directory descriptor opened
+//! first, and is durable by default: `fsync` the file, `renameat` over the destination,
+//! `fsync` the directory. An `fsync` error is never retried.
+//!
+//! | you want | use |
+//! |---|---|
+//! | replace a file with bytes you have | [`write_atomic`] |
+//! | write a new version as a stream, then replace | [`AtomicFile::create`], [`commit`](AtomicFile::commit) |
+//! | publish a file only if nobody else did | [`AtomicFile::commit_noclobber`] |
+//! | many files, one sync at the end | [`AtomicFileOptions::durable`]`(false)` |
+//! | make a [`NamedTemporaryFile`] permanent, durably | [`NamedTemporaryFile::persist_durable`] ([`persist`](NamedTemporaryFile::persist) does not sync) |
+//! | publish a directory tree, never replacing | [`TemporaryDirectory::persist_noclobber`] |
+//! | swap in a new version of a directory | [`TemporaryDirectory::replace`] (old tree removed), [`exchange`](TemporaryDirectory::exchange) (old tree handed to you) |
+//!
+//! Guarantees ([`AtomicFile`] has the details): at every instant the destination holds the
+//! complete old or the complete new content, also after `SIGKILL`; after `Ok` a power cut keeps
+//! the new content; an existing file's owner, group and mode (setuid and setgid included) are
+//! kept, a new one gets 0666 minus the umask; a symlink is replaced as a link, never written
+//! through and never made 0777. [`CommitError::committed`] tells "destination untouched" from
+//! "in place, durability not proven". Per file system: ext4, xfs and btrfs are atomic and
+//! durable; tmpfs atomic (nothing survives a reboot); overlayfs as its upper layer (not with
+//! `volatile`; a lower-layer directory cannot be exchanged: an error); NFS atomic for readers of
+//! one client only; FUSE as its implementation (no-clobber of a file falls back to `link` +
+//! `unlink` per call; of a directory, `Unsupported`). Where a directory cannot be exchanged or
+//! published without replacing atomically, the error says so and hands the tree back: never a
+//! silent non-atomic fallback.
+//!
+//! Python's equivalent: `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`,
+//! write, `os.fsync`, `os.replace`, `os.fsync` of the directory (keeping neither mode nor
+//! owner).
+//!
+//! ```
+//! let dir = tempkit::TemporaryDirectory::new()?;
+//! let path = dir.path().join("state.json");
+//! tempkit::write_atomic(&path, b"{}")?;
+//! assert_eq!(std::fs::read(&path)?, b"{}");
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! # Security
 //!
@@ -179,6 +225,7 @@ mod keep;
 mod name;
 mod named;
 mod path;
+mod publish;
 mod reap;
 mod remove;
 mod spooled;
@@ -187,11 +234,12 @@ mod sys;
 #[allow(deprecated)]
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
-pub use dir::TemporaryDirectory;
+pub use dir::{PersistDirError, TemporaryDirectory};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
 pub use file::TemporaryFile;
 pub use keep::{set_cleanup_error_hook, take_cleanup_error_hook, CleanupError};
 pub use named::{NamedTemporaryFile, PersistError};
+pub use publish::{write_atomic, AtomicFile, AtomicFileOptions, CommitError};
 pub use reap::{reap, ReapEntry, ReapOptions, ReapOutcome};
 pub use spooled::SpooledTemporaryFile;
 

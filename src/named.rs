@@ -1,7 +1,6 @@
 //! `NamedTemporaryFile`, a temporary file with a path, and `PersistError`, which hands it back
 //! when making it permanent fails.
 
-use std::error::Error;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -9,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::create::Kind;
 use crate::keep::{self, Keepable, Life};
+use crate::publish::{self, Destination, Failure, Source, Stage};
 use crate::{error, reap, sys, Builder};
 
 /// A temporary file with a name, deleted according to `delete` and `delete_on_close`.
@@ -397,7 +397,57 @@ impl NamedTemporaryFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
-        self.persist_with(to.as_ref(), "persist", |from, to| std::fs::rename(from, to))
+        let to = to.as_ref();
+        self.persist_with(to, "persist", |from, _| {
+            std::fs::rename(from, to).map_err(Failure::rename)
+        })
+    }
+
+    /// [`persist`](NamedTemporaryFile::persist), durably: after it returns `Ok`, a crash or
+    /// power cut keeps the file at `to` with its content.
+    ///
+    /// The sequence of [`AtomicFile::commit`](crate::AtomicFile::commit): the directory of
+    /// `to` is opened first, then the file is synced (`fsync`), renamed over `to` (relative
+    /// to that directory's descriptor), and the directory is synced. The file keeps its own
+    /// mode (0600 unless changed); use [`AtomicFile`](crate::AtomicFile) to take the
+    /// destination's owner and mode.
+    ///
+    /// # Errors
+    /// A [`PersistError`]. If opening the directory, the file's `fsync` (never retried) or
+    /// the rename failed, nothing was renamed and the object is handed back unchanged, still
+    /// temporary. If only the directory's `fsync` after the rename failed, the file *is* at
+    /// `to` but its durability is not proven: the error says so, and the object handed back
+    /// refers to `to` and is disarmed (dropping it never deletes the published file).
+    ///
+    /// # Python equivalent
+    /// None in `tempfile`: with `delete=False`, `os.fsync(ntf.fileno())`,
+    /// `os.replace(ntf.name, to)`, and `os.fsync` of the directory.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let mut file = tempkit::Builder::new().dir(dir.path()).named_temporary_file()?;
+    /// file.write_all(b"durable")?;
+    /// let target = dir.path().join("result.txt");
+    /// let _file = file.persist_durable(&target)?;
+    /// assert_eq!(std::fs::read(&target)?, b"durable");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn persist_durable<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
+        let to = to.as_ref();
+        let dest = match Destination::open(to) {
+            Ok(dest) => dest,
+            Err(error) => return Err(PersistError { error, file: self }),
+        };
+        self.persist_with(to, "persist (durably)", |from, file| {
+            publish::publish(
+                Source::File(file),
+                sys::At::path(from),
+                dest.at(),
+                sys::Rename::Replace,
+                true,
+            )
+        })
     }
 
     /// Moves the file to `to` unless `to` exists, and returns the open file.
@@ -427,54 +477,69 @@ impl NamedTemporaryFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
-        self.persist_with(
-            to.as_ref(),
-            "persist (without replacing)",
-            sys::rename_noclobber,
-        )
+        let to = to.as_ref();
+        self.persist_with(to, "persist (without replacing)", |from, _| {
+            sys::rename_noclobber(sys::At::path(from), sys::At::path(to)).map_err(Failure::rename)
+        })
     }
 
+    /// Moves the file with `publish(from, file)`; on failure hands `self` back, as it was,
+    /// unless the move happened (only the directory `fsync` after it failed).
     fn persist_with(
         mut self,
         to: &Path,
         op: &str,
-        rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
+        publish: impl FnOnce(&Path, &File) -> Result<(), Failure>,
     ) -> Result<File, PersistError> {
         let was_open = self.file.is_some();
-        let result = self.handle().and_then(|file| {
-            // Untagged first: a crash after the rename never leaves a published file tagged.
-            if let Err(e) = self.untag(&file) {
-                if was_open {
-                    self.file = Some(file);
-                }
-                return Err(e);
+        let file = match self.handle() {
+            Ok(file) => file,
+            Err(error) => return Err(PersistError { error, file: self }),
+        };
+        // Untagged first: a crash after the rename never leaves a published file tagged.
+        if let Err(error) = self.untag(&file) {
+            if was_open {
+                self.file = Some(file);
             }
-            Ok(file)
-        });
-        let result = result.and_then(|file| match rename(&self.path, to) {
-            Ok(()) => Ok(file),
-            Err(e) => {
-                if was_open {
-                    self.file = Some(file);
-                }
-                Err(error::context(
-                    e,
-                    format!(
-                        "failed to {} temporary file `{}` as `{}`",
-                        op,
-                        self.path.display(),
-                        to.display()
-                    ),
-                ))
-            }
-        });
-        match result {
-            Ok(file) => {
-                self.disarmed = true;
-                Ok(file)
-            }
-            Err(error) => Err(PersistError { error, file: self }),
+            return Err(PersistError { error, file: self });
         }
+        let failure = match publish(&self.path, &file) {
+            Ok(()) => {
+                self.disarmed = true;
+                return Ok(file);
+            }
+            Err(failure) => failure,
+        };
+        let what = format!(
+            "failed to {} temporary file `{}` as `{}`",
+            op,
+            self.path.display(),
+            to.display()
+        );
+        let error = match failure.stage {
+            Stage::SyncDir => {
+                // Renamed: the object now stands for the published file, never deleted.
+                self.disarmed = true;
+                self.path = to.to_path_buf();
+                error::context(
+                    failure.error,
+                    format!(
+                        "{}: the file is in place, but the directory fsync failed, so its \
+                         durability is not proven",
+                        what
+                    ),
+                )
+            }
+            Stage::Sync => error::context(
+                failure.error,
+                format!("{}: fsync failed, nothing was renamed", what),
+            ),
+            Stage::Rename => error::context(failure.error, what),
+        };
+        if was_open {
+            self.file = Some(file);
+        }
+        Err(PersistError { error, file: self })
     }
 
     /// Disarms the object: the file stays where it is, and its open handle and path are
@@ -668,24 +733,7 @@ impl fmt::Debug for PersistError {
     }
 }
 
-impl fmt::Display for PersistError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
-    }
-}
-
-impl Error for PersistError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        // The error itself is printed by Display; its own cause, if any, comes next.
-        self.error.source()
-    }
-}
-
-impl From<PersistError> for io::Error {
-    fn from(e: PersistError) -> io::Error {
-        e.error
-    }
-}
+handing_back_error!(PersistError, error);
 
 // Both types cross threads: checked at compile time.
 const _: () = {

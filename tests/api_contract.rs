@@ -1,4 +1,4 @@
-//! The public names and signatures of SPEC section 1, which code outside this repository
+//! The public names and signatures of SPEC sections 1 and 6, which code outside this repository
 //! compiles against. Each line coerces an item to the exact signature the contract gives, so
 //! renaming a name or changing a signature fails to compile here.
 #![allow(deprecated)]
@@ -93,4 +93,40 @@ fn the_life_cycle_contract_compiles() {
     let _: fn(&tempkit::CleanupError) -> &io::Error = tempkit::CleanupError::error;
     fn debug_display_error<T: std::fmt::Debug + std::fmt::Display + std::error::Error>() {}
     debug_display_error::<tempkit::CleanupError>();
+}
+
+fn debug_error<T: std::fmt::Debug + std::error::Error + Send + Sync>() {}
+
+/// SPEC section 6: publishing.
+#[test]
+fn the_publishing_contract_compiles() {
+    use tempkit::{AtomicFile, CommitError, PersistDirError};
+    #[cfg(unix)]
+    fn handles<T: std::os::unix::io::AsFd + std::os::unix::io::AsRawFd + std::fmt::Debug>() {}
+    #[cfg(not(unix))]
+    fn handles<T: std::fmt::Debug>() {}
+
+    let _: fn(PathBuf) -> io::Result<AtomicFile> = AtomicFile::create::<PathBuf>;
+    let _: fn(&AtomicFile) -> &Path = AtomicFile::path;
+    let _: fn(AtomicFile) -> Result<(), CommitError> = AtomicFile::commit;
+    let _: fn(AtomicFile) -> Result<(), CommitError> = AtomicFile::commit_noclobber;
+    let _: fn(AtomicFile) -> io::Result<()> = AtomicFile::discard;
+    rw_seek::<AtomicFile>();
+    rw_seek::<&AtomicFile>();
+    handles::<AtomicFile>();
+    debug_error::<CommitError>();
+    let _: fn(&CommitError) -> io::ErrorKind = CommitError::kind;
+    let _: fn(&CommitError) -> bool = CommitError::committed;
+    let _: fn(CommitError) -> Option<AtomicFile> = CommitError::into_file;
+    let _: fn(PathBuf, Vec<u8>) -> io::Result<()> = tempkit::write_atomic::<PathBuf, Vec<u8>>;
+    let _: fn(NamedTemporaryFile, PathBuf) -> Result<File, PersistError> =
+        NamedTemporaryFile::persist_durable::<PathBuf>;
+    let _: fn(TemporaryDirectory, PathBuf) -> Result<PathBuf, PersistDirError> =
+        TemporaryDirectory::persist_noclobber::<PathBuf>;
+    let _: fn(TemporaryDirectory, PathBuf) -> Result<PathBuf, PersistDirError> =
+        TemporaryDirectory::replace::<PathBuf>;
+    let _: fn(TemporaryDirectory, PathBuf) -> Result<TemporaryDirectory, PersistDirError> =
+        TemporaryDirectory::exchange::<PathBuf>;
+    let _ = |e: PersistDirError| -> (io::Error, TemporaryDirectory) { (e.error, e.dir) };
+    debug_error::<PersistDirError>();
 }

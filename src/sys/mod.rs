@@ -12,7 +12,8 @@
 //! | `create_unnamed_file(dir)` | a file with no name in `dir`; `None` when the platform or file system cannot |
 //! | `FileId`, `file_id(file)`, `path_id(path)` | the identity of a file (device, inode, birth time), to prove two handles are one file |
 //! | `open_existing(path)` | an existing file, read-write, not following a symlink |
-//! | `rename_noclobber(from, to)` | an atomic rename that never replaces `to` |
+//! | `At`, `rename_noclobber(from, to)` | an atomic rename that never replaces `to`; `At` names an entry relative to an open directory or, without one, by path |
+//! | `open_dir_following`, `create_file_at`, `entry_meta`, `read_link`, `set_owner_and_mode`, `rename_at`, `hard_link_at`, `unlink_at`, `sync_dir`, `sync_file_at`, `sync_file_system` | the primitives of publishing in `publish.rs`: descriptor-relative on Unix, by path with `std` elsewhere |
 //! | `DirHandle`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
 //!
 //! `unix.rs` is the reference implementation; `fallback.rs` uses only `std` and compiles
@@ -33,13 +34,69 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::path::Path;
 
+/// An entry named relative to an open directory, or (without one) a path taken as usual:
+/// relative to the current directory unless absolute.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At<'a> {
+    pub(crate) dir: Option<&'a DirHandle>,
+    pub(crate) name: &'a Path,
+}
+
+impl<'a> At<'a> {
+    /// `path`, resolved as usual.
+    pub(crate) fn path(path: &'a Path) -> At<'a> {
+        At {
+            dir: None,
+            name: path,
+        }
+    }
+
+    /// `name` inside the open directory `dir`.
+    pub(crate) fn entry(dir: &'a DirHandle, name: &'a Path) -> At<'a> {
+        At {
+            dir: Some(dir),
+            name,
+        }
+    }
+}
+
+/// What a rename may do to its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rename {
+    /// Replace whatever is there (`rename(2)`).
+    Replace,
+    /// Fail with `AlreadyExists` if anything is there (`RENAME_NOREPLACE`); no fallback.
+    NoReplace,
+    /// Swap the two entries, which must both exist (`RENAME_EXCHANGE`).
+    Exchange,
+}
+
+/// What an entry is, as `lstat` tells (a symlink is not followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetaKind {
+    File,
+    Symlink,
+    Dir,
+    Other,
+}
+
+/// The metadata of an entry that publishing looks at and copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EntryMeta {
+    pub(crate) kind: MetaKind,
+    /// Permission bits, setuid, setgid and sticky included (`st_mode & 0o7777`).
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
 /// `link(from, to)` then `unlink(from)`: a rename that fails with `AlreadyExists` rather than
 /// replace `to`, for where no native no-replace rename exists. If `from` cannot be unlinked,
 /// the new link is removed again, so that the file keeps exactly its old name.
-pub(crate) fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
-    std::fs::hard_link(from, to)?;
-    if let Err(e) = std::fs::remove_file(from) {
-        let _ = std::fs::remove_file(to);
+pub(crate) fn link_then_unlink(from: At<'_>, to: At<'_>) -> io::Result<()> {
+    hard_link_at(from, to)?;
+    if let Err(e) = unlink_at(from) {
+        let _ = unlink_at(to);
         return Err(e);
     }
     Ok(())
@@ -67,11 +124,12 @@ mod tests {
         let (from, taken, free) = (dir.join("from"), dir.join("taken"), dir.join("free"));
         std::fs::write(&from, b"moving").unwrap();
         std::fs::write(&taken, b"stays").unwrap();
-        let err = link_then_unlink(&from, &taken).unwrap_err();
+        let (at_from, at_taken) = (At::path(&from), At::path(&taken));
+        let err = link_then_unlink(at_from, at_taken).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&from).unwrap(), b"moving");
         assert_eq!(std::fs::read(&taken).unwrap(), b"stays");
-        link_then_unlink(&from, &free).unwrap();
+        link_then_unlink(at_from, At::path(&free)).unwrap();
         assert!(!from.exists());
         assert_eq!(std::fs::read(&free).unwrap(), b"moving");
         std::fs::remove_dir_all(&dir).unwrap();

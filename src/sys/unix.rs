@@ -6,6 +6,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
+use super::{At, Rename};
+
 /// `open(path, O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600)`: one `openat` system call.
 /// std adds `O_CLOEXEC` to every open on Unix.
 pub(crate) fn create_file(path: &Path) -> io::Result<File> {
@@ -206,20 +208,208 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
 }
 
 /// Renames `from` to `to` unless `to` exists (`AlreadyExists`), atomically even under a race:
-/// `renameat2(RENAME_NOREPLACE)`, or `link` + `unlink` where the kernel or file system lacks it.
-pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+/// `renameat2(RENAME_NOREPLACE)`, or `link` + `unlink` where the kernel or file system lacks it
+/// (decided per call: one file system without the flag changes nothing for the others).
+pub(crate) fn rename_noclobber(from: At<'_>, to: At<'_>) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        use rustix::io::Errno;
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        match rename_at(from, to, Rename::NoReplace) {
             Ok(()) => return Ok(()),
             // The kernel (before 3.15) or the file system does not know the flag.
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) if is_unsupported(&e) => {}
+            Err(e) => return Err(e),
         }
     }
     super::link_then_unlink(from, to)
+}
+
+pub(crate) use publishing::*;
+
+/// Descriptor-relative primitives for publishing in `publish.rs`.
+mod publishing {
+    use std::fs::File;
+    use std::io;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Path, PathBuf};
+
+    use rustix::fd::BorrowedFd;
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
+    use rustix::io::Errno;
+
+    use super::super::{At, EntryMeta, MetaKind, Rename};
+    use super::removal::{DirHandle, Name};
+
+    fn fd_of<'a>(at: &At<'a>) -> BorrowedFd<'a> {
+        match at.dir {
+            Some(dir) => dir.fd(),
+            None => CWD,
+        }
+    }
+
+    /// `open(path, O_RDONLY|O_DIRECTORY|O_CLOEXEC)`, following symlinks: the directory a
+    /// destination is published in, as its path names it.
+    pub(crate) fn open_dir_following(path: &Path) -> io::Result<DirHandle> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(DirHandle::from(rustix::fs::open(
+            path,
+            flags,
+            Mode::empty(),
+        )?))
+    }
+
+    /// `openat(dir, name, O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode)`: the umask
+    /// applies to `mode`, as for every file the process creates.
+    pub(crate) fn create_file_at(at: At<'_>, mode: u32) -> io::Result<File> {
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(fd_of(&at), at.name, flags, Mode::from_raw_mode(mode))?;
+        Ok(File::from(fd))
+    }
+
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`; `None` if nothing is there.
+    pub(crate) fn entry_meta(at: At<'_>) -> io::Result<Option<EntryMeta>> {
+        let st = match rustix::fs::statat(fd_of(&at), at.name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let kind = match FileType::from_raw_mode(st.st_mode as _) {
+            FileType::RegularFile => MetaKind::File,
+            FileType::Symlink => MetaKind::Symlink,
+            FileType::Directory => MetaKind::Dir,
+            _ => MetaKind::Other,
+        };
+        Ok(Some(EntryMeta {
+            kind,
+            mode: st.st_mode as u32 & 0o7777,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+        }))
+    }
+
+    /// `readlinkat(dir, name)`: where a symlink points, as written in it.
+    pub(crate) fn read_link(at: At<'_>) -> io::Result<PathBuf> {
+        use std::os::unix::ffi::OsStringExt;
+        let target = rustix::fs::readlinkat(fd_of(&at), at.name, Vec::new())?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(
+            target.into_bytes(),
+        )))
+    }
+
+    /// `fchown(file, uid, gid)`, then `fchmod(file, mode)`: in this order, because a change
+    /// of owner clears the setuid and setgid bits. `EPERM` from `fchown` (an unprivileged
+    /// caller cannot give a file away) is ignored; the mode is set anyway.
+    pub(crate) fn set_owner_and_mode(file: &File, meta: &EntryMeta) -> io::Result<()> {
+        let current = file.metadata()?;
+        if current.uid() != meta.uid || current.gid() != meta.gid {
+            let uid = rustix::fs::Uid::from_raw(meta.uid);
+            let gid = rustix::fs::Gid::from_raw(meta.gid);
+            match rustix::fs::fchown(file, Some(uid), Some(gid)) {
+                Ok(()) | Err(Errno::PERM) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(rustix::fs::fchmod(
+            file,
+            Mode::from_raw_mode(meta.mode as _),
+        )?)
+    }
+
+    /// `renameat` (`Replace`) or `renameat2` with `RENAME_NOREPLACE` or `RENAME_EXCHANGE`.
+    /// Where the flags are unknown (other platforms), `Unsupported`.
+    pub(crate) fn rename_at(from: At<'_>, to: At<'_>, how: Rename) -> io::Result<()> {
+        let (from_fd, to_fd) = (fd_of(&from), fd_of(&to));
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use rustix::fs::RenameFlags;
+            let flags = match how {
+                Rename::Replace => {
+                    return Ok(rustix::fs::renameat(from_fd, from.name, to_fd, to.name)?)
+                }
+                Rename::NoReplace => RenameFlags::NOREPLACE,
+                Rename::Exchange => RenameFlags::EXCHANGE,
+            };
+            Ok(rustix::fs::renameat_with(
+                from_fd, from.name, to_fd, to.name, flags,
+            )?)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        match how {
+            Rename::Replace => Ok(rustix::fs::renameat(from_fd, from.name, to_fd, to.name)?),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no atomic rename that refuses to replace or exchanges on this platform",
+            )),
+        }
+    }
+
+    /// Whether a rename failed because the kernel or file system does not know its flag.
+    pub(crate) fn is_unsupported(err: &io::Error) -> bool {
+        err.kind() == io::ErrorKind::Unsupported
+            || matches!(
+                Errno::from_io_error(err),
+                Some(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
+            )
+    }
+
+    /// `linkat(from, to, 0)`: a second name for a file; `AlreadyExists` if `to` is taken.
+    pub(crate) fn hard_link_at(from: At<'_>, to: At<'_>) -> io::Result<()> {
+        Ok(rustix::fs::linkat(
+            fd_of(&from),
+            from.name,
+            fd_of(&to),
+            to.name,
+            AtFlags::empty(),
+        )?)
+    }
+
+    /// `unlinkat(dir, name, 0)`.
+    pub(crate) fn unlink_at(at: At<'_>) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(fd_of(&at), at.name, AtFlags::empty())?)
+    }
+
+    /// `fsync(dir)`: makes the directory's entries (a rename into it) durable.
+    pub(crate) fn sync_dir(dir: &DirHandle) -> io::Result<()> {
+        Ok(rustix::fs::fsync(dir.fd())?)
+    }
+
+    /// `fsync` of the entry `name` of `dir` if it is a regular file (opened read-only,
+    /// no-follow, non-blocking); other kinds (symlinks, devices, FIFOs, sockets) are never
+    /// opened: their entry is made durable by the directory's own `fsync`.
+    pub(crate) fn sync_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
+        let st = rustix::fs::statat(dir.fd(), name, AtFlags::SYMLINK_NOFOLLOW)?;
+        if FileType::from_raw_mode(st.st_mode as _) != FileType::RegularFile {
+            return Ok(());
+        }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(dir.fd(), name, flags, Mode::empty())?;
+        Ok(rustix::fs::fsync(&fd)?)
+    }
+
+    /// Everything on the file system holding `dir` (`syncfs`; elsewhere `sync`): the
+    /// fallback of a tree sync that runs out of descriptors.
+    pub(crate) fn sync_file_system(dir: &DirHandle) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            Ok(rustix::fs::syncfs(dir.fd())?)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = dir;
+            rustix::fs::sync();
+            Ok(())
+        }
+    }
+
+    /// Whether a rename failed because the two names are on different file systems.
+    pub(crate) fn is_cross_device(err: &io::Error) -> bool {
+        Errno::from_io_error(err) == Some(Errno::XDEV)
+    }
+
+    /// Whether a walk failed for lack of descriptors (`EMFILE`, `ENFILE`).
+    pub(crate) fn is_out_of_descriptors(err: &io::Error) -> bool {
+        matches!(Errno::from_io_error(err), Some(Errno::MFILE | Errno::NFILE))
+    }
 }
 
 pub(crate) use removal::*;
@@ -241,7 +431,8 @@ mod removal {
     /// An owned [`Name`].
     pub(crate) type NameBuf = CString;
 
-    /// An open directory: a descriptor, opened read-only, no-follow, close-on-exec.
+    /// An open directory: a descriptor, opened read-only, close-on-exec (no-follow when
+    /// opened for removal).
     #[derive(Debug)]
     pub(crate) struct DirHandle(OwnedFd);
 
@@ -249,6 +440,12 @@ mod removal {
         /// The descriptor, for the lifecycle calls in `owner`.
         pub(crate) fn fd(&self) -> BorrowedFd<'_> {
             self.0.as_fd()
+        }
+    }
+
+    impl From<OwnedFd> for DirHandle {
+        fn from(fd: OwnedFd) -> DirHandle {
+            DirHandle(fd)
         }
     }
 

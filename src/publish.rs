@@ -1,0 +1,948 @@
+//! Publishing: [`AtomicFile`], [`write_atomic`], and the one sync sequence that they,
+//! [`NamedTemporaryFile::persist_durable`](crate::NamedTemporaryFile::persist_durable) and the
+//! directory publish of [`TemporaryDirectory`](crate::TemporaryDirectory) share.
+//!
+//! # The sequence ([`publish`])
+//! 1. The destination's directory is opened (`O_DIRECTORY`) before anything else, and every
+//!    later step names the destination relative to that descriptor: a rename of the
+//!    directory meanwhile changes nothing, and no error can come from opening it after the
+//!    rename has committed.
+//! 2. Durable only: the new content is synced (`fsync` of the file; for a tree, every file
+//!    and directory in it, bottom-up). An error here is never retried (after `EIO` the
+//!    kernel may have dropped the data and a second `fsync` would succeed): nothing is
+//!    renamed.
+//! 3. The rename: `renameat` (replace), `renameat2(RENAME_NOREPLACE)` (never replace; for a
+//!    file `link` + `unlink` where the file system lacks the flag, decided per call) or
+//!    `renameat2(RENAME_EXCHANGE)` (swap).
+//! 4. Durable only: `fsync` of the destination's directory, which makes the rename itself
+//!    durable. An error here comes after the commit: the caller says so.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::create::{self, Kind, Template};
+use crate::error;
+use crate::sys::{self, At, DirHandle, EntryKind, EntryMeta, MetaKind, Rename};
+
+/// What is being published.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Source<'a> {
+    /// An open file: `fsync` it; a no-clobber rename may fall back to `link` + `unlink`.
+    File(&'a File),
+    /// A directory tree: sync everything in it; no fallback for a no-clobber rename or an
+    /// exchange (there is no race-free one for directories).
+    Tree(&'a Path),
+}
+
+/// The step of [`publish`] that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Syncing the new content: nothing was renamed, and the content is not to be trusted.
+    Sync,
+    /// The rename: nothing was renamed.
+    Rename,
+    /// The directory `fsync` after the rename: the rename has happened, its durability is
+    /// not proven.
+    SyncDir,
+}
+
+/// A failed [`publish`]: where it stopped, and the OS error (without context: the caller
+/// names the paths).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) stage: Stage,
+    pub(crate) error: io::Error,
+}
+
+impl Failure {
+    /// A failed rename.
+    pub(crate) fn rename(error: io::Error) -> Failure {
+        Failure {
+            stage: Stage::Rename,
+            error,
+        }
+    }
+}
+
+/// The sync sequence, the one place that knows the order of `fsync` and rename: sync
+/// `source` (if `durable`), rename `from` to `to` as `how` says, sync the directory of `to`
+/// (if `durable`). `to.dir` must be the destination's directory, opened first.
+pub(crate) fn publish(
+    source: Source<'_>,
+    from: At<'_>,
+    to: At<'_>,
+    how: Rename,
+    durable: bool,
+) -> Result<(), Failure> {
+    if durable {
+        let synced = match source {
+            Source::File(file) => file.sync_all(),
+            Source::Tree(root) => sync_tree(root),
+        };
+        synced.map_err(|error| Failure {
+            stage: Stage::Sync,
+            error,
+        })?;
+    }
+    let renamed = match (source, how) {
+        (Source::File(_), Rename::NoReplace) => sys::rename_noclobber(from, to),
+        _ => sys::rename_at(from, to, how),
+    };
+    renamed.map_err(Failure::rename)?;
+    if durable {
+        if let Some(dir) = to.dir {
+            sys::sync_dir(dir).map_err(|error| Failure {
+                stage: Stage::SyncDir,
+                error,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Syncs every regular file and directory of the tree at `root` (not following symlinks),
+/// children before their directory, `root` last. A tree too deep for the descriptors at hand
+/// is synced with `syncfs` of its file system instead.
+fn sync_tree(root: &Path) -> io::Result<()> {
+    match sync_walk(root) {
+        Err(e) if sys::is_out_of_descriptors(&e) => {
+            let dir = sys::open_dir(root)?;
+            sys::sync_file_system(&dir).map_err(|_| e)
+        }
+        other => other.map_err(|e| error::with_path(e, "sync the directory tree", root)),
+    }
+}
+
+fn sync_walk(root: &Path) -> io::Result<()> {
+    let mut buf = sys::ReadBuf::new();
+    let top = sys::open_dir(root)?;
+    let subdirs = sync_entries(&top, &mut buf)?;
+    // One open directory per level below `root`, with its subdirectories still to visit.
+    let mut stack = vec![(top, subdirs)];
+    while let Some((dir, pending)) = stack.last_mut() {
+        match pending.pop() {
+            Some(name) => {
+                let sub = sys::open_subdir(dir, &name)?;
+                let subdirs = sync_entries(&sub, &mut buf)?;
+                stack.push((sub, subdirs));
+            }
+            None => {
+                sys::sync_dir(dir)?;
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Syncs the regular files of `dir` and returns the names of its subdirectories.
+fn sync_entries(dir: &DirHandle, buf: &mut sys::ReadBuf) -> io::Result<Vec<sys::NameBuf>> {
+    let mut subdirs = Vec::new();
+    let mut failed = None;
+    sys::read_entries(dir, buf, false, &mut |name, kind| {
+        if failed.is_some() {
+            return;
+        }
+        let kind = match kind {
+            EntryKind::Unknown => match sys::entry_kind(dir, name) {
+                Ok((kind, _)) => kind,
+                Err(e) => {
+                    failed = Some(e);
+                    return;
+                }
+            },
+            known => known,
+        };
+        if kind == EntryKind::Dir {
+            subdirs.push(name.to_owned());
+        } else if let Err(e) = sys::sync_file_at(dir, name) {
+            failed = Some(e);
+        }
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(subdirs),
+    }
+}
+
+/// A destination: its directory, opened first, and its name in it.
+pub(crate) struct Destination {
+    pub(crate) dir: DirHandle,
+    /// The last component of the destination's path.
+    pub(crate) name: PathBuf,
+    /// The directory's path as given, for messages.
+    pub(crate) dir_path: PathBuf,
+}
+
+impl Destination {
+    /// Opens the directory of `to` (following symlinks: it is the caller's path).
+    pub(crate) fn open(to: &Path) -> io::Result<Destination> {
+        let name = match to.file_name() {
+            Some(name) => PathBuf::from(name),
+            None => {
+                return Err(error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("cannot publish at `{}`: it names no file", to.display()),
+                ))
+            }
+        };
+        let dir_path = match to.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = sys::open_dir_following(&dir_path)
+            .map_err(|e| error::with_path(e, "open the directory of", to))?;
+        Ok(Destination {
+            dir,
+            name,
+            dir_path,
+        })
+    }
+
+    /// The destination, relative to its directory's descriptor.
+    pub(crate) fn at(&self) -> At<'_> {
+        At::entry(&self.dir, &self.name)
+    }
+
+    /// What is at the destination now, not following a symlink.
+    pub(crate) fn meta(&self) -> io::Result<Option<EntryMeta>> {
+        sys::entry_meta(self.at())
+            .map_err(|e| error::with_path(e, "inspect", &self.dir_path.join(&self.name)))
+    }
+}
+
+/// How an [`AtomicFile`] is made and committed: durability, symlink policy, mode of a new file.
+///
+/// Defaults: durable, a symlink destination replaced as a link, mode 0666 for a new file
+/// (minus the umask).
+///
+/// # Python equivalent
+/// None: Python has no atomic write.
+///
+/// ```
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// let mut options = tempkit::AtomicFile::options();
+/// options.durable(false).mode(0o600);
+/// options.write(dir.path().join("cache.bin"), b"batch entry")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct AtomicFileOptions {
+    durable: bool,
+    follow_symlink: bool,
+    mode: u32,
+}
+
+impl Default for AtomicFileOptions {
+    fn default() -> Self {
+        AtomicFileOptions {
+            durable: true,
+            follow_symlink: false,
+            mode: 0o666,
+        }
+    }
+}
+
+impl AtomicFileOptions {
+    /// The defaults: durable, symlinks replaced as links, mode 0666 minus the umask.
+    ///
+    /// ```
+    /// let options = tempkit::AtomicFileOptions::new();
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `commit` makes the new content durable (default `true`): `fsync` the file
+    /// before the rename and the directory after it.
+    ///
+    /// With `false` the replacement is still atomic (readers and a crashed writer see the old
+    /// content or the new, never a mix), but a power cut shortly after may bring back the
+    /// old content, or on some file systems an empty file. For callers that publish a batch
+    /// and sync once themselves (`sync_all` each file, then the directory).
+    ///
+    /// # Python equivalent
+    /// `os.replace` alone, without `os.fsync`.
+    ///
+    /// ```
+    /// let mut options = tempkit::AtomicFileOptions::new();
+    /// options.durable(false);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn durable(&mut self, yes: bool) -> &mut Self {
+        self.durable = yes;
+        self
+    }
+
+    /// Whether a destination that is a symlink is followed, once (default `false`).
+    ///
+    /// By default the link itself is replaced by the new file (its target is left alone).
+    /// With `true`, the link is read once and its target (relative to the link's directory)
+    /// is replaced instead, in the target's own directory and with the target's metadata; the
+    /// link stays. A target that is itself a symlink, or that does not exist, is refused
+    /// (`InvalidInput`, `NotFound`): one level only, and never a file created where a
+    /// dangling link points.
+    ///
+    /// # Security
+    /// Following a link that someone else may plant (in a shared directory such as `/tmp`)
+    /// replaces whatever it points to: keep the default there.
+    ///
+    /// # Python equivalent
+    /// `os.replace(tmp, os.path.realpath(path))` for one level.
+    ///
+    /// ```
+    /// let mut options = tempkit::AtomicFileOptions::new();
+    /// options.follow_symlink(true);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn follow_symlink(&mut self, yes: bool) -> &mut Self {
+        self.follow_symlink = yes;
+        self
+    }
+
+    /// The mode of a file that does not exist yet (default 0o666); the umask applies, as for
+    /// `File::create` and `OpenOptionsExt::mode`. An existing regular file's mode is kept
+    /// instead.
+    ///
+    /// # Platform notes
+    /// Unix only; ignored elsewhere.
+    ///
+    /// # Python equivalent
+    /// The `mode` argument of `os.open`.
+    ///
+    /// ```
+    /// let mut options = tempkit::AtomicFileOptions::new();
+    /// options.mode(0o600);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Starts a new version of the file at `path` with these options: see
+    /// [`AtomicFile::create`].
+    ///
+    /// # Errors
+    /// As [`AtomicFile::create`].
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let mut file = tempkit::AtomicFile::options().durable(false).create(dir.path().join("a"))?;
+    /// file.write_all(b"new")?;
+    /// file.commit()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn create<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
+        AtomicFile::create_with(path.as_ref(), self)
+    }
+
+    /// Replaces the file at `path` with `contents` using these options: see [`write_atomic`].
+    ///
+    /// # Errors
+    /// As [`write_atomic`].
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// tempkit::AtomicFile::options().durable(false).write(dir.path().join("a"), "x")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(&self, path: P, contents: C) -> io::Result<()> {
+        let mut file = self.create(path)?;
+        file.file
+            .write_all(contents.as_ref())
+            .map_err(|e| error::with_path(e, "write the new version of", &file.dest))?;
+        file.commit().map_err(io::Error::from)
+    }
+}
+
+/// A new version of the file at a path, written aside in the same directory and swapped in
+/// atomically by [`commit`](AtomicFile::commit).
+///
+/// [`create`](AtomicFile::create) opens the destination's directory, looks at what is there,
+/// and creates a temporary file `.NAME.XXXXXXXX.tmpkit` beside it (same directory, so the
+/// rename never crosses file systems). Write to it (`Write`, `Seek`, [`as_file`](AtomicFile::as_file)),
+/// then:
+///
+/// | exit | effect |
+/// |---|---|
+/// | [`commit`](AtomicFile::commit) | replaces the destination (durably by default) |
+/// | [`commit_noclobber`](AtomicFile::commit_noclobber) | publishes only if nothing is at the destination |
+/// | [`discard`](AtomicFile::discard), drop | removes the temporary file; the destination is untouched |
+///
+/// # Guarantees
+/// - Atomic: at every instant, also after `SIGKILL` at any point, the destination holds the
+///   complete old content or the complete new one, never a mix, never nothing (when it
+///   existed). A kill leaves at most the temporary name, never a partial destination.
+/// - Durable (the default; see [`AtomicFileOptions::durable`]): once `commit` returns `Ok`,
+///   a crash or power cut keeps the new content. Sequence: `fsync` the file, `renameat` over
+///   the destination, `fsync` the directory, all relative to the directory's descriptor
+///   opened at creation. An `fsync` error is never retried.
+/// - Metadata: an existing regular destination's owner and group (where permitted: as an
+///   unprivileged user only what `fchown` allows) and then its mode, setuid and setgid
+///   included, as they were at [`create`](AtomicFile::create). A new file gets the mode of
+///   [`AtomicFileOptions::mode`] (0666) minus the umask, as with `File::create`; the kernel
+///   applies the umask at creation, so the umask is never read or changed.
+/// - A symlink destination is replaced as a link (its target untouched, the new file never
+///   0777) unless [`AtomicFileOptions::follow_symlink`]. A hard-linked destination is
+///   replaced under this name only: the other names keep the old content.
+///
+/// # Security
+/// The temporary file is created with `O_EXCL|O_NOFOLLOW` under a random name, mode 0600 when
+/// it replaces an existing file (so nobody can open it before it has the destination's mode)
+/// and the new file's final mode otherwise.
+///
+/// # Platform notes
+/// | file system | guarantee |
+/// |---|---|
+/// | ext4, xfs, btrfs | atomic and durable |
+/// | tmpfs | atomic; nothing survives a reboot anyway |
+/// | overlayfs | atomic; durable as its upper layer, unless mounted `volatile` |
+/// | NFS | atomic for readers on one client only; a failed rename may have happened |
+/// | FUSE | as the file system implements rename and `fsync`; no-clobber uses `link` + `unlink` where `RENAME_NOREPLACE` is refused |
+///
+/// Windows (the portable implementation): the rename is `MoveFileExW(REPLACE_EXISTING)`,
+/// there is no directory `fsync`, and only the read-only attribute is kept.
+///
+/// # Python equivalent
+/// `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`, write, `f.flush()`,
+/// `os.fsync(f.fileno())`, `os.replace(f.name, path)`, then `os.fsync` of the directory;
+/// Python keeps neither the mode nor the owner.
+///
+/// ```
+/// use std::io::Write;
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// let path = dir.path().join("config.toml");
+/// std::fs::write(&path, "old = true\n")?;
+/// let mut file = tempkit::AtomicFile::create(&path)?;
+/// file.write_all(b"new = true\n")?;
+/// assert_eq!(std::fs::read(&path)?, b"old = true\n"); // untouched until commit
+/// file.commit()?;
+/// assert_eq!(std::fs::read(&path)?, b"new = true\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "dropping an AtomicFile discards it: call commit()"]
+pub struct AtomicFile {
+    file: File,
+    /// The destination as the caller named it.
+    dest: PathBuf,
+    /// Where the new version is published: the destination's directory (or, after following
+    /// a symlink, its target's), opened first.
+    target: Destination,
+    /// The temporary name in `target.dir`.
+    temp: PathBuf,
+    /// The metadata to copy: an existing regular destination's.
+    meta: Option<EntryMeta>,
+    durable: bool,
+    /// The temporary name is still ours to remove.
+    armed: bool,
+}
+
+/// The longest part of the destination's name used in the temporary name, so that
+/// `.NAME.XXXXXXXX.tmpkit` stays within the usual 255-byte limit.
+const MAX_NAME_IN_TEMP: usize = 200;
+
+impl AtomicFile {
+    /// Starts a new version of the file at `path`, with the default options (durable,
+    /// symlinks replaced as links): nothing at `path` changes until
+    /// [`commit`](AtomicFile::commit).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a path that names no file (`/`, `..`); the errors of opening the
+    /// directory (`NotFound`, `PermissionDenied`, ...) and of creating the temporary file in
+    /// it, each naming the path.
+    ///
+    /// # Python equivalent
+    /// `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let mut file = tempkit::AtomicFile::create(dir.path().join("new.txt"))?;
+    /// write!(file, "hello")?;
+    /// file.commit()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn create<P: AsRef<Path>>(path: P) -> io::Result<AtomicFile> {
+        AtomicFile::create_with(path.as_ref(), &AtomicFileOptions::default())
+    }
+
+    /// The options of [`AtomicFile`] and [`write_atomic`]: durability, symlink policy, mode.
+    ///
+    /// ```
+    /// let options = tempkit::AtomicFile::options();
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn options() -> AtomicFileOptions {
+        AtomicFileOptions::default()
+    }
+
+    fn create_with(dest: &Path, options: &AtomicFileOptions) -> io::Result<AtomicFile> {
+        let mut target = Destination::open(dest)?;
+        let mut meta = target.meta()?;
+        if options.follow_symlink && meta.map(|m| m.kind) == Some(MetaKind::Symlink) {
+            target = follow_once(&target, dest)?;
+            meta = target.meta()?;
+            match meta.map(|m| m.kind) {
+                Some(MetaKind::Symlink) => {
+                    return Err(error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "`{}` is a symlink to another symlink: only one level is followed",
+                            dest.display()
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(error::new(
+                        io::ErrorKind::NotFound,
+                        format!("`{}` is a dangling symlink: not followed", dest.display()),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        // Only an existing regular file's metadata is copied; it starts private (0600) and
+        // gets its mode at commit. A new file starts with its final mode (the umask applies).
+        let meta = meta.filter(|m| m.kind == MetaKind::File);
+        let mode = if meta.is_some() { 0o600 } else { options.mode };
+        let prefix = temp_prefix(&target.name);
+        let template = Template {
+            dir: &target.dir_path,
+            prefix: &prefix,
+            suffix: OsStr::new(".tmpkit"),
+            random_len: 8,
+        };
+        let dir = &target.dir;
+        let (file, temp) = create::create_in_dir(template, Kind::File, |name| {
+            sys::create_file_at(At::entry(dir, name), mode)
+        })?;
+        Ok(AtomicFile {
+            file,
+            dest: dest.to_path_buf(),
+            target,
+            temp,
+            meta,
+            durable: options.durable,
+            armed: true,
+        })
+    }
+
+    /// The destination, as given to [`create`](AtomicFile::create).
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let file = tempkit::AtomicFile::create(dir.path().join("x"))?;
+    /// assert_eq!(file.path(), dir.path().join("x"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.dest
+    }
+
+    /// The temporary file being written.
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let file = tempkit::AtomicFile::create(dir.path().join("x"))?;
+    /// assert_eq!(file.as_file().metadata()?.len(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn as_file(&self) -> &File {
+        &self.file
+    }
+
+    /// The temporary file being written, mutably.
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let mut file = tempkit::AtomicFile::create(dir.path().join("x"))?;
+    /// file.as_file_mut().set_len(3)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn as_file_mut(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Replaces the destination with what was written, atomically and (by default) durably.
+    ///
+    /// Sequence: copy the old file's owner, group and mode (if it was a regular file),
+    /// `fsync` the file, `renameat` over the destination, `fsync` the directory.
+    ///
+    /// # Errors
+    /// A [`CommitError`] that says which case it is:
+    /// - [`committed()`](CommitError::committed) `false`: the destination is untouched. If the
+    ///   `fsync` of the file failed, the temporary file was removed (its content cannot be
+    ///   trusted and the `fsync` is never retried) and
+    ///   [`into_file()`](CommitError::into_file) is `None`; otherwise (metadata, rename) it
+    ///   hands this `AtomicFile` back, to retry or discard.
+    /// - `committed()` `true`: the new content is in place, but the directory `fsync` failed,
+    ///   so its durability is not proven.
+    ///
+    /// # Python equivalent
+    /// `os.fsync(f.fileno())`, `os.replace(f.name, path)`, `os.fsync(dirfd)`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let mut file = tempkit::AtomicFile::create(dir.path().join("state"))?;
+    /// file.write_all(b"v2")?;
+    /// file.commit()?;
+    /// assert_eq!(std::fs::read(dir.path().join("state"))?, b"v2");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn commit(self) -> Result<(), CommitError> {
+        self.finish(Rename::Replace)
+    }
+
+    /// Publishes what was written only if nothing is at the destination; never replaces,
+    /// also under a race.
+    ///
+    /// `renameat2(RENAME_NOREPLACE)`; where the file system refuses the flag, `link` +
+    /// `unlink` for this call only. Durable as [`commit`](AtomicFile::commit).
+    ///
+    /// # Errors
+    /// As [`commit`](AtomicFile::commit); `AlreadyExists` (not committed, the file handed
+    /// back) if something is at the destination.
+    ///
+    /// # Python equivalent
+    /// `os.link(f.name, path)` then `os.unlink(f.name)`.
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// std::fs::write(dir.path().join("taken"), "old")?;
+    /// let file = tempkit::AtomicFile::create(dir.path().join("taken"))?;
+    /// let err = file.commit_noclobber().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    /// assert!(!err.committed());
+    /// err.into_file().unwrap().discard()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn commit_noclobber(self) -> Result<(), CommitError> {
+        self.finish(Rename::NoReplace)
+    }
+
+    /// Removes the temporary file; the destination is untouched. Drop does the same,
+    /// ignoring errors.
+    ///
+    /// # Errors
+    /// The error of removing the temporary file (not `NotFound`), naming it.
+    ///
+    /// # Python equivalent
+    /// `os.unlink(f.name)`.
+    ///
+    /// ```
+    /// let dir = tempkit::TemporaryDirectory::new()?;
+    /// let file = tempkit::AtomicFile::create(dir.path().join("x"))?;
+    /// file.discard()?;
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn discard(mut self) -> io::Result<()> {
+        self.remove_temp()
+    }
+
+    fn remove_temp(&mut self) -> io::Result<()> {
+        if !self.armed {
+            return Ok(());
+        }
+        self.armed = false;
+        match sys::unlink_at(At::entry(&self.target.dir, &self.temp)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(error::with_path(
+                e,
+                "remove temporary file",
+                &self.target.dir_path.join(&self.temp),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn finish(mut self, how: Rename) -> Result<(), CommitError> {
+        let what = match how {
+            Rename::NoReplace => "commit (without replacing)",
+            _ => "commit",
+        };
+        if let Some(meta) = self.meta {
+            if let Err(e) = sys::set_owner_and_mode(&self.file, &meta) {
+                let error = self.context(e, what, "copying the owner and mode failed");
+                return Err(CommitError::handed_back(error, self));
+            }
+        }
+        let from = At::entry(&self.target.dir, &self.temp);
+        match publish(
+            Source::File(&self.file),
+            from,
+            self.target.at(),
+            how,
+            self.durable,
+        ) {
+            Ok(()) => {
+                self.armed = false;
+                Ok(())
+            }
+            Err(Failure {
+                stage: Stage::Sync,
+                error,
+            }) => {
+                let error = self.context(
+                    error,
+                    what,
+                    "fsync of the new content failed, so nothing was replaced and the \
+                     temporary file was removed",
+                );
+                let _ = self.remove_temp();
+                Err(CommitError {
+                    error,
+                    file: None,
+                    committed: false,
+                })
+            }
+            Err(Failure {
+                stage: Stage::Rename,
+                error,
+            }) => {
+                let error = self.context(error, what, "the rename failed");
+                Err(CommitError::handed_back(error, self))
+            }
+            Err(Failure {
+                stage: Stage::SyncDir,
+                error,
+            }) => {
+                self.armed = false;
+                let error = self.context(
+                    error,
+                    what,
+                    "the new content is in place, but the directory fsync failed, so its \
+                     durability is not proven",
+                );
+                Err(CommitError {
+                    error,
+                    file: None,
+                    committed: true,
+                })
+            }
+        }
+    }
+
+    fn context(&self, cause: io::Error, what: &str, why: &str) -> io::Error {
+        error::context(
+            cause,
+            format!("failed to {} `{}`: {}", what, self.dest.display(), why),
+        )
+    }
+}
+
+/// `.NAME.`, with NAME cut to [`MAX_NAME_IN_TEMP`] bytes (Unix) or characters.
+fn temp_prefix(name: &Path) -> OsString {
+    let mut prefix = OsString::from(".");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = name.as_os_str().as_bytes();
+        prefix.push(OsStr::from_bytes(
+            &bytes[..bytes.len().min(MAX_NAME_IN_TEMP)],
+        ));
+    }
+    #[cfg(not(unix))]
+    {
+        let name: String = name
+            .to_string_lossy()
+            .chars()
+            .take(MAX_NAME_IN_TEMP)
+            .collect();
+        prefix.push(name);
+    }
+    prefix.push(".");
+    prefix
+}
+
+/// The target of the symlink at `link` (which `dest` names), resolved once: relative to the
+/// link's directory.
+fn follow_once(link: &Destination, dest: &Path) -> io::Result<Destination> {
+    let target =
+        sys::read_link(link.at()).map_err(|e| error::with_path(e, "read symlink", dest))?;
+    Destination::open(&link.dir_path.join(target))
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        let _ = self.remove_temp();
+    }
+}
+
+impl fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("path", &self.dest)
+            .field("temp", &self.target.dir_path.join(&self.temp))
+            .field("durable", &self.durable)
+            .finish()
+    }
+}
+
+delegate_io!(AtomicFile, as_file());
+delegate_handles!(AtomicFile, as_file());
+
+/// A failed [`AtomicFile::commit`] or [`commit_noclobber`](AtomicFile::commit_noclobber):
+/// whether the new content got in place, the error, and the uncommitted file when it can be
+/// retried.
+///
+/// Converts into [`io::Error`] with `?` (dropping a handed-back file, which removes it).
+///
+/// # Python equivalent
+/// None: `os.replace` raises `OSError` without saying whether anything happened.
+///
+/// ```
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// std::fs::create_dir(dir.path().join("a-directory"))?;
+/// let file = tempkit::AtomicFile::create(dir.path().join("a-directory"))?;
+/// let err = file.commit().unwrap_err(); // a file cannot replace a directory
+/// assert!(!err.committed());
+/// let file = err.into_file().expect("handed back");
+/// file.discard()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct CommitError {
+    error: io::Error,
+    /// Boxed: a `Result` with this error stays small.
+    file: Option<Box<AtomicFile>>,
+    committed: bool,
+}
+
+impl CommitError {
+    fn handed_back(error: io::Error, file: AtomicFile) -> CommitError {
+        CommitError {
+            error,
+            file: Some(Box::new(file)),
+            committed: false,
+        }
+    }
+
+    /// The kind of the underlying error (`AlreadyExists` for a refused no-clobber commit).
+    ///
+    /// ```
+    /// # let dir = tempkit::TemporaryDirectory::new()?;
+    /// # std::fs::write(dir.path().join("t"), "")?;
+    /// let err = tempkit::AtomicFile::create(dir.path().join("t"))?.commit_noclobber().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn kind(&self) -> io::ErrorKind {
+        self.error.kind()
+    }
+
+    /// `false`: the destination is untouched. `true`: the new content is in place, but its
+    /// durability could not be proven (the directory `fsync` failed).
+    ///
+    /// ```
+    /// # let dir = tempkit::TemporaryDirectory::new()?;
+    /// # std::fs::write(dir.path().join("t"), "")?;
+    /// let err = tempkit::AtomicFile::create(dir.path().join("t"))?.commit_noclobber().unwrap_err();
+    /// assert!(!err.committed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn committed(&self) -> bool {
+        self.committed
+    }
+
+    /// The error, naming the destination.
+    ///
+    /// ```
+    /// # let dir = tempkit::TemporaryDirectory::new()?;
+    /// # std::fs::write(dir.path().join("t"), "")?;
+    /// let err = tempkit::AtomicFile::create(dir.path().join("t"))?.commit_noclobber().unwrap_err();
+    /// assert!(err.error().to_string().contains("without replacing"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn error(&self) -> &io::Error {
+        &self.error
+    }
+
+    /// The uncommitted [`AtomicFile`], to commit again (or elsewhere) or discard: `Some`
+    /// when nothing was committed and the file can still be trusted (a failed rename or
+    /// metadata copy); `None` when the commit happened, or when the file's `fsync` failed
+    /// (the temporary file is then already removed).
+    ///
+    /// ```
+    /// # let dir = tempkit::TemporaryDirectory::new()?;
+    /// # std::fs::write(dir.path().join("t"), "")?;
+    /// let err = tempkit::AtomicFile::create(dir.path().join("t"))?.commit_noclobber().unwrap_err();
+    /// let file = err.into_file().unwrap();
+    /// file.commit()?; // replacing is fine after all
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_file(self) -> Option<AtomicFile> {
+        self.file.map(|file| *file)
+    }
+
+    /// The error alone (dropping a handed-back file, which removes it).
+    ///
+    /// ```
+    /// # let dir = tempkit::TemporaryDirectory::new()?;
+    /// # std::fs::write(dir.path().join("t"), "")?;
+    /// let err = tempkit::AtomicFile::create(dir.path().join("t"))?.commit_noclobber().unwrap_err();
+    /// let io_error: std::io::Error = err.into_error();
+    /// # let _ = io_error;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_error(self) -> io::Error {
+        self.error
+    }
+}
+
+impl fmt::Debug for CommitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommitError")
+            .field("error", &self.error)
+            .field("committed", &self.committed)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+handing_back_error!(CommitError, error);
+
+/// Replaces the file at `path` with `contents`, atomically and durably.
+///
+/// The same as [`AtomicFile::create`], `write_all`, [`commit`](AtomicFile::commit): see
+/// [`AtomicFile`] for the guarantees (old or new content at every instant, new content kept
+/// after a power cut once this returns `Ok`, owner and mode of an existing file kept, a
+/// symlink replaced as a link). [`AtomicFileOptions::write`] takes options.
+///
+/// # Errors
+/// Those of [`AtomicFile::create`], of the write, and of the commit (as an [`io::Error`]
+/// naming the path). If only the final directory `fsync` failed, the new content is in place
+/// but the error is still returned: its durability is not proven.
+///
+/// # Python equivalent
+/// None in the standard library: `NamedTemporaryFile(dir=..., delete=False)`, write,
+/// `os.fsync`, `os.replace`, `os.fsync` of the directory.
+///
+/// ```
+/// let dir = tempkit::TemporaryDirectory::new()?;
+/// let path = dir.path().join("settings.json");
+/// tempkit::write_atomic(&path, br#"{"theme": "dark"}"#)?;
+/// assert_eq!(std::fs::read_to_string(&path)?, r#"{"theme": "dark"}"#);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_atomic<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
+    AtomicFileOptions::default().write(path, contents)
+}
+
+// The file and the error cross threads: checked at compile time.
+const _: () = {
+    fn send_sync<T: Send + Sync>() {}
+    #[allow(dead_code)]
+    fn check() {
+        send_sync::<AtomicFile>();
+        send_sync::<CommitError>();
+        send_sync::<AtomicFileOptions>();
+    }
+};

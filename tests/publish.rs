@@ -1,0 +1,1146 @@
+//! Publishing: `AtomicFile`, `write_atomic`, `persist_durable` and the directory publish.
+//! Contents, modes, owners and listings are read back; the order of system calls and the
+//! failure paths are checked under `strace` (tracing and fault injection), the crash points
+//! with a `SIGKILL` injected at every call of the sequence, and atomicity with real `SIGKILL`s
+//! at random moments.
+#![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
+
+mod common;
+
+use std::ffi::OsStr;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::trace::{calls, strace_available, strace_run, strace_test, Call};
+use common::{as_nobody, is_root, list, mode, tracee_arg, with_umask, Scratch, NOBODY};
+use tempkit::{AtomicFile, Builder, TemporaryDirectory};
+
+const OLD: &[u8] = b"OLD-CONTENT";
+
+/// The environment variable `common::tracee_arg` reads in a re-run of a test.
+const TRACEE: &str = "TEMPKIT_TEST_TRACEE";
+
+/// The temporary names `AtomicFile` left in `dir` (`.NAME.XXXXXXXX.tmpkit`).
+fn leftovers(dir: &Path) -> Vec<String> {
+    list(dir)
+        .into_iter()
+        .filter(|n| n.starts_with('.') && n.ends_with(".tmpkit"))
+        .collect()
+}
+
+/// The new content of the tests: large enough that a torn write would show.
+fn new_content() -> Vec<u8> {
+    (0..64 * 1024).map(|i| b"NEW-"[i % 4]).collect()
+}
+
+#[test]
+fn write_atomic_creates_with_0666_minus_the_umask() {
+    let scratch = Scratch::new();
+    for (mask, want) in [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)] {
+        let path = scratch.path().join(format!("new-{:03o}", mask));
+        let ok = with_umask(mask, || {
+            tempkit::write_atomic(&path, b"fresh").is_ok() && mode(&path) == want
+        });
+        assert!(ok, "umask {:03o}", mask);
+        assert_eq!(std::fs::read(&path).unwrap(), b"fresh");
+        assert_eq!(mode(&path), want, "umask {:03o}", mask);
+    }
+    assert!(leftovers(scratch.path()).is_empty());
+}
+
+#[test]
+fn mode_option_sets_a_new_files_mode() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("secret");
+    let ok = with_umask(0o022, || {
+        tempkit::AtomicFile::options()
+            .mode(0o600)
+            .write(&path, b"key")
+            .is_ok()
+    });
+    assert!(ok);
+    assert_eq!(mode(&path), 0o600);
+}
+
+#[test]
+fn replacing_keeps_the_mode_0640() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("config");
+    std::fs::write(&path, OLD).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    tempkit::write_atomic(&path, b"new").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    assert_eq!(mode(&path), 0o640);
+    assert!(leftovers(scratch.path()).is_empty());
+}
+
+/// Setuid and setgid survive when an unprivileged owner replaces its own file (the owner is
+/// already right, so only the mode is set, after the write that would have cleared them).
+#[test]
+fn replacing_keeps_setuid_and_setgid_06755() {
+    let scratch = Scratch::for_nobody();
+    let path = scratch.path().join("tool");
+    let ok = as_nobody(|| {
+        std::fs::write(&path, OLD).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o6755)).unwrap();
+        tempkit::write_atomic(&path, b"#!/bin/true\n").is_ok() && mode(&path) == 0o6755
+    });
+    assert!(ok, "as the unprivileged owner");
+    assert_eq!(mode(&path), 0o6755);
+    assert_eq!(std::fs::read(&path).unwrap(), b"#!/bin/true\n");
+}
+
+/// As root, replacing another user's file keeps that user as owner, and the mode with its
+/// setuid bit: a `chown` clears it, so it must come first (this test fails if the mode is
+/// set before the owner).
+#[test]
+fn root_replacing_keeps_the_owner_65534_and_setuid() {
+    if !is_root() {
+        // As an unprivileged user the owner cannot be changed: covered above.
+        return;
+    }
+    let scratch = Scratch::new();
+    let path = scratch.path().join("owned");
+    std::fs::write(&path, OLD).unwrap();
+    std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o4750)).unwrap();
+    tempkit::write_atomic(&path, b"new").unwrap();
+    let meta = path.symlink_metadata().unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY));
+    assert_eq!(mode(&path), 0o4750);
+}
+
+/// An unprivileged caller cannot give the file to another owner: `EPERM` from `fchown` is
+/// ignored, the content is replaced and the mode kept (the file is now the caller's).
+#[test]
+fn unprivileged_replacing_a_foreign_file_ignores_eperm_from_fchown() {
+    if !is_root() {
+        return; // needs a file owned by someone else in a directory nobody may write
+    }
+    let scratch = Scratch::for_nobody();
+    let path = scratch.path().join("roots");
+    std::fs::write(&path, OLD).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ok = as_nobody(|| tempkit::write_atomic(&path, b"mine").is_ok());
+    assert!(ok);
+    let meta = path.symlink_metadata().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"mine");
+    assert_eq!(meta.uid(), NOBODY);
+    assert_eq!(mode(&path), 0o644);
+}
+
+#[test]
+fn a_symlink_destination_is_replaced_as_a_link_never_0777() {
+    let scratch = Scratch::new();
+    let target = scratch.path().join("target");
+    let link = scratch.path().join("link");
+    std::fs::write(&target, OLD).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink("target", &link).unwrap();
+    let ok = with_umask(0o022, || tempkit::write_atomic(&link, b"new").is_ok());
+    assert!(ok);
+    let meta = link.symlink_metadata().unwrap();
+    assert!(meta.file_type().is_file(), "the link is now a regular file");
+    assert_eq!(
+        mode(&link),
+        0o644,
+        "0666 minus the umask, not the link's 0777"
+    );
+    assert_eq!(std::fs::read(&link).unwrap(), b"new");
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        OLD,
+        "never written through"
+    );
+    assert_eq!(mode(&target), 0o600);
+}
+
+#[test]
+fn follow_symlink_replaces_the_target_once_in_its_own_directory() {
+    let scratch = Scratch::new();
+    let real = scratch.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("data");
+    std::fs::write(&target, OLD).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = scratch.path().join("link");
+    std::os::unix::fs::symlink("real/data", &link).unwrap();
+
+    let mut options = AtomicFile::options();
+    options.follow_symlink(true);
+    let mut file = options.create(&link).unwrap();
+    file.write_all(b"through").unwrap();
+    assert_eq!(
+        leftovers(&real).len(),
+        1,
+        "the temporary file is beside the target"
+    );
+    file.commit().unwrap();
+
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), b"through");
+    assert_eq!(mode(&target), 0o640, "the target's mode is kept");
+    assert!(leftovers(&real).is_empty() && leftovers(scratch.path()).is_empty());
+
+    // One level only, and never a file created where a dangling link points.
+    let chain = scratch.path().join("chain");
+    std::os::unix::fs::symlink("link", &chain).unwrap();
+    let err = options.create(&chain).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    let dangling = scratch.path().join("dangling");
+    std::os::unix::fs::symlink("nowhere", &dangling).unwrap();
+    assert_eq!(
+        options.create(&dangling).unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    assert!(!scratch.path().join("nowhere").exists());
+}
+
+#[test]
+fn a_hard_linked_destination_is_replaced_under_its_name_only() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("name");
+    let other = scratch.path().join("other-name");
+    std::fs::write(&path, OLD).unwrap();
+    std::fs::hard_link(&path, &other).unwrap();
+    tempkit::write_atomic(&path, b"new").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    assert_eq!(std::fs::read(&other).unwrap(), OLD);
+    assert_eq!(path.symlink_metadata().unwrap().nlink(), 1);
+}
+
+#[test]
+fn nothing_changes_before_commit_and_discard_or_drop_leave_nothing() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("f");
+    std::fs::write(&path, OLD).unwrap();
+    let mut file = AtomicFile::create(&path).unwrap();
+    file.write_all(b"new").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), OLD);
+    let temp = leftovers(scratch.path());
+    assert_eq!(temp.len(), 1);
+    assert!(temp[0].starts_with(".f.") && temp[0].len() == ".f.".len() + 8 + ".tmpkit".len());
+    assert_eq!(mode(&scratch.path().join(&temp[0])), 0o600);
+    file.discard().unwrap();
+    assert_eq!(list(scratch.path()), ["f"]);
+
+    drop(AtomicFile::create(&path).unwrap());
+    assert_eq!(list(scratch.path()), ["f"]);
+    assert_eq!(std::fs::read(&path).unwrap(), OLD);
+}
+
+#[test]
+fn commit_noclobber_refuses_an_existing_destination_and_hands_the_file_back() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("taken");
+    std::fs::write(&path, OLD).unwrap();
+    let mut file = AtomicFile::create(&path).unwrap();
+    file.write_all(b"new").unwrap();
+    let err = file.commit_noclobber().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    assert!(!err.committed());
+    assert!(err.to_string().contains(&path.display().to_string()));
+    assert_eq!(std::fs::read(&path).unwrap(), OLD);
+    let file = err.into_file().expect("handed back");
+    std::fs::remove_file(&path).unwrap();
+    file.commit_noclobber().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    assert_eq!(list(scratch.path()), ["taken"]);
+}
+
+#[test]
+fn commit_noclobber_race_between_threads_has_exactly_one_winner() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("contested");
+    for round in 0..20 {
+        let threads = 8;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (barrier, path) = (barrier.clone(), path.clone());
+                std::thread::spawn(move || {
+                    let mut file = AtomicFile::create(&path).unwrap();
+                    write!(file, "writer {}", i).unwrap();
+                    barrier.wait();
+                    match file.commit_noclobber() {
+                        Ok(()) => Some(i),
+                        Err(e) => {
+                            assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{}", e);
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        let winners: Vec<usize> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(winners.len(), 1, "round {}: {:?}", round, winners);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("writer {}", winners[0]));
+        assert_eq!(list(scratch.path()), ["contested"], "no leftovers");
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn persist_durable_moves_and_syncs() {
+    let scratch = Scratch::new();
+    let mut file = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    file.write_all(b"durable").unwrap();
+    let to = scratch.path().join("kept");
+    std::fs::write(&to, OLD).unwrap();
+    let _file = file.persist_durable(&to).unwrap();
+    assert_eq!(std::fs::read(&to).unwrap(), b"durable");
+    assert_eq!(list(scratch.path()), ["kept"]);
+
+    // A missing directory: handed back, still temporary.
+    let file = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    let err = file
+        .persist_durable(scratch.path().join("missing/x"))
+        .unwrap_err();
+    assert_eq!(err.error.kind(), io::ErrorKind::NotFound);
+    assert!(err.file.path().exists());
+}
+
+// ---- the order of system calls --------------------------------------------------------
+
+const SEQUENCE: &str =
+    "open,openat,newfstatat,statx,write,fchown,fchmod,fsync,rename,renameat,renameat2,linkat,unlinkat,close";
+
+/// The calls of the thread that ran the sequence, from the opening of `dir` to the end.
+fn sequence_of<'a>(calls: &'a [Call], dir: &Path) -> Vec<&'a Call> {
+    let needle = format!("\"{}\", O_RDONLY|O_", dir.display());
+    let start = calls
+        .iter()
+        .position(|c| {
+            (c.name == "open" || c.name == "openat")
+                && c.line.contains(&needle)
+                && c.line.contains("O_DIRECTORY")
+        })
+        .unwrap_or_else(|| panic!("the directory is never opened: {:#?}", calls));
+    let pid = calls[start].pid;
+    calls[start..].iter().filter(|c| c.pid == pid).collect()
+}
+
+fn position(seq: &[&Call], what: impl Fn(&Call) -> bool, label: &str) -> usize {
+    seq.iter()
+        .position(|c| what(c))
+        .unwrap_or_else(|| panic!("no {} in {:#?}", label, seq))
+}
+
+/// How many calls of each kind [`pad`] makes: more than the test harness's other threads
+/// make in a whole run (checked by [`calibrate`]).
+const PAD: usize = 500;
+
+/// Makes [`PAD`] calls of each system call that both the harness's threads and the sequence
+/// make, so that in the calling thread the sequence's calls come after ordinal `PAD`.
+/// `strace -e inject=...:when=N` counts per thread: an `N` above what the other threads reach
+/// can only hit this thread.
+fn pad() {
+    for _ in 0..PAD {
+        let mut null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        null.write_all(b"x").unwrap();
+        let _ = null.metadata().unwrap();
+        let _ = rustix::fs::statat(rustix::fs::CWD, "/dev/null", rustix::fs::AtFlags::empty());
+        let _ = rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+        );
+    }
+}
+
+/// The tracee of the order checks: replaces `DIR/dest` with the new content.
+fn replace_in(dir: &Path) {
+    tempkit::write_atomic(dir.join("dest"), new_content()).unwrap();
+}
+
+#[test]
+fn order_directory_opened_first_fsync_file_before_rename_fsync_dir_after() {
+    if let Some(dir) = tracee_arg() {
+        replace_in(&dir);
+        return;
+    }
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path().join("dest"), OLD).unwrap();
+    std::fs::set_permissions(
+        scratch.path().join("dest"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let trace = match strace_test(
+        "order_directory_opened_first_fsync_file_before_rename_fsync_dir_after",
+        &env,
+        SEQUENCE,
+    ) {
+        Some(trace) => trace,
+        None => return,
+    };
+    let all = calls(&trace);
+    let seq = sequence_of(&all, scratch.path());
+    let dirfd = seq[0].line.rsplit("= ").next().unwrap().trim().to_owned();
+    let create = position(
+        &seq,
+        |c| c.name == "openat" && c.line.contains(".dest."),
+        "creation",
+    );
+    let write = position(&seq, |c| c.name == "write", "write");
+    let chmod = position(
+        &seq,
+        |c| c.name == "fchmod" && c.line.contains("0640"),
+        "fchmod",
+    );
+    let fsync_file = position(&seq, |c| c.name == "fsync", "fsync of the file");
+    let rename = position(&seq, |c| c.name == "renameat", "renameat");
+    let fsync_dir = position(
+        &seq,
+        |c| c.line.contains(&format!(" fsync({})", dirfd)),
+        "fsync of the directory",
+    );
+    assert!(seq[create]
+        .line
+        .contains(&format!("openat({}, \".dest.", dirfd)));
+    assert!(seq[rename]
+        .line
+        .contains(&format!("renameat({}, \".dest.", dirfd)));
+    assert!(seq[rename]
+        .line
+        .contains(&format!(", {}, \"dest\")", dirfd)));
+    assert!(
+        create < write
+            && write < chmod
+            && chmod < fsync_file
+            && fsync_file < rename
+            && rename < fsync_dir,
+        "wrong order: {:#?}",
+        seq
+    );
+    assert_ne!(fsync_file, fsync_dir);
+    assert_eq!(
+        std::fs::read(scratch.path().join("dest")).unwrap(),
+        new_content()
+    );
+}
+
+#[test]
+fn atomic_only_makes_no_fsync() {
+    if let Some(dir) = tracee_arg() {
+        AtomicFile::options()
+            .durable(false)
+            .write(dir.join("dest"), b"fast")
+            .unwrap();
+        return;
+    }
+    let scratch = Scratch::new();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let trace = match strace_test("atomic_only_makes_no_fsync", &env, SEQUENCE) {
+        Some(trace) => trace,
+        None => return,
+    };
+    let all = calls(&trace);
+    let seq = sequence_of(&all, scratch.path());
+    assert!(seq.iter().all(|c| c.name != "fsync"), "{:#?}", seq);
+    assert!(seq.iter().any(|c| c.name == "renameat"));
+    assert_eq!(std::fs::read(scratch.path().join("dest")).unwrap(), b"fast");
+}
+
+// ---- failure paths, by fault injection ------------------------------------------------
+
+/// Runs the tracee of `test` (which works in `dir`) under strace with `inject`
+/// (`SYSCALL:...`), tracing `SYSCALL` and `also`; returns whether the re-run passed, and the
+/// trace.
+fn run_injected(test: &str, dir: &Path, inject: &str, also: &str) -> (bool, String) {
+    let env = [(TRACEE, dir.as_os_str())];
+    // strace injects only into the calls it traces.
+    let syscall = inject.split(':').next().unwrap();
+    let traced = format!("{},{}", syscall, also)
+        .trim_end_matches(',')
+        .to_owned();
+    let extra = ["-e".into(), format!("inject={}", inject)];
+    let (output, trace) = strace_run(test, &env, &traced, &extra);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        eprintln!("{}\n{}", stdout, String::from_utf8_lossy(&output.stderr));
+    }
+    (
+        output.status.success() && stdout.contains("1 passed"),
+        trace,
+    )
+}
+
+/// The usual failure-path check: `dir/dest` holds [`OLD`]; the tracee of `test` runs with
+/// `inject` and must pass. Returns the scratch directory (`None` without strace) and the trace.
+fn injected_over_old(test: &str, inject: &str, also: &str) -> Option<(Scratch, String)> {
+    if !strace_available() {
+        return None;
+    }
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path().join("dest"), OLD).unwrap();
+    let (passed, trace) = run_injected(test, scratch.path(), inject, also);
+    assert!(passed, "the tracee of {} failed under {}", test, inject);
+    Some((scratch, trace))
+}
+
+/// The tracee side: an `AtomicFile` for `dir/dest` with `b"new"` written, committed, with
+/// the commit expected to fail.
+fn failing_commit(dir: &Path) -> tempkit::CommitError {
+    let mut file = AtomicFile::create(dir.join("dest")).unwrap();
+    file.write_all(b"new").unwrap();
+    file.commit().unwrap_err()
+}
+
+/// The sequence of the tracee of `test` (which calls [`pad`] first) in a run without
+/// injection, up to the first `close`; checks that no other thread reaches ordinal [`PAD`]
+/// of any call in it, so that `when=ordinal` hits the sequence's thread only.
+fn calibrate(test: &str, dir: &Path, env: &[(&str, &OsStr)]) -> Vec<Call> {
+    let env = [env, &[(TRACEE, dir.as_os_str())]].concat();
+    let (output, trace) = strace_run(test, &env, SEQUENCE, &[]);
+    assert!(output.status.success(), "calibration run failed");
+    let all = calls(&trace);
+    let seq: Vec<Call> = sequence_of(&all, dir)
+        .into_iter()
+        .take_while(|c| c.name != "close")
+        .cloned()
+        .collect();
+    for call in &seq {
+        let others = all
+            .iter()
+            .filter(|c| c.pid != call.pid && c.name == call.name)
+            .map(|c| c.ordinal)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            others < call.ordinal,
+            "another thread makes {} {} calls: raise PAD",
+            others,
+            call.name
+        );
+    }
+    seq
+}
+
+/// A trace line without its thread id, return value and random temporary name.
+fn normalized(line: &str) -> String {
+    let call = line
+        .split_once(' ')
+        .map_or(line, |(_, rest)| rest.trim_start());
+    let call = call.split(" = ").next().unwrap();
+    // A killed call is printed unfinished: keep what both forms show.
+    let call = call.split(" <unfinished").next().unwrap();
+    let call = call.trim_end_matches([' ', ',', ')']);
+    match (call.find(".dest."), call.find(".tmpkit")) {
+        (Some(a), Some(b)) if a < b => format!("{}.dest.*{}", &call[..a], &call[b..]),
+        _ => call.to_owned(),
+    }
+}
+
+#[test]
+fn fsync_eio_is_not_retried_commits_nothing_and_leaves_nothing() {
+    if let Some(dir) = tracee_arg() {
+        let err = failing_commit(&dir);
+        assert!(!err.committed());
+        assert!(err.to_string().contains("Input/output error"), "{}", err);
+        assert!(err.to_string().contains("dest"));
+        assert!(err.into_file().is_none());
+        return;
+    }
+    let test = "fsync_eio_is_not_retried_commits_nothing_and_leaves_nothing";
+    let (scratch, trace) = match injected_over_old(test, "fsync:error=EIO:when=1", "renameat") {
+        Some(done) => done,
+        None => return,
+    };
+    assert_eq!(std::fs::read(scratch.path().join("dest")).unwrap(), OLD);
+    assert_eq!(list(scratch.path()), ["dest"]);
+    // Never retried: exactly one fsync, and no rename.
+    let all = calls(&trace);
+    let count = |name: &str| all.iter().filter(|c| c.name == name).count();
+    assert_eq!((count("fsync"), count("renameat")), (1, 0), "{}", trace);
+}
+
+#[test]
+fn directory_fsync_failure_reports_committed_but_not_durable() {
+    if let Some(dir) = tracee_arg() {
+        let err = failing_commit(&dir);
+        assert!(err.committed(), "{}", err);
+        assert!(err.to_string().contains("durability"), "{}", err);
+        assert!(err.into_file().is_none());
+        return;
+    }
+    let test = "directory_fsync_failure_reports_committed_but_not_durable";
+    let (scratch, _) = match injected_over_old(test, "fsync:error=EIO:when=2", "") {
+        Some(done) => done,
+        None => return,
+    };
+    assert_eq!(std::fs::read(scratch.path().join("dest")).unwrap(), b"new");
+    assert_eq!(list(scratch.path()), ["dest"]);
+}
+
+#[test]
+fn enospc_on_write_leaves_the_destination_and_nothing_else() {
+    if let Some(dir) = tracee_arg() {
+        pad();
+        if std::env::var_os("CALIBRATE").is_some() {
+            return replace_in(&dir);
+        }
+        let err = tempkit::write_atomic(dir.join("dest"), new_content()).unwrap_err();
+        assert!(err.to_string().contains("No space left"), "{}", err);
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let test = "enospc_on_write_leaves_the_destination_and_nothing_else";
+    let probe = Scratch::new();
+    let seq = calibrate(test, probe.path(), &[("CALIBRATE", OsStr::new("1"))]);
+    let when = seq.iter().find(|c| c.name == "write").unwrap().ordinal;
+    let inject = format!("write:error=ENOSPC:when={}", when);
+    let (scratch, trace) = injected_over_old(test, &inject, "").unwrap();
+    let injected: Vec<&str> = trace.lines().filter(|l| l.contains("INJECTED")).collect();
+    assert!(
+        injected.len() == 1 && !injected[0].contains("write(1,"),
+        "{}",
+        trace
+    );
+    assert_eq!(std::fs::read(scratch.path().join("dest")).unwrap(), OLD);
+    assert_eq!(list(scratch.path()), ["dest"]);
+}
+
+#[test]
+fn a_failed_rename_hands_the_file_back_untouched() {
+    if let Some(dir) = tracee_arg() {
+        let err = failing_commit(&dir);
+        assert!(!err.committed());
+        assert!(
+            err.to_string().contains("Invalid cross-device link"),
+            "{}",
+            err
+        );
+        let file = err.into_file().expect("handed back");
+        file.commit().unwrap(); // the next rename is not injected
+        return;
+    }
+    let test = "a_failed_rename_hands_the_file_back_untouched";
+    let (scratch, _) = match injected_over_old(test, "renameat:error=EXDEV:when=1", "") {
+        Some(done) => done,
+        None => return,
+    };
+    assert_eq!(std::fs::read(scratch.path().join("dest")).unwrap(), b"new");
+    assert_eq!(list(scratch.path()), ["dest"]);
+}
+
+/// Where `RENAME_NOREPLACE` is refused (`EINVAL`: FUSE, NFS), no-clobber falls back to
+/// `link` + `unlink` for that call, and still never replaces.
+#[test]
+fn noclobber_falls_back_to_link_and_unlink_when_renameat2_is_refused() {
+    if let Some(dir) = tracee_arg() {
+        let free = AtomicFile::create(dir.join("free")).unwrap();
+        free.commit_noclobber().unwrap();
+        let taken = AtomicFile::create(dir.join("taken")).unwrap();
+        let err = taken.commit_noclobber().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists, "{}", err);
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path().join("taken"), OLD).unwrap();
+    let test = "noclobber_falls_back_to_link_and_unlink_when_renameat2_is_refused";
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let (output, trace) = strace_run(
+        test,
+        &env,
+        "renameat2,linkat,unlinkat",
+        &["-e".into(), "inject=renameat2:error=EINVAL".into()],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let all = calls(&trace);
+    assert_eq!(
+        all.iter().filter(|c| c.name == "linkat").count(),
+        2,
+        "{}",
+        trace
+    );
+    assert_eq!(std::fs::read(scratch.path().join("taken")).unwrap(), OLD);
+    assert_eq!(list(scratch.path()), ["free", "taken"]);
+}
+
+// ---- crash points and random kills ----------------------------------------------------
+
+/// A `SIGKILL` on entry to each call of the sequence in turn: before the rename the old
+/// content stays, from the directory `fsync` on the new one; never anything else, and at
+/// most the one temporary name is left.
+#[test]
+fn sigkill_at_every_call_of_the_sequence_leaves_old_or_new() {
+    if let Some(dir) = tracee_arg() {
+        pad();
+        replace_in(&dir);
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let test = "sigkill_at_every_call_of_the_sequence_leaves_old_or_new";
+    let scratch = Scratch::new();
+    let dest = scratch.path().join("dest");
+    std::fs::write(&dest, OLD).unwrap();
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let seq = calibrate(test, scratch.path(), &[]);
+    let rename = seq.iter().position(|c| c.name == "renameat").unwrap();
+    assert!(seq.len() >= 7, "{:#?}", seq);
+    for (i, call) in seq.iter().enumerate() {
+        std::fs::write(&dest, OLD).unwrap();
+        let inject = format!("inject={}:signal=KILL:when={}", call.name, call.ordinal);
+        let (output, trace) = strace_run(test, &env, &call.name, &["-e".into(), inject]);
+        assert!(!output.status.success(), "not killed at {}", call.line);
+        // The kill came where intended: the last call traced is this one.
+        let last = normalized(&calls(&trace).pop().expect("calls traced").line);
+        assert!(
+            last.contains('(') && normalized(&call.line).starts_with(&last),
+            "meant to kill at {}, killed at {}",
+            call.line,
+            last
+        );
+        let content = std::fs::read(&dest).unwrap();
+        let want = if i <= rename {
+            OLD.to_vec()
+        } else {
+            new_content()
+        };
+        assert!(content == want, "killed at {}: wrong content", call.line);
+        let left = leftovers(scratch.path());
+        assert!(left.len() <= 1, "killed at {}: {:?}", call.line, left);
+        for name in left {
+            std::fs::remove_file(scratch.path().join(name)).unwrap();
+        }
+        assert_eq!(list(scratch.path()), ["dest"]);
+    }
+}
+
+/// The writer of the random-kill test: replaces `DIR/dest` with "A..." and "B..." in turn,
+/// forever.
+#[test]
+fn writer_alternating_two_contents() {
+    if let Some(dir) = tracee_arg() {
+        let (a, b) = contents_a_b();
+        let dest = dir.join("dest");
+        loop {
+            tempkit::write_atomic(&dest, &b).unwrap();
+            tempkit::write_atomic(&dest, &a).unwrap();
+        }
+    }
+}
+
+fn contents_a_b() -> (Vec<u8>, Vec<u8>) {
+    (vec![b'A'; 256 * 1024], vec![b'B'; 256 * 1024])
+}
+
+/// Real `SIGKILL`s at random moments of a writer that alternates two contents: the
+/// destination is always exactly one of them (never missing, never torn), and each kill
+/// leaves at most one temporary name.
+#[test]
+fn random_sigkill_leaves_exactly_one_of_the_two_contents() {
+    let scratch = Scratch::new();
+    let dest = scratch.path().join("dest");
+    let (a, b) = contents_a_b();
+    std::fs::write(&dest, &a).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut seed = std::process::id() as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    let started = Instant::now();
+    let (mut rounds, mut saw_b) = (0, false);
+    while rounds < 300 && started.elapsed() < Duration::from_secs(20) {
+        rounds += 1;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "writer_alternating_two_contents",
+                "--test-threads=1",
+            ])
+            .env(TRACEE, scratch.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(2_000 + seed % 30_000));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "the writer stopped by itself");
+        let content = std::fs::read(&dest).expect("the destination is never missing");
+        assert!(
+            content == a || content == b,
+            "round {}: torn content",
+            rounds
+        );
+        saw_b |= content == b;
+        let left = leftovers(scratch.path());
+        assert!(left.len() <= 1, "round {}: {:?}", rounds, left);
+        for name in left {
+            std::fs::remove_file(scratch.path().join(name)).unwrap();
+        }
+    }
+    assert!(rounds >= 50, "only {} rounds", rounds);
+    assert!(
+        saw_b,
+        "the writer never got to commit: the test proved nothing"
+    );
+}
+
+/// The control of the random-kill test: the naive `std::fs::write` (truncate, then write)
+/// does leave torn or empty files when killed at random, so the test above can fail.
+#[test]
+fn control_naive_write_is_torn_by_random_sigkill() {
+    let scratch = Scratch::new();
+    let dest = scratch.path().join("dest");
+    let (a, b) = contents_a_b();
+    std::fs::write(&dest, &a).unwrap();
+    let started = Instant::now();
+    let mut torn = 0;
+    let mut round = 0u64;
+    while torn == 0 && started.elapsed() < Duration::from_secs(20) {
+        round += 1;
+        // SAFETY: the child only writes files with std and then is killed.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            loop {
+                let _ = std::fs::write(&dest, &b);
+                let _ = std::fs::write(&dest, &a);
+            }
+        }
+        std::thread::sleep(Duration::from_micros(500 + (round * 7919) % 3_000));
+        // SAFETY: kills and reaps the child we forked.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        let content = std::fs::read(&dest).unwrap();
+        if content != a && content != b {
+            torn += 1;
+        }
+    }
+    assert!(torn > 0, "no torn write in {} rounds", round);
+}
+
+// ---- directories -----------------------------------------------------------------------
+
+fn staged(parent: &Path, file: &str, text: &str) -> TemporaryDirectory {
+    let dir = Builder::new().dir(parent).temporary_directory().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub").join(file), text).unwrap();
+    dir
+}
+
+#[test]
+fn directory_persist_noclobber_publishes_and_never_replaces_even_an_empty_directory() {
+    let scratch = Scratch::new();
+    let to = scratch.path().join("site");
+    let published = staged(scratch.path(), "a", "v1")
+        .persist_noclobber(&to)
+        .unwrap();
+    assert_eq!(published, to);
+    assert_eq!(std::fs::read_to_string(to.join("sub/a")).unwrap(), "v1");
+    assert_eq!(list(scratch.path()), ["site"]);
+
+    let empty = scratch.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for taken in [&to, &empty] {
+        let err = staged(scratch.path(), "b", "v2")
+            .persist_noclobber(taken)
+            .unwrap_err();
+        assert_eq!(err.error.kind(), io::ErrorKind::AlreadyExists, "{}", err);
+        assert_eq!(
+            std::fs::read_to_string(err.dir.path().join("sub/b")).unwrap(),
+            "v2",
+            "handed back"
+        );
+    }
+    assert!(list(&empty).is_empty());
+    assert_eq!(list(scratch.path()), ["empty", "site"]);
+}
+
+#[test]
+fn directory_noclobber_race_between_threads_has_exactly_one_winner() {
+    let scratch = Scratch::new();
+    let to = scratch.path().join("contested");
+    let threads = 8;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let dir = staged(scratch.path(), "who", &i.to_string());
+            let (barrier, to) = (barrier.clone(), to.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                dir.persist_noclobber(&to).ok().map(|_| i)
+            })
+        })
+        .collect();
+    let winners: Vec<usize> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(winners.len(), 1, "{:?}", winners);
+    let who = std::fs::read_to_string(to.join("sub/who")).unwrap();
+    assert_eq!(who, winners[0].to_string());
+    assert_eq!(
+        list(scratch.path()),
+        ["contested"],
+        "the losers removed themselves"
+    );
+}
+
+#[test]
+fn directory_replace_swaps_and_removes_the_old_tree() {
+    let scratch = Scratch::new();
+    let to = scratch.path().join("site");
+    // Nothing there yet: a plain publish.
+    staged(scratch.path(), "v", "1").replace(&to).unwrap();
+    assert_eq!(std::fs::read_to_string(to.join("sub/v")).unwrap(), "1");
+    // A tree there, with a read-only corner that the secure removal must repair.
+    std::fs::set_permissions(to.join("sub"), std::fs::Permissions::from_mode(0o500)).unwrap();
+    staged(scratch.path(), "v", "2").replace(&to).unwrap();
+    assert_eq!(std::fs::read_to_string(to.join("sub/v")).unwrap(), "2");
+    assert_eq!(list(scratch.path()), ["site"], "the old tree is gone");
+}
+
+#[test]
+fn directory_exchange_returns_a_guard_owning_the_old_tree() {
+    let scratch = Scratch::new();
+    let to = scratch.path().join("live");
+    staged(scratch.path(), "v", "1")
+        .persist_noclobber(&to)
+        .unwrap();
+    let old = staged(scratch.path(), "v", "2").exchange(&to).unwrap();
+    assert_eq!(std::fs::read_to_string(to.join("sub/v")).unwrap(), "2");
+    assert_eq!(
+        std::fs::read_to_string(old.path().join("sub/v")).unwrap(),
+        "1"
+    );
+    let old_path = old.path().to_path_buf();
+    drop(old);
+    assert!(!old_path.exists());
+    assert_eq!(list(scratch.path()), ["live"]);
+
+    // Nothing to exchange with, or not a directory: refused, handed back.
+    let err = staged(scratch.path(), "v", "3")
+        .exchange(scratch.path().join("missing"))
+        .unwrap_err();
+    assert_eq!(err.error.kind(), io::ErrorKind::NotFound, "{}", err);
+    assert!(err.dir.path().join("sub/v").is_file());
+    drop(err);
+    std::fs::write(scratch.path().join("file"), "x").unwrap();
+    let err = staged(scratch.path(), "v", "4")
+        .exchange(scratch.path().join("file"))
+        .unwrap_err();
+    assert_eq!(err.error.kind(), io::ErrorKind::InvalidInput, "{}", err);
+    drop(err);
+    assert_eq!(list(scratch.path()), ["file", "live"]);
+}
+
+/// `/tmp` (ext4 here) and `/dev/shm` (tmpfs) are different file systems: the rename is
+/// refused with the cross-device error, and the tree handed back intact.
+#[test]
+fn directory_publish_across_file_systems_is_refused_and_the_tree_handed_back() {
+    let shm = Path::new("/dev/shm");
+    let scratch = Scratch::new();
+    if !shm.is_dir() || shm.metadata().unwrap().dev() == scratch.path().metadata().unwrap().dev() {
+        eprintln!("no second file system at /dev/shm: skipped");
+        return;
+    }
+    let to = scratch.path().join("site");
+    std::fs::create_dir(&to).unwrap();
+    for (i, how) in ["persist_noclobber", "replace", "exchange"]
+        .iter()
+        .enumerate()
+    {
+        let dir = staged(shm, "v", "new");
+        let target = if i == 0 {
+            scratch.path().join("fresh")
+        } else {
+            to.clone()
+        };
+        let err = match *how {
+            "persist_noclobber" => dir.persist_noclobber(&target).unwrap_err(),
+            "replace" => dir.replace(&target).unwrap_err(),
+            _ => dir.exchange(&target).unwrap_err(),
+        };
+        assert_eq!(
+            err.error.kind(),
+            io::ErrorKind::CrossesDevices,
+            "{}: {}",
+            how,
+            err
+        );
+        assert!(
+            err.to_string().contains("different file systems"),
+            "{}",
+            err
+        );
+        assert_eq!(
+            std::fs::read_to_string(err.dir.path().join("sub/v")).unwrap(),
+            "new",
+            "{}: the tree is handed back",
+            how
+        );
+    }
+    assert_eq!(list(scratch.path()), ["site"]);
+    assert!(list(&to).is_empty());
+}
+
+/// Where the file system refuses `RENAME_EXCHANGE`/`RENAME_NOREPLACE` (`EINVAL`), the error
+/// says so (`Unsupported`) and nothing is moved: no silent non-atomic fallback.
+#[test]
+fn directory_publish_without_renameat2_support_is_refused() {
+    if let Some(dir) = tracee_arg() {
+        let to = dir.join("site");
+        let err = staged(&dir, "v", "new").replace(&to).unwrap_err();
+        assert_eq!(err.error.kind(), io::ErrorKind::Unsupported, "{}", err);
+        assert!(err.dir.path().join("sub/v").is_file());
+        let err = staged(&dir, "v", "new")
+            .persist_noclobber(dir.join("other"))
+            .unwrap_err();
+        assert_eq!(err.error.kind(), io::ErrorKind::Unsupported, "{}", err);
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    std::fs::create_dir(scratch.path().join("site")).unwrap();
+    std::fs::write(scratch.path().join("site/old"), "old").unwrap();
+    let test = "directory_publish_without_renameat2_support_is_refused";
+    let (passed, _) = run_injected(test, scratch.path(), "renameat2:error=EINVAL", "");
+    assert!(passed);
+    assert_eq!(list(scratch.path()), ["site"]);
+    assert_eq!(list(&scratch.path().join("site")), ["old"]);
+}
+
+/// Durable: every file and directory of the tree is synced before the rename, the
+/// destination's directory after it.
+#[test]
+fn directory_publish_syncs_the_tree_before_and_the_parent_after() {
+    if let Some(dir) = tracee_arg() {
+        staged(&dir, "v", "new")
+            .persist_noclobber(dir.join("site"))
+            .unwrap();
+        return;
+    }
+    let scratch = Scratch::new();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let trace = match strace_test(
+        "directory_publish_syncs_the_tree_before_and_the_parent_after",
+        &env,
+        "open,openat,fsync,renameat2,close",
+    ) {
+        Some(trace) => trace,
+        None => return,
+    };
+    let all = calls(&trace);
+    let seq = sequence_of(&all, scratch.path());
+    let parent_fd = seq[0].line.rsplit("= ").next().unwrap().trim().to_owned();
+    let fd_of = |needle: &str| {
+        let c = seq
+            .iter()
+            .find(|c| c.name.starts_with("open") && c.line.contains(needle))
+            .unwrap_or_else(|| panic!("{} never opened: {:#?}", needle, seq));
+        c.line.rsplit("= ").next().unwrap().trim().to_owned()
+    };
+    let (sub_fd, file_fd) = (fd_of("\"sub\""), fd_of("\"v\""));
+    let fsync_of = |fd: &str| {
+        seq.iter()
+            .position(|c| c.line.contains(&format!("fsync({})", fd)))
+            .unwrap_or_else(|| panic!("no fsync({}) in {:#?}", fd, seq))
+    };
+    let rename = seq.iter().position(|c| c.name == "renameat2").unwrap();
+    assert!(fsync_of(&file_fd) < rename);
+    assert!(fsync_of(&sub_fd) < rename);
+    // The parent's descriptor is the first one; its fsync is the last one, after the rename.
+    let last_fsync = seq.iter().rposition(|c| c.name == "fsync").unwrap();
+    assert!(seq[last_fsync]
+        .line
+        .contains(&format!("fsync({})", parent_fd)));
+    assert!(rename < last_fsync);
+    assert!(seq[rename].line.contains("RENAME_NOREPLACE"));
+}
+
+#[test]
+fn types_cross_threads_and_errors_convert() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AtomicFile>();
+    send_sync::<tempkit::CommitError>();
+    send_sync::<tempkit::PersistDirError>();
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path().join("t"), OLD).unwrap();
+    let err = AtomicFile::create(scratch.path().join("t"))
+        .unwrap()
+        .commit_noclobber()
+        .unwrap_err();
+    let as_io: io::Error = err.into();
+    assert_eq!(as_io.kind(), io::ErrorKind::AlreadyExists);
+}
+
+/// Whether `path` carries the owner tag of `Builder::reapable` (`user.tempkit.owner`).
+fn has_owner_tag(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let name = std::ffi::CString::new("user.tempkit.owner").unwrap();
+    // SAFETY: both strings are NUL-terminated; a null buffer of size 0 asks for the size only.
+    let n = unsafe { libc::lgetxattr(c_path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    n >= 0
+}
+
+/// Published objects are untagged first, so that `reap` never takes them for a dead
+/// owner's leftovers.
+#[test]
+fn published_objects_lose_their_owner_tag() {
+    let scratch = Scratch::new();
+    let reapable = || Builder::new().dir(scratch.path()).reapable(true).clone();
+    let dir = reapable().temporary_directory().unwrap();
+    if !dir.is_reapable() || !has_owner_tag(dir.path()) {
+        eprintln!("no user extended attributes here: skipped");
+        return;
+    }
+    let site = scratch.path().join("site");
+    dir.persist_noclobber(&site).unwrap();
+    assert!(!has_owner_tag(&site));
+    let next = reapable().temporary_directory().unwrap();
+    assert!(has_owner_tag(next.path()));
+    let old = next.exchange(&site).unwrap();
+    assert!(!has_owner_tag(&site));
+    drop(old);
+    reapable()
+        .temporary_directory()
+        .unwrap()
+        .replace(&site)
+        .unwrap();
+    assert!(!has_owner_tag(&site));
+
+    let file = reapable().named_temporary_file().unwrap();
+    assert!(has_owner_tag(file.path()));
+    let kept = scratch.path().join("kept");
+    file.persist_durable(&kept).unwrap();
+    assert!(!has_owner_tag(&kept));
+}
