@@ -41,8 +41,11 @@ fn cache() -> MutexGuard<'static, Option<PathBuf>> {
 ///
 /// The first usable of: `$TMPDIR`, `$TEMP`, `$TMP` (each only when set and not empty), then
 /// `/tmp`, `/var/tmp`, `/usr/tmp`, then the current directory. A candidate is made absolute
-/// (without resolving symlinks or changing case) and counts as usable when a probe file can be
-/// created, written and removed in it; the probe leaves nothing behind, also when it fails.
+/// (without resolving symlinks or changing case) and counts as usable when a new file can be
+/// created in it and written to. On Linux that probe file has no name (`O_TMPFILE`: three
+/// system calls, nothing to remove); where the file system refuses that, a named probe file
+/// is created, written and removed. Either way the probe leaves nothing behind, also when it
+/// fails.
 /// The answer is computed once per process and cached; [`set_tempdir`] replaces or clears it.
 ///
 /// # Errors
@@ -91,19 +94,17 @@ pub fn set_tempdir(dir: Option<PathBuf>) {
     *cache() = dir;
 }
 
-/// The candidates, in order, before making them absolute.
-pub(crate) fn candidate_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = ["TMPDIR", "TEMP", "TMP"]
+/// The candidates, in order, before making them absolute: the environment variables, the
+/// platform's fixed directories, then the current directory. Lazy, so that the usual first
+/// answer (`$TMPDIR`, `/tmp`) costs no `getcwd`.
+pub(crate) fn candidate_dirs() -> impl Iterator<Item = PathBuf> {
+    ["TMPDIR", "TEMP", "TMP"]
         .iter()
         .filter_map(std::env::var_os)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .collect();
-    dirs.extend(sys::platform_temp_dirs());
-    if let Ok(cwd) = std::env::current_dir() {
-        dirs.push(cwd);
-    }
-    dirs
+        .chain(sys::platform_temp_dirs())
+        .chain(std::iter::once(()).filter_map(|()| std::env::current_dir().ok()))
 }
 
 fn discover() -> io::Result<PathBuf> {
@@ -124,9 +125,21 @@ fn discover() -> io::Result<PathBuf> {
     ))
 }
 
-/// Proves `dir` usable: create a file (no prefix), write to it, remove it. The file is
-/// removed whatever the write did.
+/// Proves `dir` usable as Python does: a new file can be created in it and written to.
+///
+/// Where the platform and file system can (Linux, `O_TMPFILE`), the file has no name: one
+/// `openat`, one `write`, one `close`, and nothing to remove, not even after a `SIGKILL`.
+/// Elsewhere, or where that open is refused, a named file is created, written and removed;
+/// it is removed whatever the write did.
 pub(crate) fn probe(dir: &Path) -> io::Result<()> {
+    const PROBE: &[u8] = b"blat";
+    let unnamed =
+        sys::create_unnamed_file(dir).map_err(|e| error::with_path(e, "create a file in", dir))?;
+    if let Some(mut file) = unnamed {
+        return file
+            .write_all(PROBE)
+            .map_err(|e| error::with_path(e, "write a new file in", dir));
+    }
     let template = Template {
         dir,
         prefix: OsStr::new(""),
@@ -135,7 +148,7 @@ pub(crate) fn probe(dir: &Path) -> io::Result<()> {
     };
     create::create(template, Kind::File, |candidate| {
         let mut file = sys::create_file(candidate)?;
-        let written = file.write_all(b"blat");
+        let written = file.write_all(PROBE);
         drop(file);
         let removed = std::fs::remove_file(candidate);
         written.and(removed)

@@ -481,3 +481,128 @@ fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_not
         );
     }
 }
+
+/// Set in the traced re-run of [`where_o_tmpfile_is_refused_the_named_probe_decides`]: the
+/// directory holding the candidates whose `O_TMPFILE` opens strace refuses.
+const REFUSED_ROOT: &str = "TEMPKIT_TEST_REFUSED_ROOT";
+
+/// The candidates of that test, inside `root`: a usable directory, a missing one, a file, a
+/// directory of root's (unwritable for nobody), and one of nobody's.
+fn refused_candidates(root: &Path) -> [PathBuf; 5] {
+    ["good", "missing", "a-file", "root-owned", "nobodys"].map(|n| root.join(n))
+}
+
+/// Lets the rlimit make every write fail (`EFBIG`, not `SIGXFSZ`).
+fn no_writes() {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls in the single-threaded child.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &none), 0);
+    }
+}
+
+#[test]
+fn where_o_tmpfile_is_refused_the_named_probe_decides() {
+    // A file system may refuse O_TMPFILE (EOPNOTSUPP: vfat, NFS, ...). strace makes every
+    // open of the candidate directories themselves fail so (`-P` limits the injection to
+    // calls naming them, which the named probe's `DIR/NAME` does not), and discovery must
+    // then accept and refuse exactly the candidates the named probe accepts and refuses.
+    if let Some(root) = std::env::var_os(REFUSED_ROOT) {
+        let [good, missing, file, root_owned, nobodys] = refused_candidates(Path::new(&root));
+        let vars = |a: &PathBuf, b: &PathBuf, c: &PathBuf| {
+            vec![
+                ("TMPDIR", a.as_os_str().to_owned()),
+                ("TEMP", b.as_os_str().to_owned()),
+                ("TMP", c.as_os_str().to_owned()),
+            ]
+        };
+        let run = |vars: Vec<(&'static str, std::ffi::OsString)>,
+                   setup: fn(),
+                   body: &dyn Fn() -> bool| {
+            let vars: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+            with_env(&vars, setup, body)
+        };
+        // Missing and not-a-directory are refused; the good one after them is accepted.
+        assert!(run(vars(&missing, &file, &good), || {}, &|| answers(&good)));
+        // Unwritable for nobody is refused; nobody's own directory is accepted.
+        assert!(run(vars(&root_owned, &nobodys, &good), || {}, &|| {
+            as_nobody(|| answers(&nobodys))
+        }));
+        // A write that fails refuses the directory (the named probe's file is removed),
+        // reporting the write's error, not the refusal of O_TMPFILE.
+        assert!(run(vars(&good, &good, &good), no_writes, &|| {
+            match tempkit::gettempdir() {
+                Ok(dir) => {
+                    report(&format!(
+                        "{} accepted with every write failing",
+                        dir.display()
+                    ));
+                    false
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    let efbig = std::io::Error::from_raw_os_error(libc::EFBIG).to_string();
+                    let named =
+                        text.contains(&format!("`{}` (", good.display())) && text.contains(&efbig);
+                    if !named {
+                        report(&text);
+                    }
+                    named
+                }
+            }
+        }));
+        return;
+    }
+    let scratch = Scratch::new();
+    let [good, missing, file, root_owned, nobodys] = refused_candidates(scratch.path());
+    std::fs::create_dir(&good).unwrap();
+    std::fs::write(&file, b"not a directory").unwrap();
+    std::fs::create_dir(&root_owned).unwrap();
+    std::fs::set_permissions(&root_owned, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir(&nobodys).unwrap();
+    if common::is_root() {
+        std::os::unix::fs::chown(&nobodys, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    // Nobody must reach its directory through the scratch directory.
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut options = vec![
+        "-e".to_string(),
+        "inject=open,openat:error=EOPNOTSUPP".to_string(),
+    ];
+    for dir in [&good, &missing, &file, &root_owned, &nobodys] {
+        options.push("-P".to_string());
+        options.push(dir.to_str().unwrap().to_string());
+    }
+    let Some(trace) = common::trace::strace_test_with(
+        "where_o_tmpfile_is_refused_the_named_probe_decides",
+        &[(REFUSED_ROOT, scratch.path().as_os_str())],
+        &options,
+        "openat",
+    ) else {
+        return;
+    };
+    // The control: the O_TMPFILE opens of each candidate tried were really refused.
+    for dir in [&good, &missing, &file, &root_owned, &nobodys] {
+        let refused = trace.lines().any(|l| {
+            l.contains(&format!("\"{}\"", dir.display()))
+                && l.contains("O_TMPFILE")
+                && l.contains("EOPNOTSUPP")
+                && l.contains("(INJECTED)")
+        });
+        assert!(
+            refused,
+            "no refused O_TMPFILE open of {}:\n{}",
+            dir.display(),
+            trace
+        );
+    }
+    for dir in [&good, &root_owned, &nobodys] {
+        common::assert_empty(dir);
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+    assert!(!missing.exists());
+}

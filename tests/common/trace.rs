@@ -19,11 +19,22 @@ pub fn strace_available() -> bool {
 /// Returns the trace, one system call a line; `None` (after saying so on stderr) when strace
 /// is not installed. Panics if the traced test fails.
 pub fn strace_test(test: &str, env: &[(&str, &OsStr)], syscalls: &str) -> Option<String> {
+    strace_test_with(test, env, &[], syscalls)
+}
+
+/// [`strace_test`] with `extra` added to strace's arguments (fault injection such as
+/// `-e inject=openat:error=EOPNOTSUPP`, path filters such as `-P PATH`).
+pub fn strace_test_with(
+    test: &str,
+    env: &[(&str, &OsStr)],
+    extra: &[String],
+    syscalls: &str,
+) -> Option<String> {
     if !strace_available() {
         eprintln!("strace is not installed: skipping the system-call check of `{test}`");
         return None;
     }
-    let (output, trace) = strace_run(test, env, syscalls, &[]);
+    let (output, trace) = strace_run(test, env, syscalls, extra);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
