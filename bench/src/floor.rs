@@ -198,3 +198,26 @@ pub fn mknod_flat(dir: &Path, files: usize) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Builds a chain of `levels` nested directories `d/d/d/...` in `root`, with one empty file
+/// `f` in each, descriptor-relative (`mkdirat`, `mknodat`, `openat`), so that no path grows
+/// past `PATH_MAX` and at most two descriptors are open at once.
+pub fn fill_chain(root: &Path, levels: usize) -> io::Result<()> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let root = c_path(root)?;
+    let (d, f) = (c"d".as_ptr(), c"f".as_ptr());
+    // SAFETY: every name is a NUL-terminated literal or `root`, alive across the calls; each
+    // descriptor opened is closed exactly once.
+    unsafe {
+        let mut fd = check(libc::open(root.as_ptr(), flags))?;
+        for _ in 0..levels {
+            let made = check(libc::mkdirat(fd, d, 0o700))
+                .and_then(|_| check(libc::mknodat(fd, f, libc::S_IFREG | 0o600, 0)))
+                .and_then(|_| check(libc::openat(fd, d, flags)));
+            libc::close(fd);
+            fd = made?;
+        }
+        libc::close(fd);
+    }
+    Ok(())
+}

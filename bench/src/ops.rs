@@ -30,6 +30,11 @@ pub enum Op {
     TempDirReapable,
     /// Removal of a tree of 10,000 files in 100 directories (the building is not timed).
     RemoveTree,
+    /// Removal of a tree of 100,000 files in 1,000 directories (the building is not timed).
+    RemoveTreeLarge,
+    /// Removal of a chain of 2,000 nested directories, one file in each (the building is not
+    /// timed).
+    RemoveTreeDeep,
     /// `SpooledTemporaryFile`: 1 MiB in 4 KiB writes, staying in memory, dropped.
     SpooledMemory,
     /// `SpooledTemporaryFile` holding 1 MiB in memory: `rollover()` and drop (the in-memory
@@ -60,6 +65,10 @@ pub const FLAT_FILES: usize = 100;
 pub const TREE_DIRS: usize = 100;
 /// Files in each directory of the tree of [`Op::RemoveTree`].
 pub const TREE_FILES_PER_DIR: usize = 100;
+/// Directories in the tree of [`Op::RemoveTreeLarge`] (each with [`TREE_FILES_PER_DIR`] files).
+pub const LARGE_TREE_DIRS: usize = 1000;
+/// Levels of the chain of [`Op::RemoveTreeDeep`].
+pub const DEEP_LEVELS: usize = 2000;
 /// Bytes written by the spooled operations.
 pub const SPOOL_BYTES: usize = 1 << 20;
 /// Size of each spooled write.
@@ -69,7 +78,7 @@ pub const SPOOL_MAX: usize = 2 * SPOOL_BYTES;
 
 impl Op {
     /// Every operation, in table order.
-    pub const ALL: [Op; 13] = [
+    pub const ALL: [Op; 15] = [
         Op::TemporaryFile,
         Op::NamedTemporaryFile,
         Op::MkstempUnlink,
@@ -79,6 +88,8 @@ impl Op {
         Op::TempDirProtect,
         Op::TempDirReapable,
         Op::RemoveTree,
+        Op::RemoveTreeLarge,
+        Op::RemoveTreeDeep,
         Op::SpooledMemory,
         Op::Rollover,
         Op::GettempdirCached,
@@ -97,6 +108,8 @@ impl Op {
             Op::TempDirProtect => "tempdir_protect",
             Op::TempDirReapable => "tempdir_reapable",
             Op::RemoveTree => "remove_tree_10000",
+            Op::RemoveTreeLarge => "remove_tree_100000",
+            Op::RemoveTreeDeep => "remove_tree_deep_2000",
             Op::SpooledMemory => "spooled_1mib_memory",
             Op::Rollover => "rollover_1mib",
             Op::GettempdirCached => "gettempdir_cached",
@@ -121,6 +134,8 @@ impl Op {
             Op::TempDirProtect => "TemporaryDirectory protect(true), empty, new + drop",
             Op::TempDirReapable => "TemporaryDirectory reapable(true), empty, new + drop",
             Op::RemoveTree => "remove a tree of 10,000 files in 100 dirs",
+            Op::RemoveTreeLarge => "remove a tree of 100,000 files in 1,000 dirs",
+            Op::RemoveTreeDeep => "remove a chain of 2,000 nested dirs, a file in each",
             Op::SpooledMemory => "SpooledTemporaryFile 1 MiB in 4 KiB writes, in memory",
             Op::Rollover => "rollover of 1 MiB",
             Op::GettempdirCached => "gettempdir() cached",
@@ -161,10 +176,11 @@ impl Op {
             (TempDirReapable, Tempkit) => "temporary_directory() with reapable(true), drop",
             (TempDirProtect | TempDirReapable, Floor) => "mkdir + rmdir (the plain directory)",
             (TempDirProtect | TempDirReapable, _) => "no such option",
-            (RemoveTree, Tempkit) => "TemporaryDirectory drop",
-            (RemoveTree, Tempfile) => "TempDir drop",
-            (RemoveTree, Floor) => "std::fs::remove_dir_all",
+            (RemoveTree | RemoveTreeLarge | RemoveTreeDeep, Tempkit) => "TemporaryDirectory drop",
+            (RemoveTree | RemoveTreeLarge | RemoveTreeDeep, Tempfile) => "TempDir drop",
+            (RemoveTree | RemoveTreeLarge | RemoveTreeDeep, Floor) => "std::fs::remove_dir_all",
             (RemoveTree, Python) => "TemporaryDirectory.cleanup() (shutil.rmtree)",
+            (RemoveTreeLarge | RemoveTreeDeep, Python) => "(not measured)",
             (SpooledMemory, Tempkit) => "SpooledTemporaryFile::new(2 MiB), 256 writes",
             (SpooledMemory, Tempfile) => "spooled_tempfile(2 MiB), 256 writes",
             (SpooledMemory, Floor) => "Vec<u8>::extend_from_slice × 256",
@@ -194,14 +210,26 @@ impl Op {
 
     /// Whether one operation is costly enough to be timed alone (no calibration of batches).
     pub fn heavy(self) -> bool {
-        self == Op::RemoveTree
+        matches!(
+            self,
+            Op::RemoveTree | Op::RemoveTreeLarge | Op::RemoveTreeDeep
+        )
+    }
+
+    /// How many operations an instruction count runs under `valgrind` (fewer than
+    /// [`count_n`](Op::count_n) where each costs a process or a tree).
+    pub fn instructions_n(self, quick: bool) -> u64 {
+        match self {
+            Op::GettempdirFresh => 3,
+            _ => self.count_n(quick).min(1_000),
+        }
     }
 
     /// How many operations a system-call count runs (the difference to a baseline run is
     /// divided by it).
     pub fn count_n(self, quick: bool) -> u64 {
         let n = match self {
-            Op::RemoveTree => 1,
+            Op::RemoveTree | Op::RemoveTreeLarge | Op::RemoveTreeDeep => 1,
             Op::GettempdirFresh => 20,
             Op::TempDir100 => 100,
             Op::SpooledMemory | Op::Rollover => 200,
@@ -285,9 +313,17 @@ pub fn child_entry() {
     std::process::exit(code);
 }
 
-/// This program, to be spawned again: `/proc/self/exe` where it exists (it stays valid when
-/// the file is replaced by a rebuild during a long run), else [`std::env::current_exe`].
+/// Names the program [`self_exe`] returns, where `/proc/self/exe` would name another (under
+/// `valgrind` it is the tool's own executable).
+pub const EXE_ENV: &str = "TEMPKIT_BENCH_EXE";
+
+/// This program, to be spawned again: [`EXE_ENV`] when set, else `/proc/self/exe` where it
+/// exists (it stays valid when the file is replaced by a rebuild during a long run), else
+/// [`std::env::current_exe`].
 pub fn self_exe() -> io::Result<PathBuf> {
+    if let Some(exe) = std::env::var_os(EXE_ENV) {
+        return Ok(PathBuf::from(exe));
+    }
     let proc = Path::new("/proc/self/exe");
     if proc.exists() {
         Ok(proc.to_path_buf())
@@ -317,12 +353,26 @@ pub fn spawn_child(exe: &Path, who: Who, dir: &Path) -> io::Result<()> {
 /// Builds the tree of [`Op::RemoveTree`] inside `root` (one `mkdir` per directory, one
 /// `mknod` per file).
 pub fn fill_tree(root: &Path) -> io::Result<()> {
-    for d in 0..TREE_DIRS {
+    fill_wide(root, TREE_DIRS)
+}
+
+/// `dirs` directories of [`TREE_FILES_PER_DIR`] empty files each, inside `root`.
+fn fill_wide(root: &Path, dirs: usize) -> io::Result<()> {
+    for d in 0..dirs {
         let sub = root.join(format!("d{d:02}"));
         std::fs::create_dir(&sub)?;
         floor::mknod_flat(&sub, TREE_FILES_PER_DIR)?;
     }
     Ok(())
+}
+
+/// Builds the tree that `op` (one of the tree removals) removes, inside `root`.
+pub fn fill_tree_for(op: Op, root: &Path) -> io::Result<()> {
+    match op {
+        Op::RemoveTreeLarge => fill_wide(root, LARGE_TREE_DIRS),
+        Op::RemoveTreeDeep => floor::fill_chain(root, DEEP_LEVELS),
+        _ => fill_tree(root),
+    }
 }
 
 fn builder(dir: &Path) -> tempkit::Builder {
@@ -470,7 +520,9 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
                 floor::mkdir_files_remove(&mut names, FLAT_FILES)?;
             }
         }
-        (Op::RemoveTree, _) => return remove_trees(who, dir, n).map(Some),
+        (Op::RemoveTree | Op::RemoveTreeLarge | Op::RemoveTreeDeep, _) => {
+            return remove_trees(op, who, dir, n).map(Some)
+        }
         (Op::SpooledMemory, Who::Tempkit) => {
             for _ in 0..n {
                 let mut f = b.spooled_temporary_file(SPOOL_MAX);
@@ -532,14 +584,14 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
 /// The untimed part of `n` operations, left behind in `dir` (see [`Mode::SetupOnly`]).
 fn setup_only(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<()> {
     match op {
-        Op::RemoveTree => {
+        Op::RemoveTree | Op::RemoveTreeLarge | Op::RemoveTreeDeep => {
             for _ in 0..n {
                 let root = match who {
                     Who::Tempkit => builder(dir).temporary_directory()?.keep(),
                     Who::Tempfile => tempfile::TempDir::new_in(dir)?.keep(),
                     _ => builder(dir).mkdtemp()?,
                 };
-                fill_tree(&root)?;
+                fill_tree_for(op, &root)?;
             }
         }
         Op::Rollover if who != Who::Floor => {
@@ -554,28 +606,28 @@ fn setup_only(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// [`Op::RemoveTree`]: each tree is built untimed, then its removal is timed.
-fn remove_trees(who: Who, dir: &Path, n: u64) -> io::Result<Duration> {
+/// The tree removals: each tree is built untimed, then its removal is timed.
+fn remove_trees(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<Duration> {
     let mut total = Duration::ZERO;
     for _ in 0..n {
         match who {
             Who::Tempkit => {
                 let d = builder(dir).temporary_directory()?;
-                fill_tree(d.path())?;
+                fill_tree_for(op, d.path())?;
                 let start = Instant::now();
                 drop(d);
                 total += start.elapsed();
             }
             Who::Tempfile => {
                 let d = tempfile::TempDir::new_in(dir)?;
-                fill_tree(d.path())?;
+                fill_tree_for(op, d.path())?;
                 let start = Instant::now();
                 drop(d);
                 total += start.elapsed();
             }
             _ => {
                 let root = builder(dir).mkdtemp()?;
-                fill_tree(&root)?;
+                fill_tree_for(op, &root)?;
                 let start = Instant::now();
                 std::fs::remove_dir_all(&root)?;
                 total += start.elapsed();

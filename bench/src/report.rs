@@ -14,6 +14,8 @@ pub struct Cell {
     pub syscalls: Option<f64>,
     /// System calls per operation by name, largest first, when counted.
     pub by_call: Vec<(String, f64)>,
+    /// User-space instructions per operation (callgrind), when counted.
+    pub instructions: Option<f64>,
 }
 
 impl Cell {
@@ -57,6 +59,11 @@ impl Row {
     /// Median of `who` divided by the median of `base`.
     pub fn ratio(&self, who: Who, base: Who) -> Option<f64> {
         Some(self.cell(who).median()? / self.cell(base).median()?)
+    }
+
+    /// Instructions of `who` divided by those of `base`.
+    pub fn instructions_ratio(&self, who: Who, base: Who) -> Option<f64> {
+        Some(self.cell(who).instructions? / self.cell(base).instructions?)
     }
 
     fn where_(&self) -> String {
@@ -143,6 +150,26 @@ fn ratio_target(out: &mut Vec<Target>, issue: u32, row: &Row, base: Who, limit: 
     });
 }
 
+fn instructions_target(
+    out: &mut Vec<Target>,
+    issue: u32,
+    row: &Row,
+    base: Who,
+    limit: f64,
+    what: &str,
+) {
+    let r = row.instructions_ratio(Who::Tempkit, base);
+    out.push(Target {
+        issue,
+        what: format!("{} on {}: {what}", row.op.title(), row.where_()),
+        figure: match (r, row.cell(Who::Tempkit).instructions) {
+            (Some(r), Some(n)) => format!("{r:.3}x ({} instructions)", fmt_ns(n)),
+            _ => "not counted".into(),
+        },
+        met: r.map(|r| r <= limit),
+    });
+}
+
 fn calls_target(out: &mut Vec<Target>, issue: u32, row: &Row, want: f64, what: &str) {
     let c = row.cell(Who::Tempkit);
     let figure = match c.syscalls {
@@ -157,7 +184,7 @@ fn calls_target(out: &mut Vec<Target>, issue: u32, row: &Row, want: f64, what: &
     });
 }
 
-/// The targets of issues 2 to 5, scored against `rows`.
+/// The targets of issues 2 to 5 and 15, scored against `rows`.
 pub fn targets(rows: &[Row]) -> Vec<Target> {
     let mut t = Vec::new();
     for row in find(rows, Op::MkstempUnlink) {
@@ -253,6 +280,65 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
             "at most 1.0x std::fs::remove_dir_all",
         );
     }
+    for row in find(rows, Op::RemoveTree) {
+        let (limit, what) = if row.fs == "tmpfs" {
+            (
+                0.65,
+                "at most 0.65x std::fs::remove_dir_all (parallel removal)",
+            )
+        } else {
+            (1.02, "at most 1.02x std::fs::remove_dir_all")
+        };
+        ratio_target(&mut t, 15, row, Who::Floor, limit, what);
+    }
+    for row in find(rows, Op::GettempdirFresh) {
+        ratio_target(
+            &mut t,
+            15,
+            row,
+            Who::Tempfile,
+            1.05,
+            "at most 1.05x tempfile::env::temp_dir()",
+        );
+    }
+    for row in find(rows, Op::TemporaryFile) {
+        instructions_target(
+            &mut t,
+            15,
+            row,
+            Who::Tempfile,
+            1.1,
+            "user-space instructions at most 1.1x tempfile::tempfile_in",
+        );
+    }
+    for row in find(rows, Op::NamedTemporaryFile) {
+        instructions_target(
+            &mut t,
+            15,
+            row,
+            Who::Tempfile,
+            1.1,
+            "user-space instructions at most 1.1x NamedTempFile::new_in",
+        );
+    }
+    for row in find(rows, Op::MkstempUnlink) {
+        let named = find(rows, Op::NamedTemporaryFile)
+            .find(|r| r.dir == row.dir)
+            .and_then(|r| r.cell(Who::Tempkit).instructions);
+        let mine = row.cell(Who::Tempkit).instructions;
+        t.push(Target {
+            issue: 15,
+            what: format!(
+                "mkstemp + close + unlink on {}: user-space instructions no more than tempkit's NamedTemporaryFile new + drop",
+                row.where_()
+            ),
+            figure: match (mine, named) {
+                (Some(m), Some(n)) => format!("{} against {}", fmt_ns(m), fmt_ns(n)),
+                _ => "not counted".into(),
+            },
+            met: mine.zip(named).map(|(m, n)| m <= n),
+        });
+    }
     for row in find(rows, Op::SpooledMemory) {
         ratio_target(
             &mut t,
@@ -308,13 +394,15 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(
         s,
         "\n#### Results\n\nns/op is the median of the repeats; the ratios divide medians \
-         (below 1 is faster); syscalls/op is counted with `strace -f -c`.\n"
+         (below 1 is faster); syscalls/op is counted with `strace -f -c`; instr/op are the \
+         user-space instructions per operation counted by `valgrind --tool=callgrind` \
+         (exact, whatever the load; the fresh process counts the whole child process).\n"
     );
     let _ = writeln!(
         s,
-        "| operation | dir | contender | ns/op | vs tempfile crate | vs floor | syscalls/op |"
+        "| operation | dir | contender | ns/op | vs tempfile crate | vs floor | syscalls/op | instr/op |"
     );
-    let _ = writeln!(s, "|---|---|---|--:|--:|--:|--:|");
+    let _ = writeln!(s, "|---|---|---|--:|--:|--:|--:|--:|");
     for row in &report.rows {
         let mut first = true;
         for who in Who::ALL {
@@ -337,14 +425,15 @@ pub fn markdown(report: &Report) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {op} | {dir} | {label} | {ns} | {} | {} | {} |",
+                "| {op} | {dir} | {label} | {ns} | {} | {} | {} | {} |",
                 fmt_ratio(row.ratio(who, Who::Tempfile)),
                 fmt_ratio(row.ratio(who, Who::Floor)),
                 fmt_calls(c.syscalls),
+                c.instructions.map_or("-".into(), fmt_ns),
             );
         }
     }
-    let _ = writeln!(s, "\n#### Targets of issues 2 to 5\n");
+    let _ = writeln!(s, "\n#### Targets of issues 2 to 5 and 15\n");
     let _ = writeln!(s, "| issue | target | this run | met |\n|---|---|---|---|");
     for t in targets(&report.rows) {
         let met = match t.met {
@@ -450,7 +539,7 @@ pub fn json(report: &Report) -> String {
                 s,
                 "{sep}\n      {}: {{\"calls\": {}, \"median_ns\": {}, \"samples_ns\": [{}], \
                  \"vs_tempfile\": {}, \"vs_floor\": {}, \"syscalls_per_op\": {}, \
-                 \"syscalls_by_name\": {{{}}}, \"missing\": {}}}",
+                 \"syscalls_by_name\": {{{}}}, \"instructions_per_op\": {}, \"missing\": {}}}",
                 json_str(who.id()),
                 json_str(row.op.calls(*who)),
                 json_num(c.median()),
@@ -459,6 +548,7 @@ pub fn json(report: &Report) -> String {
                 json_num(row.ratio(*who, Who::Floor)),
                 json_num(c.syscalls),
                 calls.join(", "),
+                json_num(c.instructions),
                 row.missing[j].as_deref().map_or("null".into(), json_str),
             );
         }

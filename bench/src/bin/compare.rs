@@ -12,7 +12,8 @@
 //! about the same time for each. ns/op is the median over the repeats. System calls are
 //! counted by running this same binary (hidden mode `--count-syscalls`) under `strace -f -c`,
 //! once doing N operations and once doing only their untimed setup, and dividing the
-//! difference by N.
+//! difference by N. User-space instructions are counted the same way under
+//! `valgrind --tool=callgrind` (exact and unaffected by the load of the machine).
 //!
 //! `--doc F` replaces the part of F between `<!-- compare:begin -->` and
 //! `<!-- compare:end -->` with the Markdown report.
@@ -141,6 +142,7 @@ struct Runner {
     python: Option<PathBuf>,
     server: Option<Server>,
     strace: bool,
+    valgrind: bool,
     batch: Duration,
     repeats: usize,
     heavy_repeats: usize,
@@ -237,8 +239,89 @@ impl Runner {
                 }
             }
         }
-        eprintln!(", counted in {:.1} s", counting.elapsed().as_secs_f64());
+        eprint!(", counted in {:.1} s", counting.elapsed().as_secs_f64());
+        let counting = Instant::now();
+        if self.valgrind && !(self.quick && op.heavy()) {
+            for (i, who) in Who::ALL.into_iter().enumerate() {
+                if batch[i].is_none() || who == Who::Python {
+                    continue;
+                }
+                match self.instructions(op, who, dir) {
+                    Ok(n) => row.cells[i].instructions = Some(n),
+                    Err(e) => eprintln!("  instructions {} {}: {e}", op.id(), who.id()),
+                }
+            }
+        }
+        eprintln!(
+            ", instructions in {:.1} s",
+            counting.elapsed().as_secs_f64()
+        );
         row
+    }
+
+    /// User-space instructions per operation: `callgrind`'s total of a run doing N operations
+    /// minus that of a run doing only their setup, divided by N.
+    fn instructions(&self, op: Op, who: Who, dir: &Path) -> io::Result<f64> {
+        let n = op.instructions_n(self.quick);
+        let work = tempkit::Builder::new()
+            .dir(dir)
+            .prefix("instructions-")
+            .mkdtemp()?;
+        let children = op == Op::GettempdirFresh;
+        let full = self.callgrind(
+            dir,
+            &self.count_command(op, who, &work, n, Mode::Full),
+            children,
+        );
+        let base = self.callgrind(
+            dir,
+            &self.count_command(op, who, &work, n, Mode::SetupOnly),
+            children,
+        );
+        std::fs::remove_dir_all(&work)?;
+        Ok(((full? - base?) / n as f64).max(0.0))
+    }
+
+    /// The instructions `cmd` executes in user space (with its children when `children`),
+    /// as `valgrind --tool=callgrind` counts them.
+    fn callgrind(&self, dir: &Path, cmd: &[String], children: bool) -> io::Result<f64> {
+        let logs = tempkit::Builder::new()
+            .dir(dir)
+            .prefix("callgrind-")
+            .mkdtemp()?;
+        let status = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg("--callgrind-out-file=/dev/null")
+            .arg(format!("--log-file={}/%p", logs.display()))
+            .arg(format!(
+                "--trace-children={}",
+                if children { "yes" } else { "no" }
+            ))
+            .arg("--")
+            .args(cmd)
+            .env(ops::EXE_ENV, &self.exe)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        let mut total = 0.0;
+        let mut found = false;
+        let read = (|| {
+            for entry in std::fs::read_dir(&logs)? {
+                let text = std::fs::read_to_string(entry?.path())?;
+                if let Some(n) = parse_collected(&text) {
+                    total += n;
+                    found = true;
+                }
+            }
+            Ok::<(), io::Error>(())
+        })();
+        std::fs::remove_dir_all(&logs)?;
+        let status = status?;
+        read?;
+        if !status.success() || !found {
+            return Err(io::Error::other(format!("valgrind {cmd:?}: {status}")));
+        }
+        Ok(total)
     }
 
     fn count_command(&self, op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> Vec<String> {
@@ -303,6 +386,14 @@ impl Runner {
         by_call.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok((total.max(0.0), by_call))
     }
+}
+
+/// The total of callgrind's `Collected : N` line in a valgrind log.
+fn parse_collected(text: &str) -> Option<f64> {
+    text.lines()
+        .filter_map(|l| l.split_once("Collected :"))
+        .filter_map(|(_, n)| n.trim().parse::<f64>().ok())
+        .reduce(|a, b| a + b)
 }
 
 /// The per-system-call table of `strace -c`: name to number of calls.
@@ -400,6 +491,12 @@ fn compare(opts: &Options) -> io::Result<()> {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
+    let valgrind = Command::new("valgrind")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     let mut runner = Runner {
         quick: opts.quick,
         exe: std::env::current_exe()?,
@@ -409,6 +506,7 @@ fn compare(opts: &Options) -> io::Result<()> {
         },
         python: python.as_ref().map(|(p, _)| p.clone()),
         strace,
+        valgrind,
         batch: Duration::from_millis(if opts.quick { 4 } else { 20 }),
         repeats: if opts.quick { 5 } else { 11 },
         heavy_repeats: if opts.quick { 2 } else { 5 },
@@ -444,6 +542,14 @@ fn compare(opts: &Options) -> io::Result<()> {
                 first_line("strace", &["-V"])
             } else {
                 "not found (system calls not counted)".into()
+            },
+        ),
+        (
+            "valgrind".into(),
+            if valgrind {
+                first_line("valgrind", &["--version"])
+            } else {
+                "not found (instructions not counted)".into()
             },
         ),
     ];
@@ -555,5 +661,12 @@ mod tests {
         assert_eq!(map.get("mmap"), Some(&12));
         assert_eq!(map.get("total"), None);
         assert_eq!(map.len(), 3);
+    }
+
+    #[test]
+    fn callgrind_total_is_read_from_the_log() {
+        let text = "==12== Events    : Ir\n==12== Collected : 1234567\n==12==\n==12== I   refs:      1,234,567\n";
+        assert_eq!(parse_collected(text), Some(1234567.0));
+        assert_eq!(parse_collected("==1== nothing"), None);
     }
 }
