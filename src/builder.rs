@@ -1,5 +1,6 @@
 //! `Builder`: Python's keyword arguments, set once and used by every kind of temporary object.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
@@ -136,7 +137,8 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Self {
-        self.dir = Some(dir.as_ref().to_owned());
+        // Folded once here rather than on every creation.
+        self.dir = Some(path::fold_if_absolute(dir.as_ref()));
         self
     }
 
@@ -529,11 +531,13 @@ impl Builder {
         self.reapable && self.delete
     }
 
-    /// The directory to create in, absolute.
-    pub(crate) fn resolved_dir(&self) -> io::Result<PathBuf> {
+    /// The directory to create in, absolute (borrowed when `dir` already is, and folded).
+    pub(crate) fn resolved_dir(&self) -> io::Result<Cow<'_, Path>> {
         match &self.dir {
-            Some(dir) => path::absolute(dir),
-            None => env::gettempdir(),
+            // Absolute means already folded (see `dir`).
+            Some(dir) if path::is_absolute(dir) => Ok(Cow::Borrowed(dir)),
+            Some(dir) => path::absolute(dir).map(Cow::Owned),
+            None => env::gettempdir().map(Cow::Owned),
         }
     }
 

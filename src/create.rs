@@ -41,7 +41,22 @@ pub(crate) const MAX_RANDOM_LEN: usize = 4096;
 /// Checks that the template can make names: `InvalidInput` for a prefix or suffix holding a
 /// separator or NUL, or for a name that would be empty. Objects without a name (an unnamed
 /// `TemporaryFile`) check this too, so that the options behave alike on every file system.
+#[inline]
 pub(crate) fn validate(t: Template<'_>) -> io::Result<()> {
+    // The usual template passes with a scan of the affixes; the rest is off the hot path.
+    if t.random_len == 0
+        || t.random_len > MAX_RANDOM_LEN
+        || name::has_separator_or_nul(t.prefix)
+        || name::has_separator_or_nul(t.suffix)
+    {
+        return validate_fully(t);
+    }
+    Ok(())
+}
+
+/// Every check of [`validate`], each with its message.
+#[cold]
+fn validate_fully(t: Template<'_>) -> io::Result<()> {
     if t.random_len > MAX_RANDOM_LEN {
         return Err(error::new(
             io::ErrorKind::InvalidInput,
@@ -84,11 +99,7 @@ pub(crate) fn create<T>(
     kind: Kind,
     make: impl FnMut(&Path) -> io::Result<T>,
 ) -> io::Result<(T, PathBuf)> {
-    // `dir` + separator, once; each attempt appends its name to a copy (one allocation).
-    let mut base = PathBuf::with_capacity(t.dir.as_os_str().len() + 1);
-    base.push(t.dir);
-    base.push("");
-    retry(t, kind, base.into_os_string(), make)
+    retry(t, kind, true, make)
 }
 
 /// As [`create`], but `make` gets the bare name (a single component), for creation relative
@@ -98,22 +109,30 @@ pub(crate) fn create_in_dir<T>(
     kind: Kind,
     make: impl FnMut(&Path) -> io::Result<T>,
 ) -> io::Result<(T, PathBuf)> {
-    retry(t, kind, OsString::new(), make)
+    retry(t, kind, false, make)
 }
 
-/// The loop itself: candidates are `base` + prefix + random + suffix.
+/// The loop itself: candidates are prefix + random + suffix, after `dir` and a separator
+/// when `in_dir_path`.
 fn retry<T>(
     t: Template<'_>,
     kind: Kind,
-    base: OsString,
+    in_dir_path: bool,
     mut make: impl FnMut(&Path) -> io::Result<T>,
 ) -> io::Result<(T, PathBuf)> {
     validate(t)?;
-    let fixed = t.prefix.len() + t.suffix.len();
+    let name_len = t.prefix.len() + t.random_len + t.suffix.len();
     let attempts = if t.random_len == 0 { 1 } else { TMP_MAX };
     for _ in 0..attempts {
-        let mut candidate = OsString::with_capacity(base.len() + fixed + t.random_len);
-        candidate.push(&base);
+        // One allocation per attempt, of the final size: it becomes the path returned.
+        let mut candidate = if in_dir_path {
+            let mut path = PathBuf::with_capacity(t.dir.as_os_str().len() + 1 + name_len);
+            path.push(t.dir);
+            path.push("");
+            path.into_os_string()
+        } else {
+            OsString::with_capacity(name_len)
+        };
         candidate.push(t.prefix);
         name::push_random(&mut candidate, t.random_len);
         candidate.push(t.suffix);

@@ -40,11 +40,7 @@ pub(crate) fn push_random(out: &mut OsString, len: usize) {
 /// Rejects a prefix or suffix that would put the file somewhere other than `dir`: a path
 /// separator or a NUL byte (Python silently creates elsewhere).
 pub(crate) fn check_affix(affix: &OsStr, what: &str) -> io::Result<()> {
-    let text = affix.to_string_lossy();
-    if text
-        .chars()
-        .any(|c| c == '\0' || std::path::is_separator(c))
-    {
+    if has_separator_or_nul(affix) {
         return Err(error::new(
             io::ErrorKind::InvalidInput,
             format!(
@@ -54,6 +50,25 @@ pub(crate) fn check_affix(affix: &OsStr, what: &str) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether `affix` holds a path separator or NUL. Unix: a scan of the bytes, no copy.
+#[cfg(unix)]
+#[inline]
+pub(crate) fn has_separator_or_nul(affix: &OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    affix.as_bytes().iter().any(|&b| b == 0 || b == b'/')
+}
+
+/// Whether `affix` holds a path separator or NUL (both ASCII, so a lossy copy keeps them; it
+/// is made only for an affix that is not Unicode).
+#[cfg(not(unix))]
+pub(crate) fn has_separator_or_nul(affix: &OsStr) -> bool {
+    let bad = |c: char| c == '\0' || std::path::is_separator(c);
+    match affix.to_str() {
+        Some(text) => text.chars().any(bad),
+        None => affix.to_string_lossy().chars().any(bad),
+    }
 }
 
 thread_local! {

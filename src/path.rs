@@ -17,6 +17,31 @@ pub(crate) fn absolute(path: &Path) -> io::Result<PathBuf> {
     Ok(normalize(&cwd.join(path)))
 }
 
+/// Whether `path` is absolute: on Unix a look at its first byte (std's `is_absolute` parses
+/// components, in a call that is not inlined).
+#[inline]
+pub(crate) fn is_absolute(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().first() == Some(&b'/')
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_absolute()
+    }
+}
+
+/// `path` folded now if it is absolute (the result cannot change later), else as it is: a
+/// relative path is made absolute only when used, against the current directory of then.
+pub(crate) fn fold_if_absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        normalize(path)
+    } else {
+        path.to_owned()
+    }
+}
+
 /// Folds `.` and `..` lexically, as `os.path.normpath` does.
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::with_capacity(path.as_os_str().len());
@@ -48,6 +73,12 @@ mod tests {
             normalize(Path::new("/Mixed/Case")),
             Path::new("/Mixed/Case")
         );
+    }
+
+    #[test]
+    fn absolute_paths_are_folded_at_once_and_relative_ones_kept() {
+        assert_eq!(fold_if_absolute(Path::new("/a/./b/")), Path::new("/a/b"));
+        assert_eq!(fold_if_absolute(Path::new("a/./b/")), Path::new("a/./b/"));
     }
 
     #[test]

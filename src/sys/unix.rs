@@ -134,30 +134,27 @@ pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
         if NO_TMPFILE.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let opened = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_TMPFILE | libc::O_EXCL | libc::O_NOFOLLOW)
-            .mode(0o600)
-            .open(dir);
-        match opened {
-            Ok(file) => Ok(Some(file)),
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EISDIR) => {
-                    NO_TMPFILE.store(true, Ordering::Relaxed);
-                    Ok(None)
-                }
-                Some(
-                    libc::ENOSPC
-                    | libc::EDQUOT
-                    | libc::EMFILE
-                    | libc::ENFILE
-                    | libc::ENOMEM
-                    | libc::EROFS
-                    | libc::ENAMETOOLONG,
-                ) => Err(e),
-                _ => Ok(None),
-            },
+        use rustix::fs::{Mode, OFlags};
+        use rustix::io::Errno;
+        // rustix rather than `OpenOptions`: the same one `openat`, without libc's wrapper.
+        let flags =
+            OFlags::TMPFILE | OFlags::EXCL | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::open(dir, flags, Mode::RUSR | Mode::WUSR) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(Errno::ISDIR) => {
+                NO_TMPFILE.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(
+                e @ (Errno::NOSPC
+                | Errno::DQUOT
+                | Errno::MFILE
+                | Errno::NFILE
+                | Errno::NOMEM
+                | Errno::ROFS
+                | Errno::NAMETOOLONG),
+            ) => Err(e.into()),
+            Err(_) => Ok(None),
         }
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
