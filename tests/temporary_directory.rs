@@ -656,3 +656,169 @@ fn a_directory_of_a_hundred_thousand_entries_is_removed() {
     dir.cleanup().unwrap();
     assert!(!exists(dir.path()));
 }
+
+/// Fills `root` with `dirs` directories of `files` empty files each.
+fn fill_wide(root: &Path, dirs: u32, files: u32) {
+    for d in 0..dirs {
+        let sub = root.join(format!("dir{}", d));
+        fs::create_dir(&sub).unwrap();
+        for f in 0..files {
+            fs::File::create(sub.join(format!("f{}", f))).unwrap();
+        }
+    }
+}
+
+/// Threads started by the removal of a tree of `dirs` directories of `files` files, counted
+/// by re-running the test named `test` under strace (the re-run builds and removes the tree).
+fn threads_started_by_removal(test: &str, dirs: u32, files: u32) -> usize {
+    if let Some(scratch) = common::tracee_arg() {
+        let dir = in_dir(&scratch).temporary_directory().unwrap();
+        fill_wide(dir.path(), dirs, files);
+        let path = dir.path().to_path_buf();
+        // A mark in the trace: what follows is the removal.
+        let _ = fs::symlink_metadata(scratch.join("removal-starts"));
+        drop(dir);
+        assert!(!exists(&path));
+        return 0;
+    }
+    let scratch = Scratch::new();
+    let (ok, lines) = common::traced(
+        test,
+        "clone,clone3,stat,lstat,newfstatat,statx",
+        scratch.path(),
+    );
+    assert!(ok, "the traced re-run failed");
+    let mark = lines
+        .iter()
+        .position(|l| l.contains("removal-starts"))
+        .expect("the mark is in the trace");
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+    lines[mark..]
+        .iter()
+        .filter(|l| l.contains("clone") && !l.contains("resumed"))
+        .count()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[test]
+fn a_small_tree_is_removed_without_threads() {
+    // 10 directories of 10 files: far below the size where threads pay off. (The test build
+    // that forces the parallel walk starts them on any tree with a subdirectory.)
+    let threads = threads_started_by_removal("a_small_tree_is_removed_without_threads", 10, 10);
+    if common::tracee_arg().is_some() {
+        return;
+    }
+    let forced = cfg!(feature = "__test-parallel-removal") && cores() > 1;
+    assert_eq!(threads > 0, forced, "{} threads", threads);
+}
+
+#[test]
+fn a_large_tree_is_removed_by_several_threads() {
+    // 20 directories of 200 files: large enough, on a machine with more than one core.
+    let threads = threads_started_by_removal("a_large_tree_is_removed_by_several_threads", 20, 200);
+    if common::tracee_arg().is_some() {
+        return;
+    }
+    assert_eq!(threads > 0, cores() > 1, "{} threads", threads);
+}
+
+#[test]
+fn when_no_thread_can_start_the_removal_goes_on_serially() {
+    // As nobody, allowed no more processes than it has: every thread spawn fails (EAGAIN),
+    // and the large tree is removed all the same, by the current thread alone.
+    let scratch = Scratch::for_nobody();
+    let base = scratch.path().to_path_buf();
+    assert!(as_nobody(move || {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit with a valid struct, in the forked child only (lowering a limit
+        // needs no privilege).
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &none) }, 0);
+        // The control: no thread can start here.
+        if std::thread::Builder::new().spawn(|| ()).is_ok() {
+            eprintln!("a thread started despite RLIMIT_NPROC");
+            return false;
+        }
+        let mut dir = in_dir(&base).temporary_directory().unwrap();
+        fill_wide(dir.path(), 20, 200);
+        let result = dir.cleanup();
+        if let Err(e) = &result {
+            eprintln!("{}", e);
+        }
+        result.is_ok() && !exists(dir.path())
+    }));
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
+    // A large tree in which one deep directory cannot be emptied (its entry is an
+    // immutable-by-nobody directory of root's): the error names it, everything else goes.
+    let scratch = Scratch::for_nobody();
+    let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    fill_wide(dir.path(), 20, 200);
+    let locked = dir.path().join("dir7/locked");
+    fs::create_dir(&locked).unwrap();
+    fs::write(locked.join("kept"), b"root's").unwrap();
+    chmod(&locked, 0o755);
+    chown_to_nobody_except(dir.path(), &locked);
+    let path = dir.path().to_path_buf();
+    assert!(as_nobody(|| {
+        let err = match dir.cleanup() {
+            Ok(()) => return false,
+            Err(e) => e,
+        };
+        let text = err.to_string();
+        let named = text.contains(locked.to_str().unwrap());
+        if !named {
+            eprintln!("{}", text);
+        }
+        named
+    }));
+    // Only the path to the locked directory is left.
+    assert_eq!(list(&path), vec!["dir7"]);
+    assert_eq!(list(&path.join("dir7")), vec!["locked"]);
+    assert_eq!(list(&locked), vec!["kept"]);
+}
+
+#[test]
+fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
+    // 8 chains of 300 levels, a file at each: large enough for threads, and deep enough that
+    // each thread must close and reopen directories to stay within its share of the bound.
+    // In a child allowed 48 descriptors: the walk's 32 in all fit, 32 per thread would not.
+    let dir = TemporaryDirectory::new().unwrap();
+    for chain in 0..8 {
+        let mut level = dir.path().join(format!("chain{}", chain));
+        for _ in 0..300 {
+            fs::create_dir(&level).unwrap();
+            fs::write(level.join("file"), b"x").unwrap();
+            level.push("d");
+        }
+    }
+    let path = dir.path().to_path_buf();
+    let mut dir = Some(dir);
+    assert!(in_child(
+        || {
+            let limit = libc::rlimit {
+                rlim_cur: 48,
+                rlim_max: 48,
+            };
+            // SAFETY: setrlimit with a valid struct, in the child only.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+        },
+        || {
+            let mut dir = dir.take().unwrap();
+            let result = dir.cleanup();
+            if let Err(e) = &result {
+                eprintln!("{}", e);
+            }
+            result.is_ok() && !exists(dir.path())
+        }
+    ));
+    assert!(!exists(&path));
+}
