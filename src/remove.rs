@@ -59,7 +59,7 @@ const MAX_PASSES: u32 = 3;
 const PARALLEL_AFTER: u64 = 2_000;
 /// Test builds force the parallel walk on every tree that has a subdirectory.
 #[cfg(feature = "__test-parallel-removal")]
-const PARALLEL_AFTER: u64 = 0;
+const PARALLEL_AFTER: u64 = 1;
 
 /// Subdirectories waiting in one directory for the walk to hand them to threads.
 #[cfg(not(feature = "__test-parallel-removal"))]
