@@ -581,7 +581,7 @@ fn where_o_tmpfile_is_refused_the_named_probe_decides() {
         "where_o_tmpfile_is_refused_the_named_probe_decides",
         &[(REFUSED_ROOT, scratch.path().as_os_str())],
         &options,
-        "openat",
+        "open,openat",
     ) else {
         return;
     };

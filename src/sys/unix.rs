@@ -139,7 +139,7 @@ pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
         // rustix rather than `OpenOptions`: the same one `openat`, without libc's wrapper.
         let flags =
             OFlags::TMPFILE | OFlags::EXCL | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        match rustix::fs::open(dir, flags, Mode::RUSR | Mode::WUSR) {
+        match rustix::fs::openat(rustix::fs::CWD, dir, flags, Mode::RUSR | Mode::WUSR) {
             Ok(fd) => Ok(Some(File::from(fd))),
             Err(Errno::ISDIR) => {
                 NO_TMPFILE.store(true, Ordering::Relaxed);
