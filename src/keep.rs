@@ -384,18 +384,17 @@ fn default_hook(error: &CleanupError) {
 /// ```
 ///
 /// The hook is called only from `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory)
-/// or a [`NamedTemporaryFile`](crate::NamedTemporaryFile), on the dropping thread, once per
-/// object; never for objects with
+/// or a [`NamedTemporaryFile`](crate::NamedTemporaryFile), once per object, on the dropping
+/// thread (for a drop during unwinding, see below); never for objects with
 /// [`ignore_cleanup_errors(true)`](crate::Builder::ignore_cleanup_errors), never for what
 /// [`cleanup()`](crate::TemporaryDirectory::cleanup) or
 /// [`close()`](crate::NamedTemporaryFile::close) return. It runs under `catch_unwind`: a hook
-/// that panics does not make `Drop` panic (the panic's message is printed as usual). To
-/// count failures in a test, or to fail it, record them in the hook and check afterwards.
-///
-/// # Platform notes
-/// Compilers before Rust 1.71 abort the process on any panic while a thread is already
-/// panicking, caught or not: there, a hook that panics during a drop that unwinding caused
-/// aborts. Newer compilers catch it.
+/// that panics does not make `Drop` panic (the panic's message is printed as usual). During a
+/// drop that unwinding caused, the hook runs on a short-lived thread of its own, joined before
+/// the drop returns, because a second panic on an unwinding thread would abort the process on
+/// compilers before Rust 1.71; if no thread can be started, the default line is printed
+/// instead. To count failures in a test, or to fail it, record them in the hook and check
+/// afterwards.
 ///
 /// # Python equivalent
 /// `sys.unraisablehook`, which receives the errors of `TemporaryDirectory`'s implicit
@@ -445,13 +444,30 @@ pub fn take_cleanup_error_hook() -> Box<dyn Fn(&CleanupError) + Send + Sync> {
 }
 
 /// Hands `error` to the hook; a panic in the hook goes no further.
+///
+/// While the thread unwinds, the hook runs on a thread of its own: before Rust 1.71 a second
+/// panic on an unwinding thread aborts the process even under `catch_unwind`, whereas a panic
+/// on another thread only ends that thread. If no thread can be started, the default line is
+/// written instead, through a writer that cannot panic.
 fn report(error: CleanupError) {
     let hook = HOOK.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let error = &error;
     // The hook (and its `Arc`, which may be the last one) is used and dropped inside.
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || match hook {
-        Some(hook) => hook(&error),
-        None => default_hook(&error),
-    }));
+    let call = move || match hook {
+        Some(hook) => hook(error),
+        None => default_hook(error),
+    };
+    if !thread::panicking() {
+        let _ = panic::catch_unwind(AssertUnwindSafe(call));
+        return;
+    }
+    thread::scope(
+        |scope| match thread::Builder::new().spawn_scoped(scope, call) {
+            // Joined here, so that a panic in the hook does not make `scope` panic.
+            Ok(handle) => drop(handle.join()),
+            Err(_) => drop(writeln!(io::stderr(), "tempkit: {}", error)),
+        },
+    );
 }
 
 #[cfg(test)]

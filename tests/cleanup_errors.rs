@@ -161,20 +161,36 @@ fn the_hook_gets_the_path_and_error_of_what_drop_could_not_remove() {
 #[test]
 #[ignore = "a child test: run by its parent test"]
 fn child_panicking_hook() {
+    // The name of the thread each call of the hook ran on.
+    static HOOK_THREADS: Mutex<Vec<Option<String>>> = Mutex::new(Vec::new());
     tempkit::set_cleanup_error_hook(Box::new(|e| {
         record(e);
+        let name = std::thread::current().name().map(str::to_owned);
+        HOOK_THREADS.lock().unwrap().push(name);
         panic!("the hook panics");
     }));
     drop(dir_that_cannot_be_removed(&mut tempkit::Builder::new()));
-    let unwinding = std::thread::spawn(|| {
-        let _dir = dir_that_cannot_be_removed(&mut tempkit::Builder::new());
-        panic!("the thread panics");
-    });
+    let unwinding = std::thread::Builder::new()
+        .name("unwinding".into())
+        .spawn(|| {
+            let _dir = dir_that_cannot_be_removed(&mut tempkit::Builder::new());
+            panic!("the thread panics");
+        })
+        .unwrap();
     assert!(unwinding.join().is_err());
     let seen = seen();
     assert_eq!(seen.len(), 2, "{:?}", seen);
     assert!(!seen[0].3, "the first drop was not unwinding");
     assert!(seen[1].3, "the second drop was unwinding");
+    // Before Rust 1.71 a second panic on an unwinding thread aborts even under
+    // `catch_unwind`: the hook of an unwinding drop must run on a thread of its own.
+    let threads = HOOK_THREADS.lock().unwrap().clone();
+    let this = std::thread::current().name().map(str::to_owned);
+    assert_eq!(
+        threads[0], this,
+        "a plain drop calls the hook on its own thread"
+    );
+    assert_ne!(threads[1].as_deref(), Some("unwinding"), "{:?}", threads);
     println!("survived both drops");
 }
 
