@@ -102,6 +102,24 @@ def run(op, d, n):
             f.close()
             total += clock() - t
         return total
+    if op in ("write_atomic_4k_durable", "write_atomic_4k_atomic_only"):
+        durable = op == "write_atomic_4k_durable"
+        dest = os.path.join(d, "published")
+        data = b"\x5a" * 4096
+        t = clock()
+        for _ in range(n):
+            f = tempfile.NamedTemporaryFile(dir=d, delete=False)
+            f.write(data)
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+            f.close()
+            os.replace(f.name, dest)
+            if durable:
+                fd = os.open(d, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
+        return clock() - t
     if op == "gettempdir_cached":
         tempfile.gettempdir()
         t = clock()

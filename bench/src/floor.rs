@@ -221,3 +221,57 @@ pub fn fill_chain(root: &Path, levels: usize) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The publishing sequence by hand: open `dir`, `fstatat` the destination `name`, create a
+/// temporary file beside it (`O_EXCL`, 0600), write `data`, give it the old file's owner and
+/// mode (`fchown` + `fchmod`), `fsync` it, `renameat` over `name`, `fsync` the directory (the
+/// two `fsync`s only if `durable`), close both. The floor of `write_atomic` replacing a file.
+pub fn replace_file(dir: &CString, name: &CString, data: &[u8], durable: bool) -> io::Result<()> {
+    const TEMP: &[u8] = b".published.floor.tmp\0";
+    // SAFETY: every path is NUL-terminated and outlives the calls; `st` is written by
+    // fstatat before it is read; `data` is a valid slice; each descriptor is closed once.
+    unsafe {
+        let dirfd = check(libc::open(
+            dir.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        ))?;
+        let result = (|| {
+            let mut st: libc::stat = std::mem::zeroed();
+            let exists =
+                libc::fstatat(dirfd, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0;
+            let mode = if exists { 0o600 } else { 0o666 };
+            let fd = check(libc::openat(
+                dirfd,
+                TEMP.as_ptr().cast(),
+                FILE_FLAGS,
+                mode as libc::c_uint,
+            ))?;
+            let done = (|| {
+                if libc::write(fd, data.as_ptr().cast(), data.len()) != data.len() as isize {
+                    return Err(io::Error::last_os_error());
+                }
+                if exists {
+                    check(libc::fchown(fd, st.st_uid, st.st_gid))?;
+                    check(libc::fchmod(fd, st.st_mode & 0o7777))?;
+                }
+                if durable {
+                    check(libc::fsync(fd))?;
+                }
+                check(libc::renameat(
+                    dirfd,
+                    TEMP.as_ptr().cast(),
+                    dirfd,
+                    name.as_ptr(),
+                ))?;
+                if durable {
+                    check(libc::fsync(dirfd))?;
+                }
+                Ok(())
+            })();
+            libc::close(fd);
+            done
+        })();
+        libc::close(dirfd);
+        result
+    }
+}

@@ -44,6 +44,10 @@ pub enum Op {
     GettempdirCached,
     /// The first `gettempdir()` of a fresh process: a process spawned, run and waited for.
     GettempdirFresh,
+    /// `write_atomic` of 4 KiB over an existing file, durable (fsync file, rename, fsync dir).
+    WriteAtomicDurable,
+    /// The same, atomic only (no fsync).
+    WriteAtomicOnly,
 }
 
 /// Who performs an operation.
@@ -57,6 +61,8 @@ pub enum Who {
     Floor,
     /// CPython's `tempfile` module, in a `python3` subprocess.
     Python,
+    /// The `atomic-write-file` crate (only for the publishing rows).
+    AtomicWriteFile,
 }
 
 /// Files in the directory of [`Op::TempDir100`].
@@ -75,10 +81,14 @@ pub const SPOOL_BYTES: usize = 1 << 20;
 pub const CHUNK: usize = 4096;
 /// `max_size` of the spooled files: above [`SPOOL_BYTES`], so only `rollover()` moves them.
 pub const SPOOL_MAX: usize = 2 * SPOOL_BYTES;
+/// Bytes written by the publishing rows.
+pub const PUBLISH_BYTES: usize = 4096;
+/// The file the publishing rows replace, inside the row's directory.
+pub const PUBLISH_NAME: &str = "published";
 
 impl Op {
     /// Every operation, in table order.
-    pub const ALL: [Op; 15] = [
+    pub const ALL: [Op; 17] = [
         Op::TemporaryFile,
         Op::NamedTemporaryFile,
         Op::MkstempUnlink,
@@ -94,6 +104,8 @@ impl Op {
         Op::Rollover,
         Op::GettempdirCached,
         Op::GettempdirFresh,
+        Op::WriteAtomicDurable,
+        Op::WriteAtomicOnly,
     ];
 
     /// The short name used on command lines, in JSON and by `cpython.py`.
@@ -114,6 +126,8 @@ impl Op {
             Op::Rollover => "rollover_1mib",
             Op::GettempdirCached => "gettempdir_cached",
             Op::GettempdirFresh => "gettempdir_fresh_process",
+            Op::WriteAtomicDurable => "write_atomic_4k_durable",
+            Op::WriteAtomicOnly => "write_atomic_4k_atomic_only",
         }
     }
 
@@ -140,6 +154,8 @@ impl Op {
             Op::Rollover => "rollover of 1 MiB",
             Op::GettempdirCached => "gettempdir() cached",
             Op::GettempdirFresh => "first gettempdir() in a fresh process",
+            Op::WriteAtomicDurable => "replace a file with 4 KiB, durable",
+            Op::WriteAtomicOnly => "replace a file with 4 KiB, atomic only",
         }
     }
 
@@ -199,6 +215,26 @@ impl Op {
             }
             (GettempdirFresh, Floor) => "spawn + wait: process doing nothing",
             (GettempdirFresh, Python) => "spawn + wait: python3 -c 'tempfile.gettempdir()'",
+            (WriteAtomicDurable, Tempkit) => "tempkit::write_atomic(d/published, 4 KiB)",
+            (WriteAtomicDurable, Tempfile) => {
+                "NamedTempFile::new_in(d), write, sync_all, persist, File::open(d).sync_all()"
+            }
+            (WriteAtomicDurable, Floor) => {
+                "open(d), fstatat, openat(O_EXCL), write, fchown, fchmod, fsync, renameat, \
+                 fsync(d), close × 2"
+            }
+            (WriteAtomicDurable, Python) => {
+                "NamedTemporaryFile(dir=d, delete=False), write, fsync, os.replace, fsync(d)"
+            }
+            (WriteAtomicDurable, AtomicWriteFile) => "AtomicWriteFile::open, write_all, commit",
+            (WriteAtomicOnly, Tempkit) => "AtomicFile::options().durable(false).write(..)",
+            (WriteAtomicOnly, Tempfile) => "NamedTempFile::new_in(d), write, persist",
+            (WriteAtomicOnly, Floor) => {
+                "open(d), fstatat, openat(O_EXCL), write, fchown, fchmod, renameat, close × 2"
+            }
+            (WriteAtomicOnly, Python) => "NamedTemporaryFile(dir=d, delete=False), os.replace",
+            (WriteAtomicOnly, AtomicWriteFile) => "no atomic-only mode",
+            (_, AtomicWriteFile) => "not its job",
         }
     }
 
@@ -233,6 +269,7 @@ impl Op {
             Op::GettempdirFresh => 20,
             Op::TempDir100 => 100,
             Op::SpooledMemory | Op::Rollover => 200,
+            Op::WriteAtomicDurable => 200,
             // Issue 2 asks for the calls of 10,000 mkstemp.
             Op::MkstempUnlink => 10_000,
             _ => 1_000,
@@ -247,7 +284,13 @@ impl Op {
 
 impl Who {
     /// Every contender, in column order.
-    pub const ALL: [Who; 4] = [Who::Tempkit, Who::Tempfile, Who::Floor, Who::Python];
+    pub const ALL: [Who; 5] = [
+        Who::Tempkit,
+        Who::Tempfile,
+        Who::Floor,
+        Who::Python,
+        Who::AtomicWriteFile,
+    ];
 
     /// The short name used on command lines and in JSON.
     pub fn id(self) -> &'static str {
@@ -256,12 +299,19 @@ impl Who {
             Who::Tempfile => "tempfile",
             Who::Floor => "floor",
             Who::Python => "cpython",
+            Who::AtomicWriteFile => "atomic-write-file",
         }
     }
 
     /// The contender named `id`.
     pub fn from_id(id: &str) -> Option<Who> {
         Who::ALL.iter().copied().find(|w| w.id() == id)
+    }
+
+    /// Whether this contender takes part in `op` at all (the `atomic-write-file` crate only
+    /// in the durable publishing row); the report leaves the others out.
+    pub fn takes_part(self, op: Op) -> bool {
+        self != Who::AtomicWriteFile || op == Op::WriteAtomicDurable
     }
 
     /// What the table calls it.
@@ -271,6 +321,7 @@ impl Who {
             Who::Tempfile => "tempfile crate",
             Who::Floor => "floor",
             Who::Python => "CPython",
+            Who::AtomicWriteFile => "atomic-write-file crate",
         }
     }
 }
@@ -394,7 +445,7 @@ fn write_chunks(w: &mut impl Write) -> io::Result<()> {
 /// the timed part is summed). `Ok(None)`: `who` cannot perform `op` here (CPython, which
 /// `cpython.rs` drives, or a tempkit type this build does not have).
 pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Option<Duration>> {
-    if who == Who::Python {
+    if who == Who::Python || !who.takes_part(op) {
         return Ok(None);
     }
     // Made before the baseline returns, so that a system-call count subtracts their calls.
@@ -576,9 +627,65 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
             }
             return Ok(Some(start.elapsed()));
         }
-        (_, Who::Python) => return Ok(None),
+        (Op::WriteAtomicDurable | Op::WriteAtomicOnly, _) => {
+            return publishes(op, who, dir, n).map(|t| t.map(|_| start.elapsed()))
+        }
+        (_, Who::Python | Who::AtomicWriteFile) => return Ok(None),
     }
     Ok(Some(start.elapsed()))
+}
+
+static PUBLISH_DATA: [u8; PUBLISH_BYTES] = [0x5A; PUBLISH_BYTES];
+
+/// The publishing rows: `n` replacements of `dir/`[`PUBLISH_NAME`] with 4 KiB. `Ok(None)`:
+/// `who` has no such operation.
+fn publishes(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<Option<()>> {
+    let durable = op == Op::WriteAtomicDurable;
+    let dest = dir.join(PUBLISH_NAME);
+    let data = black_box(&PUBLISH_DATA[..]);
+    match who {
+        Who::Tempkit if durable => {
+            for _ in 0..n {
+                tempkit::write_atomic(&dest, data)?;
+            }
+        }
+        Who::Tempkit => {
+            let mut options = tempkit::AtomicFile::options();
+            options.durable(false);
+            for _ in 0..n {
+                options.write(&dest, data)?;
+            }
+        }
+        Who::Tempfile => {
+            for _ in 0..n {
+                let mut file = tempfile::NamedTempFile::new_in(dir)?;
+                file.write_all(data)?;
+                if durable {
+                    file.as_file().sync_all()?;
+                }
+                file.persist(&dest).map_err(|e| e.error)?;
+                if durable {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+            }
+        }
+        Who::Floor => {
+            let cdir = floor::c_path(dir)?;
+            let name = std::ffi::CString::new(PUBLISH_NAME)?;
+            for _ in 0..n {
+                floor::replace_file(&cdir, &name, data, durable)?;
+            }
+        }
+        Who::AtomicWriteFile if durable => {
+            for _ in 0..n {
+                let mut file = atomic_write_file::AtomicWriteFile::open(&dest)?;
+                file.write_all(data)?;
+                file.commit()?;
+            }
+        }
+        Who::AtomicWriteFile | Who::Python => return Ok(None),
+    }
+    Ok(Some(()))
 }
 
 /// The untimed part of `n` operations, left behind in `dir` (see [`Mode::SetupOnly`]).

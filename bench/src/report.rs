@@ -45,9 +45,9 @@ pub struct Row {
     /// Its file system type, e.g. `ext4`, `tmpfs`.
     pub fs: String,
     /// The figures, in the order of [`Who::ALL`].
-    pub cells: [Cell; 4],
+    pub cells: [Cell; 5],
     /// Why a contender has no figures, in the order of [`Who::ALL`].
-    pub missing: [Option<String>; 4],
+    pub missing: [Option<String>; 5],
 }
 
 impl Row {
@@ -184,7 +184,7 @@ fn calls_target(out: &mut Vec<Target>, issue: u32, row: &Row, want: f64, what: &
     });
 }
 
-/// The targets of issues 2 to 5 and 15, scored against `rows`.
+/// The targets of issues 2 to 5, 12 and 15, scored against `rows`.
 pub fn targets(rows: &[Row]) -> Vec<Target> {
     let mut t = Vec::new();
     for row in find(rows, Op::MkstempUnlink) {
@@ -367,6 +367,35 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
             "at most 1.2x writing 1 MiB to a fresh O_TMPFILE file",
         );
     }
+    for row in find(rows, Op::WriteAtomicDurable) {
+        let what = "at most 1.05x the same sequence by hand";
+        ratio_target(&mut t, 12, row, Who::Floor, 1.05, what);
+        let what = "not slower than the atomic-write-file crate";
+        ratio_target(&mut t, 12, row, Who::AtomicWriteFile, 1.0, what);
+        let what = "not slower than tempfile + sync_all + persist + directory sync_all";
+        ratio_target(&mut t, 12, row, Who::Tempfile, 1.0, what);
+        let (ours, floor) = (row.cell(Who::Tempkit), row.cell(Who::Floor));
+        t.push(Target {
+            issue: 12,
+            what: format!(
+                "{} on {}: no more system calls than the floor",
+                row.op.title(),
+                row.where_()
+            ),
+            figure: match (ours.syscalls, floor.syscalls) {
+                (Some(a), Some(b)) => format!("{} vs {}", fmt_calls(Some(a)), fmt_calls(Some(b))),
+                _ => "not counted".into(),
+            },
+            met: match (ours.syscalls, floor.syscalls) {
+                (Some(a), Some(b)) => Some(a <= b + 0.05),
+                _ => None,
+            },
+        });
+    }
+    for row in find(rows, Op::WriteAtomicOnly) {
+        let what = "at most 1.05x NamedTempFile::new_in + persist";
+        ratio_target(&mut t, 12, row, Who::Tempfile, 1.05, what);
+    }
     t
 }
 
@@ -406,6 +435,9 @@ pub fn markdown(report: &Report) -> String {
     for row in &report.rows {
         let mut first = true;
         for who in Who::ALL {
+            if !who.takes_part(row.op) {
+                continue;
+            }
             let c = row.cell(who);
             let (op, dir) = if first {
                 (row.op.title().to_string(), row.where_())
@@ -433,7 +465,7 @@ pub fn markdown(report: &Report) -> String {
             );
         }
     }
-    let _ = writeln!(s, "\n#### Targets of issues 2 to 5 and 15\n");
+    let _ = writeln!(s, "\n#### Targets of issues 2 to 5, 12 and 15\n");
     let _ = writeln!(s, "| issue | target | this run | met |\n|---|---|---|---|");
     for t in targets(&report.rows) {
         let met = match t.met {
@@ -472,7 +504,7 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n#### What each contender calls\n\n| operation | tempkit | tempfile crate | floor | CPython |\n|---|---|---|---|---|"
+        "\n#### What each contender calls\n\n| operation | tempkit | tempfile crate | floor | CPython | atomic-write-file crate |\n|---|---|---|---|---|---|"
     );
     for op in Op::ALL {
         let cells: Vec<String> = Who::ALL
@@ -669,7 +701,7 @@ mod tests {
     use super::*;
 
     fn row(op: Op, fs: &str, medians: [Option<f64>; 4]) -> Row {
-        let mut cells: [Cell; 4] = Default::default();
+        let mut cells: [Cell; 5] = Default::default();
         for (c, m) in cells.iter_mut().zip(medians) {
             c.samples = m.into_iter().collect();
         }

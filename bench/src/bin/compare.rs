@@ -190,7 +190,7 @@ impl Runner {
             missing: Default::default(),
         };
         let timing = Instant::now();
-        let mut batch = [None; 4];
+        let mut batch = [None; Who::ALL.len()];
         for (i, who) in Who::ALL.into_iter().enumerate() {
             if who == Who::Python && self.python.is_none() {
                 row.missing[i] = Some("no python3".into());
@@ -208,8 +208,8 @@ impl Runner {
             self.repeats
         };
         for rep in 0..repeats {
-            for k in 0..4 {
-                let i = (rep + k) % 4;
+            for k in 0..Who::ALL.len() {
+                let i = (rep + k) % Who::ALL.len();
                 let Some(n) = batch[i] else { continue };
                 match self.time(op, Who::ALL[i], dir, n) {
                     Ok(Some(t)) => row.cells[i].samples.push(t.as_nanos() as f64 / n as f64),
