@@ -249,6 +249,9 @@ impl Default for AtomicFileOptions {
 impl AtomicFileOptions {
     /// The defaults: durable, symlinks replaced as links, mode 0666 minus the umask.
     ///
+    /// # Python equivalent
+    /// None.
+    ///
     /// ```
     /// let options = tempkit::AtomicFileOptions::new();
     /// # let _ = options;
@@ -328,6 +331,9 @@ impl AtomicFileOptions {
     /// Starts a new version of the file at `path` with these options: see
     /// [`AtomicFile::create`].
     ///
+    /// # Python equivalent
+    /// As [`AtomicFile::create`].
+    ///
     /// # Errors
     /// As [`AtomicFile::create`].
     ///
@@ -344,6 +350,9 @@ impl AtomicFileOptions {
     }
 
     /// Replaces the file at `path` with `contents` using these options: see [`write_atomic`].
+    ///
+    /// # Python equivalent
+    /// As [`write_atomic`].
     ///
     /// # Errors
     /// As [`write_atomic`].
@@ -475,6 +484,9 @@ impl AtomicFile {
 
     /// The options of [`AtomicFile`] and [`write_atomic`]: durability, symlink policy, mode.
     ///
+    /// # Python equivalent
+    /// None.
+    ///
     /// ```
     /// let options = tempkit::AtomicFile::options();
     /// # let _ = options;
@@ -537,6 +549,9 @@ impl AtomicFile {
 
     /// The destination, as given to [`create`](AtomicFile::create).
     ///
+    /// # Python equivalent
+    /// The `path` the caller passes to `os.replace`.
+    ///
     /// ```
     /// let dir = tempkit::TemporaryDirectory::new()?;
     /// let file = tempkit::AtomicFile::create(dir.path().join("x"))?;
@@ -549,6 +564,9 @@ impl AtomicFile {
 
     /// The temporary file being written.
     ///
+    /// # Python equivalent
+    /// The `NamedTemporaryFile` object itself (`.file`).
+    ///
     /// ```
     /// let dir = tempkit::TemporaryDirectory::new()?;
     /// let file = tempkit::AtomicFile::create(dir.path().join("x"))?;
@@ -560,6 +578,9 @@ impl AtomicFile {
     }
 
     /// The temporary file being written, mutably.
+    ///
+    /// # Python equivalent
+    /// The `NamedTemporaryFile` object itself (`.file`).
     ///
     /// ```
     /// let dir = tempkit::TemporaryDirectory::new()?;
@@ -827,6 +848,9 @@ impl CommitError {
 
     /// The kind of the underlying error (`AlreadyExists` for a refused no-clobber commit).
     ///
+    /// # Python equivalent
+    /// The `OSError` subclass (`FileExistsError`, ...).
+    ///
     /// ```
     /// # let dir = tempkit::TemporaryDirectory::new()?;
     /// # std::fs::write(dir.path().join("t"), "")?;
@@ -841,6 +865,9 @@ impl CommitError {
     /// `false`: the destination is untouched. `true`: the new content is in place, but its
     /// durability could not be proven (the directory `fsync` failed).
     ///
+    /// # Python equivalent
+    /// None: Python does not tell.
+    ///
     /// ```
     /// # let dir = tempkit::TemporaryDirectory::new()?;
     /// # std::fs::write(dir.path().join("t"), "")?;
@@ -853,6 +880,9 @@ impl CommitError {
     }
 
     /// The error, naming the destination.
+    ///
+    /// # Python equivalent
+    /// The `OSError` raised.
     ///
     /// ```
     /// # let dir = tempkit::TemporaryDirectory::new()?;
@@ -870,6 +900,9 @@ impl CommitError {
     /// metadata copy); `None` when the commit happened, or when the file's `fsync` failed
     /// (the temporary file is then already removed).
     ///
+    /// # Python equivalent
+    /// None: after a failed `os.replace` the caller still holds the temporary file's name.
+    ///
     /// ```
     /// # let dir = tempkit::TemporaryDirectory::new()?;
     /// # std::fs::write(dir.path().join("t"), "")?;
@@ -883,6 +916,9 @@ impl CommitError {
     }
 
     /// The error alone (dropping a handed-back file, which removes it).
+    ///
+    /// # Python equivalent
+    /// The `OSError` raised.
     ///
     /// ```
     /// # let dir = tempkit::TemporaryDirectory::new()?;
