@@ -509,15 +509,27 @@ fn failing_commit(dir: &Path) -> tempkit::CommitError {
 /// injection, up to the first `close`; checks that no other thread reaches ordinal [`PAD`]
 /// of any call in it, so that `when=ordinal` hits the sequence's thread only.
 fn calibrate(test: &str, dir: &Path, env: &[(&str, &OsStr)]) -> Vec<Call> {
+    calibrate_with(test, dir, env, SEQUENCE, |seq| {
+        seq.iter()
+            .position(|c| c.name == "close")
+            .unwrap_or(seq.len())
+    })
+}
+
+/// [`calibrate`] tracing `syscalls`, the sequence cut where `end` says.
+fn calibrate_with(
+    test: &str,
+    dir: &Path,
+    env: &[(&str, &OsStr)],
+    syscalls: &str,
+    end: impl Fn(&[Call]) -> usize,
+) -> Vec<Call> {
     let env = [env, &[(TRACEE, dir.as_os_str())]].concat();
-    let (output, trace) = strace_run(test, &env, SEQUENCE, &[]);
+    let (output, trace) = strace_run(test, &env, syscalls, &[]);
     assert!(output.status.success(), "calibration run failed");
     let all = calls(&trace);
-    let seq: Vec<Call> = sequence_of(&all, dir)
-        .into_iter()
-        .take_while(|c| c.name != "close")
-        .cloned()
-        .collect();
+    let mut seq: Vec<Call> = sequence_of(&all, dir).into_iter().cloned().collect();
+    seq.truncate(end(&seq));
     for call in &seq {
         let others = all
             .iter()
@@ -535,7 +547,8 @@ fn calibrate(test: &str, dir: &Path, env: &[(&str, &OsStr)]) -> Vec<Call> {
     seq
 }
 
-/// A trace line without its thread id, return value and random temporary name.
+/// A trace line without its thread id, return value and random temporary names (the
+/// `AtomicFile`'s `.dest.XXXXXXXX.tmpkit`, a directory's `tmpXXXXXXXX`).
 fn normalized(line: &str) -> String {
     let call = line
         .split_once(' ')
@@ -544,10 +557,29 @@ fn normalized(line: &str) -> String {
     // A killed call is printed unfinished: keep what both forms show.
     let call = call.split(" <unfinished").next().unwrap();
     let call = call.trim_end_matches([' ', ',', ')']);
-    match (call.find(".dest."), call.find(".tmpkit")) {
+    let call = match (call.find(".dest."), call.find(".tmpkit")) {
         (Some(a), Some(b)) if a < b => format!("{}.dest.*{}", &call[..a], &call[b..]),
         _ => call.to_owned(),
+    };
+    // `/tmp` followed by the 8 random characters of a temporary directory's name.
+    let mut out = String::new();
+    let mut rest = call.as_str();
+    while let Some(at) = rest.find("/tmp") {
+        let (head, tail) = rest.split_at(at + 4);
+        out.push_str(head);
+        let random = tail
+            .get(..8)
+            .filter(|r| r.chars().all(|c| common::ALPHABET.contains(c)));
+        match random {
+            Some(_) => {
+                out.push('*');
+                rest = &tail[8..];
+            }
+            None => rest = tail,
+        }
     }
+    out.push_str(rest);
+    out
 }
 
 #[test]
@@ -735,6 +767,65 @@ fn sigkill_at_every_call_of_the_sequence_leaves_old_or_new() {
             std::fs::remove_file(scratch.path().join(name)).unwrap();
         }
         assert_eq!(list(scratch.path()), ["dest"]);
+    }
+}
+
+/// The same for `replace` of a directory: a `SIGKILL` on entry to each call from the opening
+/// of the parent to its `fsync` after the exchange leaves the whole old tree or the whole new
+/// one at the destination, never nothing, plus at most the one temporary directory.
+#[test]
+fn sigkill_at_every_call_of_a_directory_replace_leaves_old_or_new() {
+    if let Some(dir) = tracee_arg() {
+        pad();
+        staged(&dir, "v", "new").replace(dir.join("site")).unwrap();
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let test = "sigkill_at_every_call_of_a_directory_replace_leaves_old_or_new";
+    let scratch = Scratch::new();
+    let site = scratch.path().join("site");
+    let reset = || {
+        for name in list(scratch.path()) {
+            std::fs::remove_dir_all(scratch.path().join(name)).unwrap();
+        }
+        std::fs::create_dir_all(site.join("sub")).unwrap();
+        std::fs::write(site.join("sub/v"), "old").unwrap();
+    };
+    reset();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let syscalls = "open,openat,newfstatat,getdents64,fsync,renameat2,close";
+    let seq = calibrate_with(test, scratch.path(), &[], syscalls, |seq| {
+        let rename = seq.iter().position(|c| c.name == "renameat2").unwrap();
+        rename + 2 // the rename and the parent's fsync
+    });
+    let rename = seq.iter().position(|c| c.name == "renameat2").unwrap();
+    assert!(seq[rename].line.contains("RENAME_EXCHANGE"), "{:#?}", seq);
+    assert_eq!(seq.last().unwrap().name, "fsync");
+    // The parent's open and inspection, the tree's sync, the exchange, the parent's fsync.
+    assert!(seq.len() >= 10 && rename >= 8, "{:#?}", seq);
+    for (i, call) in seq.iter().enumerate() {
+        reset();
+        let inject = format!("inject={}:signal=KILL:when={}", call.name, call.ordinal);
+        let (output, trace) = strace_run(test, &env, &call.name, &["-e".into(), inject]);
+        assert!(!output.status.success(), "not killed at {}", call.line);
+        let last = normalized(&calls(&trace).pop().expect("calls traced").line);
+        assert!(
+            last.contains('(') && normalized(&call.line).starts_with(&last),
+            "meant to kill at {}, killed at {}",
+            call.line,
+            last
+        );
+        let want = if i <= rename { "old" } else { "new" };
+        let got = std::fs::read_to_string(site.join("sub/v"));
+        assert_eq!(got.ok().as_deref(), Some(want), "killed at {}", call.line);
+        assert!(list(&site) == ["sub"] && list(&site.join("sub")) == ["v"]);
+        let others: Vec<String> = list(scratch.path())
+            .into_iter()
+            .filter(|n| n != "site")
+            .collect();
+        assert!(others.len() <= 1, "killed at {}: {:?}", call.line, others);
     }
 }
 
