@@ -547,6 +547,21 @@ fn calibrate_with(
     seq
 }
 
+/// Runs the tracee of `test` with a `SIGKILL` injected on entry to `call` (as found by
+/// [`calibrate`]), and checks that the kill came there: the last call traced is that one.
+fn kill_at(test: &str, env: &[(&str, &OsStr)], call: &Call) {
+    let inject = format!("inject={}:signal=KILL:when={}", call.name, call.ordinal);
+    let (output, trace) = strace_run(test, env, &call.name, &["-e".into(), inject]);
+    assert!(!output.status.success(), "not killed at {}", call.line);
+    let last = normalized(&calls(&trace).pop().expect("calls traced").line);
+    assert!(
+        last.contains('(') && normalized(&call.line).starts_with(&last),
+        "meant to kill at {}, killed at {}",
+        call.line,
+        last
+    );
+}
+
 /// A trace line without its thread id, return value and random temporary names (the
 /// `AtomicFile`'s `.dest.XXXXXXXX.tmpkit`, a directory's `tmpXXXXXXXX`).
 fn normalized(line: &str) -> String {
@@ -743,17 +758,7 @@ fn sigkill_at_every_call_of_the_sequence_leaves_old_or_new() {
     assert!(seq.len() >= 7, "{:#?}", seq);
     for (i, call) in seq.iter().enumerate() {
         std::fs::write(&dest, OLD).unwrap();
-        let inject = format!("inject={}:signal=KILL:when={}", call.name, call.ordinal);
-        let (output, trace) = strace_run(test, &env, &call.name, &["-e".into(), inject]);
-        assert!(!output.status.success(), "not killed at {}", call.line);
-        // The kill came where intended: the last call traced is this one.
-        let last = normalized(&calls(&trace).pop().expect("calls traced").line);
-        assert!(
-            last.contains('(') && normalized(&call.line).starts_with(&last),
-            "meant to kill at {}, killed at {}",
-            call.line,
-            last
-        );
+        kill_at(test, &env, call);
         let content = std::fs::read(&dest).unwrap();
         let want = if i <= rename {
             OLD.to_vec()
@@ -807,16 +812,7 @@ fn sigkill_at_every_call_of_a_directory_replace_leaves_old_or_new() {
     assert!(seq.len() >= 10 && rename >= 8, "{:#?}", seq);
     for (i, call) in seq.iter().enumerate() {
         reset();
-        let inject = format!("inject={}:signal=KILL:when={}", call.name, call.ordinal);
-        let (output, trace) = strace_run(test, &env, &call.name, &["-e".into(), inject]);
-        assert!(!output.status.success(), "not killed at {}", call.line);
-        let last = normalized(&calls(&trace).pop().expect("calls traced").line);
-        assert!(
-            last.contains('(') && normalized(&call.line).starts_with(&last),
-            "meant to kill at {}, killed at {}",
-            call.line,
-            last
-        );
+        kill_at(test, &env, call);
         let want = if i <= rename { "old" } else { "new" };
         let got = std::fs::read_to_string(site.join("sub/v"));
         assert_eq!(got.ok().as_deref(), Some(want), "killed at {}", call.line);
