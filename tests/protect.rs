@@ -66,6 +66,21 @@ fn wait_for(path: &Path) {
     }
 }
 
+/// Processes killed (and our children reaped) when the test ends, also when it fails.
+struct KillOnDrop(Vec<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            // SAFETY: plain system calls; waitpid only reaps our own children (else ECHILD).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG);
+            }
+        }
+    }
+}
+
 /// A forked owner: creates a protected directory with a file in `parent`, starts `sleep 60`
 /// (which must not inherit the lock), records both, and waits to be killed.
 fn spawn_owner(parent: &Path, record: &Path) -> (i32, PathBuf, u32) {
@@ -128,6 +143,7 @@ fn a_protected_directory_survives_systemd_tmpfiles_until_its_owner_dies() {
     std::fs::create_dir(&parent).unwrap();
     let conf = scratch.path().join("tempkit-test.conf");
     let (owner, protected, sleeper) = spawn_owner(&parent, &scratch.path().join("record"));
+    let mut cleanup = KillOnDrop(vec![owner, sleeper as i32]);
     let plain = tempkit::Builder::new()
         .dir(&parent)
         .temporary_directory()
@@ -150,13 +166,12 @@ fn a_protected_directory_survives_systemd_tmpfiles_until_its_owner_dies() {
 
     // The owner dies by SIGKILL; the command it started lives on, without the lock.
     kill_and_reap(owner);
+    cleanup.0.retain(|&pid| pid != owner);
     assert!(Path::new(&format!("/proc/{}", sleeper)).exists());
     assert_eq!(locks_on(&protected), 0, "the command inherited the lock");
     age(&[&protected]);
     clean(&parent, &conf);
     assert!(!protected.exists(), "the dead owner's directory stays");
-    // SAFETY: the sleeper is our grandchild, reparented; only killed.
-    unsafe { libc::kill(sleeper as i32, libc::SIGKILL) };
 }
 
 #[test]
