@@ -262,6 +262,11 @@ impl Builder {
     /// published object is never reaped. `mkstemp`/`mkdtemp` objects are the caller's and never
     /// tagged.
     ///
+    /// The tag names the process that created the object. An object handed to a child made
+    /// by `fork` (without `exec`) counts as dead once its creator has ended, unless it is
+    /// also [`protect`](Builder::protect)ed: the child then holds the inherited lock, and
+    /// `reap` skips what is locked.
+    ///
     /// Cost: `fsetxattr` and `fstat` at creation (and, for a directory, an `openat` and
     /// `close` unless [`protect`](Builder::protect) holds its descriptor anyway).
     ///

@@ -455,6 +455,9 @@ impl<'a> Reaper<'a> {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Judged::Skip(UNTAGGED.into()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
+            // No read permission (mode 000, for a reaper that is not root): its tag cannot be
+            // read without changing its mode, and an entry that may be untagged is never
+            // changed. Left alone.
             Err(e) => return Judged::Skip(format!("cannot read its tag: {}", e)),
         };
         let tag = match Tag::parse(&bytes) {

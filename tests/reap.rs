@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{in_child, is_root, list, Scratch, NOBODY};
-use tempkit::{Builder, ReapOptions, ReapOutcome};
+use tempkit::{Builder, ReapEntry, ReapOptions, ReapOutcome};
 
 const TAG: &str = "user.tempkit.owner";
 
@@ -364,4 +364,40 @@ fn two_reapers_at_once_never_fail_and_remove_each_entry_once() {
     assert_eq!(once.len(), removed.len(), "an entry was removed twice");
     assert_eq!(once, dead);
     common::assert_empty(&dir);
+}
+
+#[test]
+fn an_unreadable_entry_is_left_unchanged_by_an_unprivileged_reaper() {
+    // Its tag cannot be read without changing its mode (user extended attributes need read
+    // permission), and a possibly untagged entry is never changed: skipped, with the reason.
+    let scratch = Scratch::for_nobody();
+    let dir = scratch.path().to_path_buf();
+    let record = dir.join("record");
+    let ok = common::as_nobody(|| {
+        in_child(
+            || {},
+            || {
+                let d = reapable(&dir).temporary_directory().unwrap();
+                std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0)).unwrap();
+                // SAFETY: ends the child without dropping `d`: leaked as by a crash.
+                unsafe { libc::_exit(0) }
+            },
+        );
+        let leaked = PathBuf::from(std::fs::read_to_string(&record).unwrap());
+        let entries = ReapOptions::new().reap(&dir).unwrap();
+        let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
+        matches!(entry.outcome(), ReapOutcome::Skipped)
+            && entry.reason().contains("cannot read its tag")
+            && common::mode(&leaked) == 0
+    });
+    assert!(ok);
+    // Root reads it regardless, and removes it when asked to judge other users' entries.
+    if is_root() {
+        let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
+        let removed: Vec<&ReapEntry> = entries.iter().filter(|e| e.is_reaped()).collect();
+        assert_eq!(removed.len(), 1, "{:?}", entries);
+        assert!(!removed[0].path().exists());
+    }
 }
