@@ -380,7 +380,7 @@ fn an_unreadable_entry_is_left_unchanged_by_an_unprivileged_reaper() {
                 let d = reapable(&dir).temporary_directory().unwrap();
                 std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0)).unwrap();
+                std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
                 // SAFETY: ends the child without dropping `d`: leaked as by a crash.
                 unsafe { libc::_exit(0) }
             },
