@@ -228,7 +228,9 @@ impl Builder {
     ///
     /// If locking is impossible (no descriptor left, a file system without locks such as
     /// NFS without lock support), creation still succeeds, unprotected:
-    /// [`TemporaryDirectory::is_protected`] says so. tmpreaper and tmpwatch ignore locks:
+    /// [`TemporaryDirectory::is_protected`] says so, and the cleanup-error hook is told once
+    /// (see [`CleanupError::is_unprotected`](crate::CleanupError::is_unprotected); not with
+    /// [`ignore_cleanup_errors(true)`](Builder::ignore_cleanup_errors)). tmpreaper and tmpwatch ignore locks:
     /// see the crate documentation, "Leaks and cleaners".
     ///
     /// # Platform notes

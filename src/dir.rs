@@ -125,22 +125,36 @@ impl TemporaryDirectory {
             id: None,
             tagged: false,
         };
+        let mut unprotected = None;
         // No descriptor (EMFILE), a platform without locks: unprotected and untagged.
-        if let Ok(held) = sys::open_dir_handle(&self.path) {
-            let stat = sys::stat_fd(held.fd()).ok();
-            guard.id = stat.map(|st| (st.dev, st.ino));
-            if protect {
-                // ENOLCK/EOPNOTSUPP (NFS without locks): unprotected, still checked by id.
-                guard.locked = sys::lock_shared(held.fd()).is_ok();
+        match sys::open_dir_handle(&self.path) {
+            Ok(held) => {
+                let stat = sys::stat_fd(held.fd()).ok();
+                guard.id = stat.map(|st| (st.dev, st.ino));
+                if protect {
+                    // ENOLCK/EOPNOTSUPP (NFS without locks): unprotected, still checked by id.
+                    match sys::lock_shared(held.fd()) {
+                        Ok(()) => guard.locked = true,
+                        Err(e) => unprotected = Some(error::with_path(e, "lock", &self.path)),
+                    }
+                }
+                if let (true, Some(stat)) = (tag, stat) {
+                    guard.tagged = reap::tag(held.fd(), &stat).is_ok();
+                }
+                if protect {
+                    guard.held = Some(held);
+                }
             }
-            if let (true, Some(stat)) = (tag, stat) {
-                guard.tagged = reap::tag(held.fd(), &stat).is_ok();
-            }
-            if protect {
-                guard.held = Some(held);
-            }
+            Err(e) if protect => unprotected = Some(error::with_path(e, "open", &self.path)),
+            Err(_) => {}
         }
         self.guard = Some(guard);
+        // Said once, through the cleanup-error hook (unless errors are ignored).
+        if let Some(e) = unprotected {
+            if !self.life.ignores_errors() {
+                keep::report_unprotected(&self.path, e);
+            }
+        }
     }
 
     /// Creates a directory in [`gettempdir()`](crate::gettempdir), removed when dropped.

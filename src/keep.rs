@@ -194,6 +194,7 @@ pub(crate) fn on_drop<O: Keepable>(object: &mut O) {
                 error,
                 is_dir: O::IS_DIR,
                 while_panicking: thread::panicking(),
+                unprotected: false,
             });
         }
     }
@@ -233,9 +234,11 @@ pub(crate) fn keep_on_error<O: Keepable, T, E>(
     result
 }
 
-/// A failure to remove a temporary object in `Drop`, as the cleanup-error hook sees it.
+/// A failure to remove a temporary object in `Drop`, as the cleanup-error hook sees it (or,
+/// once at creation, a directory that [`protect(true)`](crate::Builder::protect) could not
+/// protect: [`is_unprotected`](CleanupError::is_unprotected)).
 ///
-/// Made only by `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory) or a
+/// Made by `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory) or a
 /// [`NamedTemporaryFile`](crate::NamedTemporaryFile) (not of objects with
 /// [`ignore_cleanup_errors(true)`](crate::Builder::ignore_cleanup_errors)) and handed to the
 /// hook set with [`set_cleanup_error_hook`]. The explicit exits,
@@ -260,6 +263,8 @@ pub struct CleanupError {
     error: io::Error,
     is_dir: bool,
     while_panicking: bool,
+    /// Not a removal failure: a directory that `protect(true)` could not protect.
+    unprotected: bool,
 }
 
 impl CleanupError {
@@ -330,10 +335,42 @@ impl CleanupError {
     pub fn while_panicking(&self) -> bool {
         self.while_panicking
     }
+
+    /// Whether this is not a removal failure but a directory created with
+    /// [`protect(true)`](crate::Builder::protect) that could not be protected (no descriptor
+    /// left, a file system without locks): it exists and works, unprotected. Reported once, at
+    /// creation; [`TemporaryDirectory::is_protected`](crate::TemporaryDirectory::is_protected)
+    /// says the same.
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// fn hook(e: &tempkit::CleanupError) {
+    ///     if !e.is_unprotected() {
+    ///         eprintln!("{}", e);
+    ///     }
+    /// }
+    /// tempkit::set_cleanup_error_hook(Box::new(hook));
+    /// # let _ = tempkit::take_cleanup_error_hook();
+    /// ```
+    #[must_use]
+    pub fn is_unprotected(&self) -> bool {
+        self.unprotected
+    }
 }
 
 impl fmt::Display for CleanupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unprotected {
+            return write!(
+                f,
+                "temporary directory `{}` could not be protected from age-based cleaners \
+                 (it was created, unprotected): {}",
+                self.path.display(),
+                self.error
+            );
+        }
         write!(
             f,
             "temporary {} `{}` was not removed on drop{}: {}",
@@ -356,6 +393,7 @@ impl fmt::Debug for CleanupError {
             .field("error", &self.error)
             .field("is_dir", &self.is_dir)
             .field("while_panicking", &self.while_panicking)
+            .field("unprotected", &self.unprotected)
             .finish()
     }
 }
@@ -385,7 +423,9 @@ fn default_hook(error: &CleanupError) {
 ///
 /// The hook is called only from `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory)
 /// or a [`NamedTemporaryFile`](crate::NamedTemporaryFile), once per object, on the dropping
-/// thread (for a drop during unwinding, see below); never for objects with
+/// thread (for a drop during unwinding, see below), and once at the creation of a directory
+/// that [`protect(true)`](crate::Builder::protect) could not protect, on the creating thread
+/// ([`CleanupError::is_unprotected`]); never for objects with
 /// [`ignore_cleanup_errors(true)`](crate::Builder::ignore_cleanup_errors), never for what
 /// [`cleanup()`](crate::TemporaryDirectory::cleanup) or
 /// [`close()`](crate::NamedTemporaryFile::close) return. It runs under `catch_unwind`: a hook
@@ -443,6 +483,18 @@ pub fn take_cleanup_error_hook() -> Box<dyn Fn(&CleanupError) + Send + Sync> {
     }
 }
 
+/// Reports a directory that `protect(true)` could not protect (see
+/// [`CleanupError::is_unprotected`]).
+pub(crate) fn report_unprotected(path: &Path, error: io::Error) {
+    report(CleanupError {
+        path: path.to_owned(),
+        error,
+        is_dir: true,
+        while_panicking: false,
+        unprotected: true,
+    });
+}
+
 /// Hands `error` to the hook; a panic in the hook goes no further.
 ///
 /// While the thread unwinds, the hook runs on a thread of its own: before Rust 1.71 a second
@@ -497,6 +549,7 @@ mod tests {
             error: io::Error::from(io::ErrorKind::PermissionDenied),
             is_dir: true,
             while_panicking: true,
+            unprotected: false,
         };
         let text = e.to_string();
         assert!(

@@ -195,7 +195,7 @@ fn a_protected_directory_is_checked_by_identity_before_removal() {
 }
 
 #[test]
-fn without_descriptors_creation_succeeds_unprotected() {
+fn without_descriptors_creation_succeeds_unprotected_and_the_hook_is_told() {
     let scratch = Scratch::new();
     let ok = common::in_child(
         || {
@@ -208,13 +208,40 @@ fn without_descriptors_creation_succeeds_unprotected() {
             assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
         },
         || {
+            // The hook hears of it once, at creation (the child's hook: process-wide state
+            // stays in the child).
+            static SEEN: std::sync::Mutex<Vec<(PathBuf, bool, String)>> =
+                std::sync::Mutex::new(Vec::new());
+            tempkit::set_cleanup_error_hook(Box::new(|e| {
+                SEEN.lock().unwrap().push((
+                    e.path().to_path_buf(),
+                    e.is_unprotected(),
+                    e.to_string(),
+                ))
+            }));
             let dir = tempkit::Builder::new()
                 .dir(scratch.path())
                 .protect(true)
                 .reapable(true)
                 .temporary_directory()
                 .unwrap();
-            !dir.is_protected() && !dir.is_reapable() && dir.path().is_dir()
+            let seen = SEEN.lock().unwrap().clone();
+            let quiet = tempkit::Builder::new()
+                .dir(scratch.path())
+                .protect(true)
+                .ignore_cleanup_errors(true)
+                .temporary_directory()
+                .unwrap();
+            let after_quiet = SEEN.lock().unwrap().len();
+            !dir.is_protected()
+                && !dir.is_reapable()
+                && dir.path().is_dir()
+                && !quiet.is_protected()
+                && seen.len() == 1
+                && seen[0].0 == dir.path()
+                && seen[0].1
+                && seen[0].2.contains("could not be protected")
+                && after_quiet == 1
         },
     );
     assert!(ok);
