@@ -58,7 +58,9 @@ const FORWARDED: [libc::c_int; 7] = [
 /// killed by a signal, or tempkit receives SIGINT, SIGTERM or SIGHUP (forwarded to the
 /// command; the directory is removed once it has ended). Files the command made read-only or
 /// unsearchable are removed too. With --keep-on-failure a failed command's directory stays
-/// for a post-mortem.
+/// for a post-mortem. Even if tempkit is killed with SIGKILL, a guardian process stops the
+/// command and removes the directory; the directory is shielded from systemd-tmpfiles while
+/// it exists and tagged for `tempkit reap`.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: the command's; 128+N if signal N killed it; 127 if it was not \

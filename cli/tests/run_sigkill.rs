@@ -200,3 +200,26 @@ fn when_tempkit_and_its_guardian_both_die_tempkit_reap_removes_exactly_the_direc
     assert!(!run.dir.exists());
     assert!(other.is_dir(), "an untagged directory was removed");
 }
+
+#[test]
+fn a_directory_kept_on_failure_is_untagged_and_never_reaped() {
+    let scratch = Scratch::new();
+    let parent = scratch.path().join("tmp");
+    std::fs::create_dir(&parent).unwrap();
+    let out = Command::new(TEMPKIT)
+        .arg("run")
+        .arg("--dir")
+        .arg(&parent)
+        .args(["--keep-on-failure", "--", "false"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let kept = common::list(&parent);
+    assert_eq!(kept.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let kept = parent.join(&kept[0]);
+    // tempkit, its owner, is dead: were it still tagged, this reap would remove it.
+    let reaped = tempkit::reap(&parent, false).unwrap();
+    assert!(reaped.is_empty(), "{:?}", reaped);
+    assert!(kept.is_dir());
+}
