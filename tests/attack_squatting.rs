@@ -9,6 +9,8 @@
 //! rounds both outcomes must occur (a creator that never fails cannot have tried the trapped
 //! names). The bodies run as an unprivileged user: root would not be stopped by permissions.
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::collections::BTreeMap;

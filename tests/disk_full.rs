@@ -2,6 +2,8 @@
 //! `SIGXFSZ`), writes past the limit fail with an error, and nothing written before is lost.
 //! A spooled file whose rollover cannot be written keeps its bytes in memory, intact.
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -2,6 +2,8 @@
 //! every name taken) leave the process's descriptor count unchanged. Each count is taken in a
 //! forked child, where no other test's thread can open or close anything meanwhile.
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::io;

@@ -8,6 +8,7 @@
 //! the environment lock) at the moment of a fork.
 // Tests build with the current toolchain; only the library is held to Rust 1.63.
 #![allow(clippy::incompatible_msrv)]
+#![cfg(unix)] // for now
 
 mod common;
 

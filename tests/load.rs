@@ -2,6 +2,8 @@
 //! directory. No creation fails, no name is handed out twice (threads and forked processes
 //! never repeat each other's names), and the directory is empty at the end.
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::collections::{HashSet, VecDeque};

@@ -7,9 +7,11 @@ mod common;
 
 use std::collections::HashSet;
 
+#[cfg(unix)]
+use common::{assert_mode_under_umasks, in_child};
 use common::{
-    assert_mode_under_umasks, assert_occupants_kept, builders_with_dir_of_every_type, check_name,
-    in_child, list, occupy_all_names_but, Scratch,
+    assert_occupants_kept, builders_with_dir_of_every_type, check_name, list, occupy_all_names_but,
+    Scratch,
 };
 use tempkit::Builder;
 
@@ -64,6 +66,7 @@ fn a_hundred_directories_are_all_distinct() {
 }
 
 #[test]
+#[cfg(unix)]
 fn directories_are_mode_0700_whatever_the_umask() {
     let scratch = Scratch::new();
     assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077], 0o700, |dir| {
@@ -72,6 +75,7 @@ fn directories_are_mode_0700_whatever_the_umask() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_relative_dir_gives_an_absolute_path() {
     // CPython's test_path_is_absolute (gh-51574). The current directory is changed in a
     // forked child only.

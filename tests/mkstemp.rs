@@ -3,6 +3,7 @@
 //! no descriptor inherited by a child process.
 // Tests build with the current toolchain; only the library is held to Rust 1.63.
 #![allow(clippy::incompatible_msrv)]
+#![cfg(unix)] // for now
 
 mod common;
 

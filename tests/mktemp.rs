@@ -8,9 +8,12 @@ mod common;
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
+#[cfg(unix)]
 use std::os::unix::fs::symlink;
 
-use common::{check_name, in_child, Scratch, ALPHABET};
+#[cfg(unix)]
+use common::in_child;
+use common::{check_name, Scratch, ALPHABET};
 use tempkit::Builder;
 
 #[test]
@@ -83,6 +86,7 @@ fn a_missing_dir_is_not_an_error() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_dangling_symlink_counts_as_taken() {
     let scratch = Scratch::new();
     let nowhere = scratch.path().join("nowhere");
@@ -102,6 +106,7 @@ fn a_dangling_symlink_counts_as_taken() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_relative_dir_gives_an_absolute_path() {
     // Python returns "./tmpXXXXXXXX" here; tempkit always returns absolute paths.
     let scratch = Scratch::new();

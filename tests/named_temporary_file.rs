@@ -3,6 +3,7 @@
 //! persist_noclobber (also racing and across file systems) and keep.
 // Tests may use the current toolchain (only the library keeps to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
+#![cfg(unix)] // for now
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! (a '/' or NUL in an affix, or an empty or dot name). A name of exactly 255 bytes (the
 //! usual NAME_MAX) works; 256 bytes fails at once with the OS's error, after one attempt.
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::ffi::OsString;

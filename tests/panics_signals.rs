@@ -3,6 +3,8 @@
 //! rolled-over spooled file behind (they never had a name, or lost it at once), while the
 //! named objects are left with their prefix, for a reaper to find (see SECURITY.md).
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! exist. The modes are read back with stat, and a traced run shows that each mode is given
 //! to the creating system call and never fixed later by a chmod.
 
+#![cfg(unix)] // for now
+
 mod common;
 
 use std::path::{Path, PathBuf};

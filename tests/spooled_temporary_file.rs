@@ -2,6 +2,7 @@
 //! operation sequences against a plain file, and rollovers that fail without losing data.
 // Tests may use the current toolchain (only the library is held to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
+#![cfg(unix)] // for now
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! the secure removal is built for.
 // Tests may use the current toolchain (the library alone keeps to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
+#![cfg(unix)] // for now
 
 mod common;
 

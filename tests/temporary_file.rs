@@ -2,6 +2,7 @@
 //! `O_TMPFILE`, and a named file unlinked at once) observed from the outside.
 // Tests may use the current toolchain (only the library keeps to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
+#![cfg(unix)] // for now
 
 mod common;
 

@@ -3,12 +3,19 @@
 #![allow(dead_code)] // each test binary uses its own share of these
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
+// Unix only: modes, forks, strace, ioctl. The rest of this file also serves the tests that
+// run under wine (.ci/windows), so it sticks to Rust 1.63.
+#[cfg(unix)]
 pub mod child;
+#[cfg(unix)]
 pub mod creators;
+#[cfg(unix)]
 pub mod trace;
 
+#[cfg(unix)]
 pub mod append_only;
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +41,7 @@ impl Scratch {
     }
 
     /// A scratch directory that the unprivileged user owns (when running as root).
+    #[cfg(unix)]
     pub fn for_nobody() -> Scratch {
         let s = Scratch::new();
         if is_root() {
@@ -73,10 +81,12 @@ pub fn list(dir: &Path) -> Vec<String> {
 }
 
 fn make_writable(path: &Path) {
-    let Ok(meta) = path.symlink_metadata() else {
-        return;
+    let meta = match path.symlink_metadata() {
+        Ok(meta) => meta,
+        Err(_) => return,
     };
     if meta.is_dir() {
+        #[cfg(unix)]
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
         if let Ok(entries) = std::fs::read_dir(path) {
             for e in entries.flatten() {
@@ -84,18 +94,36 @@ fn make_writable(path: &Path) {
             }
         }
     }
+    clear_readonly(path, &meta);
 }
 
+/// Windows: a read-only attribute, on files too, blocks std's removal.
+#[cfg(windows)]
+fn clear_readonly(path: &Path, meta: &std::fs::Metadata) {
+    if meta.permissions().readonly() {
+        let mut permissions = meta.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        permissions.set_readonly(false);
+        let _ = std::fs::set_permissions(path, permissions);
+    }
+}
+
+#[cfg(not(windows))]
+fn clear_readonly(_path: &Path, _meta: &std::fs::Metadata) {}
+
 /// The permission bits of `path` (not following a symlink).
+#[cfg(unix)]
 pub fn mode(path: &Path) -> u32 {
     path.symlink_metadata().expect("lstat").permissions().mode() & 0o7777
 }
 
+#[cfg(unix)]
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
 
+#[cfg(unix)]
 /// Runs `body` in a forked child and returns whether it succeeded (returned `true` without
 /// panicking). `setup` runs in the child first, before `body` (as root, when we are root).
 ///
@@ -121,6 +149,7 @@ pub fn in_child(setup: impl FnOnce(), body: impl FnOnce() -> bool) -> bool {
     libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
+#[cfg(unix)]
 /// Runs `body` in a forked child as the unprivileged user (when we are root; otherwise as
 /// ourselves, who are unprivileged already). Root ignores file permissions, so permission
 /// behaviour can only be observed this way.
@@ -140,6 +169,7 @@ pub fn as_nobody(body: impl FnOnce() -> bool) -> bool {
     )
 }
 
+#[cfg(unix)]
 /// Runs `body` in a forked child whose umask is `mask` (the parent's is untouched).
 pub fn with_umask(mask: u32, body: impl FnOnce() -> bool) -> bool {
     in_child(
@@ -153,13 +183,16 @@ pub fn with_umask(mask: u32, body: impl FnOnce() -> bool) -> bool {
 
 /// The environment variable that tells a test it is the traced re-run of itself (see
 /// [`traced`]); its value is the argument the re-run works on.
+#[cfg(unix)]
 const TRACEE: &str = "TEMPKIT_TEST_TRACEE";
 
+#[cfg(unix)]
 /// In the re-run started by [`traced`]: the argument it was given. `None` in a normal run.
 pub fn tracee_arg() -> Option<PathBuf> {
     std::env::var_os(TRACEE).map(PathBuf::from)
 }
 
+#[cfg(unix)]
 /// Runs the test named `test` of this test binary again, alone, under
 /// `strace -f -e trace=SYSCALLS`, with [`tracee_arg`] returning `arg` in the re-run. Returns
 /// whether the re-run passed (and really ran that one test) and the lines of the trace.
@@ -195,6 +228,7 @@ pub fn traced(test: &str, syscalls: &str, arg: &Path) -> (bool, Vec<String>) {
     (output.status.success() && ran, lines)
 }
 
+#[cfg(unix)]
 /// The trace lines of calls on a path directly inside `dir` (`"DIR/NAME"` in the arguments).
 pub fn calls_in<'a>(lines: &'a [String], dir: &Path) -> Vec<&'a String> {
     let needle = format!("\"{}/", dir.display());
@@ -281,6 +315,7 @@ pub fn assert_occupants_kept(dir: &Path, free: char) {
     }
 }
 
+#[cfg(unix)]
 /// For each umask of `masks`: `create` makes one object in a fresh subdirectory of `scratch`,
 /// in a forked child with that umask. Asserts that its mode is `want`, as the child sees it
 /// and, afterwards, as the parent does.
