@@ -4,7 +4,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::{error, name, TMP_MAX};
+use crate::{error, name, sys, TMP_MAX};
 
 /// What is being created, for error messages.
 #[derive(Clone, Copy, Debug)]
@@ -91,8 +91,10 @@ fn validate_fully(t: Template<'_>) -> io::Result<()> {
 
 /// Calls `make` on fresh candidate paths until it succeeds, returning its value and the path.
 ///
-/// Only `AlreadyExists` is retried, at most [`TMP_MAX`] times (once when `random_len` is 0,
-/// since there is only one name); any other error is returned at once, naming the directory.
+/// Only a taken name is retried (`AlreadyExists`; on Windows also access denied while `dir` is
+/// a directory and attempts remain, as CPython 3.14.4: see `sys::is_name_taken`), at most
+/// [`TMP_MAX`] times (once when `random_len` is 0, since there is only one name); any other
+/// error is returned at once, naming the directory.
 /// Nothing is created for a prefix or suffix holding a separator or NUL (`InvalidInput`).
 pub(crate) fn create<T>(
     t: Template<'_>,
@@ -123,7 +125,7 @@ fn retry<T>(
     validate(t)?;
     let name_len = t.prefix.len() + t.random_len + t.suffix.len();
     let attempts = if t.random_len == 0 { 1 } else { TMP_MAX };
-    for _ in 0..attempts {
+    for attempt in 1..=attempts {
         // One allocation per attempt, of the final size: it becomes the path returned.
         let mut candidate = if in_dir_path {
             let mut path = PathBuf::with_capacity(t.dir.as_os_str().len() + 1 + name_len);
@@ -139,7 +141,7 @@ fn retry<T>(
         let path = PathBuf::from(candidate);
         match make(&path) {
             Ok(value) => return Ok((value, path)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) if sys::is_name_taken(&e, t.dir, attempt == attempts) => continue,
             Err(e) => {
                 let what = format!("create temporary {} in", kind.noun());
                 return Err(error::with_path(e, &what, t.dir));
@@ -155,4 +157,64 @@ fn retry<T>(
             attempts
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the loop in `dir` with `make` always failing with `err`; returns how many names
+    /// were tried and the error.
+    fn attempts_with(dir: &Path, err: impl Fn() -> io::Error) -> (u32, io::Error) {
+        let template = Template {
+            dir,
+            prefix: OsStr::new("retry-"),
+            suffix: OsStr::new(""),
+            random_len: 8,
+        };
+        let mut tried = 0;
+        let result = create(template, Kind::File, |_| -> io::Result<()> {
+            tried += 1;
+            Err(err())
+        });
+        (tried, result.unwrap_err())
+    }
+
+    #[test]
+    fn a_taken_name_is_retried_tmp_max_times_and_other_errors_are_not() {
+        let dir = std::env::temp_dir();
+        let (tried, e) = attempts_with(&dir, || io::ErrorKind::AlreadyExists.into());
+        assert_eq!((tried, e.kind()), (TMP_MAX, io::ErrorKind::AlreadyExists));
+        let (tried, e) = attempts_with(&dir, || io::ErrorKind::NotFound.into());
+        assert_eq!((tried, e.kind()), (1, io::ErrorKind::NotFound));
+    }
+
+    /// CPython 3.14.4 (gh-66305): access denied means "try the next name" only while `dir` is a
+    /// directory and attempts remain; the last attempt's error is returned as it is.
+    #[cfg(windows)]
+    #[test]
+    fn access_denied_is_retried_only_in_a_directory_and_not_on_the_last_attempt() {
+        let denied = || io::Error::from_raw_os_error(5);
+        let dir = std::env::temp_dir();
+        let (tried, e) = attempts_with(&dir, denied);
+        assert_eq!(tried, TMP_MAX);
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{}", e);
+        let missing = dir.join("tempkit-no-such-directory");
+        let (tried, e) = attempts_with(&missing, denied);
+        assert_eq!((tried, e.kind()), (1, io::ErrorKind::PermissionDenied));
+        // ERROR_FILE_EXISTS and ERROR_ALREADY_EXISTS are both "taken".
+        for code in [80, 183] {
+            let (tried, _) = attempts_with(&dir, || io::Error::from_raw_os_error(code));
+            assert_eq!(tried, TMP_MAX, "error {}", code);
+        }
+    }
+
+    /// Elsewhere access denied is never retried.
+    #[cfg(unix)]
+    #[test]
+    fn access_denied_is_not_retried() {
+        let dir = std::env::temp_dir();
+        let (tried, e) = attempts_with(&dir, || io::ErrorKind::PermissionDenied.into());
+        assert_eq!((tried, e.kind()), (1, io::ErrorKind::PermissionDenied));
+    }
 }

@@ -61,7 +61,7 @@ impl TemporaryFile {
     }
 
     /// Creation with `builder`'s options: unnamed if the platform can, else named and
-    /// unlinked at once.
+    /// unlinked at once (Windows: named, delete-on-close and unshared).
     pub(crate) fn create(builder: &Builder) -> io::Result<TemporaryFile> {
         let dir = builder.resolved_dir()?;
         create::validate(builder.template(&dir))?;
@@ -72,7 +72,15 @@ impl TemporaryFile {
         }
         // The same loop as every creator, in the directory already resolved above (so that
         // both paths agree even if the current directory changes meanwhile).
-        let (file, path) = create::create(builder.template(&dir), Kind::File, sys::create_file)?;
+        let ((file, unlink), path) = create::create(
+            builder.template(&dir),
+            Kind::File,
+            sys::create_temporary_file,
+        )?;
+        if !unlink {
+            // Windows: delete-on-close, no sharing; the system removes the name.
+            return Ok(TemporaryFile { file });
+        }
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(TemporaryFile { file }),
             Err(e) => {

@@ -346,6 +346,13 @@ impl NamedTemporaryFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn reopen(&self) -> io::Result<File> {
+        if let Some(file) = &self.file {
+            if let Some(again) = sys::reopen_handle(file)
+                .map_err(|e| error::with_path(e, "reopen temporary file", &self.path))?
+            {
+                return Ok(again);
+            }
+        }
         let expected = self.expected_id()?;
         let reopened = sys::open_existing(&self.path)
             .map_err(|e| error::with_path(e, "reopen temporary file", &self.path))?;

@@ -75,7 +75,7 @@ const MAX_THREADS: usize = 4;
 /// A missing `root` is success. A `root` that is not a directory (a symlink included) is an
 /// error and is left alone.
 pub(crate) fn remove_tree(root: &Path) -> io::Result<()> {
-    match std::fs::remove_dir(root) {
+    match sys::remove_dir_path(root) {
         Ok(()) => return Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) if sys::is_not_dir(&e) => return Err(not_followed(e, root)),
@@ -529,7 +529,7 @@ impl<'a> Walk<'a> {
             }
             let removed = match self.at {
                 Some((parent, name)) => sys::remove_dir_at(parent, name),
-                None => std::fs::remove_dir(self.root),
+                None => sys::remove_dir_path(self.root),
             };
             return match removed {
                 Ok(()) => true,

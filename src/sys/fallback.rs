@@ -1,5 +1,5 @@
 //! The portable implementation of the platform seam: only `std`, so it compiles everywhere
-//! (Windows builds with it, including Debian's Rust 1.63 for `x86_64-pc-windows-gnu`).
+//! (for platforms that are neither Unix nor Windows).
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io;
@@ -14,6 +14,16 @@ pub(crate) fn create_file(path: &Path) -> io::Result<File> {
         .write(true)
         .create_new(true)
         .open(path)
+}
+
+/// The file behind a `TemporaryFile`: a new file whose name the caller unlinks at once.
+pub(crate) fn create_temporary_file(path: &Path) -> io::Result<(File, bool)> {
+    create_file(path).map(|file| (file, true))
+}
+
+/// Only a taken name means "try the next name".
+pub(crate) fn is_name_taken(err: &io::Error, _dir: &Path, _last_attempt: bool) -> bool {
+    err.kind() == io::ErrorKind::AlreadyExists
 }
 
 /// A new directory, failing with `AlreadyExists` if the name is taken.
@@ -31,27 +41,12 @@ pub(crate) fn fill_random(buf: &mut [u8]) {
     super::fill_random_from_std(buf)
 }
 
-/// The fixed candidates after the environment variables: Python's list on Windows, `/tmp` and
-/// friends elsewhere.
+/// The fixed candidates after the environment variables, as on Unix.
 pub(crate) fn platform_temp_dirs() -> Vec<PathBuf> {
-    if cfg!(windows) {
-        let mut dirs = Vec::new();
-        if let Some(profile) = std::env::var_os("USERPROFILE") {
-            dirs.push(PathBuf::from(profile).join(r"AppData\Local\Temp"));
-        }
-        if let Some(root) = std::env::var_os("SYSTEMROOT") {
-            dirs.push(PathBuf::from(root).join("Temp"));
-        }
-        for d in [r"c:\temp", r"c:\tmp", r"\temp", r"\tmp"] {
-            dirs.push(PathBuf::from(d));
-        }
-        dirs
-    } else {
-        ["/tmp", "/var/tmp", "/usr/tmp"]
-            .iter()
-            .map(PathBuf::from)
-            .collect()
-    }
+    ["/tmp", "/var/tmp", "/usr/tmp"]
+        .iter()
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// No unnamed files without the platform's help: always "make a named file and unlink it".
@@ -78,6 +73,11 @@ pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
 /// Opens an existing file read-write.
 pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
+}
+
+/// Only the name serves to reopen.
+pub(crate) fn reopen_handle(_file: &File) -> io::Result<Option<File>> {
+    Ok(None)
 }
 
 /// Renames `from` to `to` unless `to` exists (`AlreadyExists`): `link` + `unlink`.
@@ -365,6 +365,10 @@ mod removal {
             }
             other => other,
         }
+    }
+
+    pub(crate) fn remove_dir_path(path: &Path) -> io::Result<()> {
+        fs::remove_dir(path)
     }
 
     pub(crate) fn remove_dir_at(dir: &DirHandle, name: &Name) -> io::Result<()> {

@@ -5,28 +5,37 @@
 //! | function | what it does |
 //! |---|---|
 //! | `create_file(path)` | a new file, read-write, mode 0600, no-follow, close-on-exec; `AlreadyExists` if the name is taken |
-//! | `create_dir(path)` | a new directory, mode 0700; `AlreadyExists` if the name is taken |
+//! | `create_temporary_file(path)` | the file behind a `TemporaryFile`, and whether its name must be unlinked at once (Unix) or goes by itself (Windows: delete-on-close) |
+//! | `create_dir(path)` | a new directory, mode 0700 (Windows: owner-only ACL); `AlreadyExists` if the name is taken |
+//! | `is_name_taken(err, dir, last_attempt)` | whether a creation error means "try the next name" |
 //! | `fork_generation()` | a number that changes in a forked child (no system call in the steady state) |
 //! | `fill_random(buf)` | bytes from the OS's random source |
 //! | `platform_temp_dirs()` | the platform's fixed candidates for the default temporary directory |
 //! | `create_unnamed_file(dir)` | a file with no name in `dir`; `None` when the platform or file system cannot |
 //! | `FileId`, `file_id(file)`, `path_id(path)` | the identity of a file (device, inode, birth time), to prove two handles are one file |
 //! | `open_existing(path)` | an existing file, read-write, not following a symlink |
+//! | `reopen_handle(file)` | a second handle to the open file without its name (Windows: `ReOpenFile`); `None` where only the name serves |
 //! | `At`, `rename_noclobber(from, to)` | an atomic rename that never replaces `to`; `At` names an entry relative to an open directory or, without one, by path |
 //! | `open_dir_following`, `create_file_at`, `entry_meta`, `read_link`, `set_owner_and_mode`, `rename_at`, `hard_link_at`, `unlink_at`, `sync_dir`, `sync_file_at`, `sync_file_system` | the primitives of publishing in `publish.rs`: descriptor-relative on Unix, by path with `std` elsewhere |
-//! | `DirHandle`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
+//! | `DirHandle`, `remove_dir_path`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
 //!
-//! `unix.rs` is the reference implementation; `fallback.rs` uses only `std` and compiles
-//! everywhere (it is what Windows builds with).
+//! `unix.rs` is the reference implementation; `windows.rs` the Windows one (built with Rust
+//! 1.63 for `x86_64-pc-windows-gnu` and tested under wine by `.ci/windows`); `fallback.rs` uses
+//! only `std` and compiles everywhere else.
 
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::*;
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub(crate) use windows::*;
+
+#[cfg(not(any(unix, windows)))]
 mod fallback;
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 pub(crate) use fallback::*;
 
 use std::collections::hash_map::RandomState;
@@ -113,7 +122,7 @@ pub(crate) fn fill_random_from_std(buf: &mut [u8]) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(windows)))]
 mod tests {
     use super::*;
 

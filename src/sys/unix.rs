@@ -20,6 +20,17 @@ pub(crate) fn create_file(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// The file behind a `TemporaryFile` where `O_TMPFILE` is not available: a new file as
+/// [`create_file`], whose name the caller unlinks at once (`true`).
+pub(crate) fn create_temporary_file(path: &Path) -> io::Result<(File, bool)> {
+    create_file(path).map(|file| (file, true))
+}
+
+/// Only a taken name (`EEXIST`) means "try the next name".
+pub(crate) fn is_name_taken(err: &io::Error, _dir: &Path, _last_attempt: bool) -> bool {
+    err.kind() == io::ErrorKind::AlreadyExists
+}
+
 /// `mkdir(path, 0700)`: one system call. `mkdir` never follows a symlink at `path`.
 pub(crate) fn create_dir(path: &Path) -> io::Result<()> {
     DirBuilder::new().mode(0o700).create(path)
@@ -202,6 +213,11 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
         .write(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
+}
+
+/// Unix reopens by name (`open_existing`), with the caller's identity check.
+pub(crate) fn reopen_handle(_file: &File) -> io::Result<Option<File>> {
+    Ok(None)
 }
 
 /// Renames `from` to `to` unless `to` exists (`AlreadyExists`), atomically even under a race:
@@ -605,6 +621,11 @@ mod removal {
     /// `unlinkat(dir, name, 0)`: removes a non-directory (a symlink as a link).
     pub(crate) fn remove_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
         Ok(rustix::fs::unlinkat(&dir.0, name, AtFlags::empty())?)
+    }
+
+    /// `rmdir(path)`: removes an empty directory (`ENOTDIR` for a symlink).
+    pub(crate) fn remove_dir_path(path: &Path) -> io::Result<()> {
+        std::fs::remove_dir(path)
     }
 
     /// `unlinkat(dir, name, AT_REMOVEDIR)`: removes an empty directory (`ENOTDIR` for a symlink).

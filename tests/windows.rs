@@ -1,0 +1,427 @@
+//! Windows behaviour, run under wine by `.ci/windows` (built with Rust 1.63): delete-on-close
+//! unnamed files, sharing, the delete table, atomic no-clobber persist, removal of read-only
+//! trees and of trees with files held open, owner-only directories.
+//!
+//! What wine cannot show (symlinks and junctions, ACL enforcement, POSIX delete) is listed in
+//! SECURITY.md.
+
+#![cfg(windows)]
+
+mod common;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::windows::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{list, Scratch};
+use tempkit::{Builder, TemporaryDirectory};
+
+/// `FILE_SHARE_READ | FILE_SHARE_WRITE`: how C's `fopen` and CPython's `open()` share, without
+/// `FILE_SHARE_DELETE`.
+const SHARE_READ_WRITE: u32 = 1 | 2;
+
+/// `ERROR_SHARING_VIOLATION`.
+const SHARING_VIOLATION: i32 = 32;
+
+/// Opens `path` by name as another program would (std's default sharing: read, write, delete).
+fn open_by_name(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).open(path)
+}
+
+/// Opens `path` by name as C's `fopen` does: sharing read and write, not delete.
+fn fopen(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .share_mode(SHARE_READ_WRITE)
+        .open(path)
+}
+
+fn read_all(mut file: &File) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0)).unwrap();
+    file.read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+/// Polls until `dir` is empty (the system closes a killed process's handles a moment after
+/// it ends), for at most ten seconds; returns what is left.
+fn wait_until_empty(dir: &Path) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let names = list(dir);
+        if names.is_empty() || Instant::now() > deadline {
+            return names;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_unnamed_file_cannot_be_opened_by_name_and_is_gone_after_drop() {
+    let scratch = Scratch::new();
+    let mut file = Builder::new()
+        .prefix("unnamed-")
+        .dir(scratch.path())
+        .temporary_file()
+        .unwrap();
+    file.write_all(b"private").unwrap();
+    assert_eq!(read_all(file.as_file()), b"private");
+    // Windows shows the name while the file is open; nobody can open it.
+    let names = scratch.names();
+    assert_eq!(names.len(), 1, "{:?}", names);
+    assert!(names[0].starts_with("unnamed-"), "{:?}", names);
+    let path = scratch.path().join(&names[0]);
+    for opened in [open_by_name(&path), fopen(&path), File::open(&path)] {
+        let e = opened.expect_err("another handle was opened on the unnamed file");
+        assert_eq!(e.raw_os_error(), Some(SHARING_VIOLATION), "{}", e);
+    }
+    assert!(std::fs::remove_file(&path).is_err());
+    drop(file);
+    assert_eq!(scratch.names(), Vec::<String>::new());
+}
+
+#[test]
+fn a_spooled_file_rolls_over_to_an_unnamed_file() {
+    let scratch = Scratch::new();
+    let mut spooled = Builder::new().dir(scratch.path()).spooled_temporary_file(4);
+    spooled.write_all(b"more than four").unwrap();
+    assert!(spooled.is_rolled_over());
+    let names = scratch.names();
+    assert_eq!(names.len(), 1);
+    let e = open_by_name(&scratch.path().join(&names[0])).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(SHARING_VIOLATION), "{}", e);
+    let mut text = String::new();
+    spooled.seek(SeekFrom::Start(0)).unwrap();
+    spooled.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "more than four");
+    drop(spooled);
+    assert_eq!(scratch.names(), Vec::<String>::new());
+}
+
+/// The environment variable that makes [`child_holds_a_file`] act: the directory to create in.
+const CHILD_DIR: &str = "TEMPKIT_TEST_CHILD_DIR";
+/// What the child creates: `unnamed` (a `TemporaryFile`) or `named` (a `NamedTemporaryFile`).
+const CHILD_KIND: &str = "TEMPKIT_TEST_CHILD_KIND";
+
+/// Not a test of its own: the child process of
+/// [`the_unnamed_file_is_gone_after_its_process_is_killed`], which runs this binary with
+/// `--ignored --exact` and the variables above. It creates the file, says `ready`, and waits
+/// to be killed.
+#[test]
+#[ignore]
+fn child_holds_a_file() {
+    let dir = PathBuf::from(std::env::var_os(CHILD_DIR).expect("run by the parent test only"));
+    let builder = Builder::new().dir(&dir).clone();
+    let _held: Box<dyn std::any::Any> = match std::env::var(CHILD_KIND).as_deref() {
+        Ok("unnamed") => Box::new(builder.temporary_file().unwrap()),
+        Ok("named") => Box::new(builder.named_temporary_file().unwrap()),
+        other => panic!("unknown kind {:?}", other),
+    };
+    println!("ready");
+    io::stdout().flush().unwrap();
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Starts [`child_holds_a_file`] creating `kind` in `dir`, and waits (at most 60 s) until it
+/// holds the file.
+fn start_child(dir: &Path, kind: &str) -> Child {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["child_holds_a_file", "--exact", "--ignored", "--nocapture"])
+        .env(CHILD_DIR, dir)
+        .env(CHILD_KIND, kind)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_default();
+            if line.trim() == "ready" {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        panic!("the child did not become ready");
+    }
+    child
+}
+
+/// Kills `child` (TerminateProcess) and waits for it, at most 30 s.
+fn kill(mut child: Child) {
+    child.kill().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the killed child did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_unnamed_file_is_gone_after_its_process_is_killed() {
+    let scratch = Scratch::new();
+    let child = start_child(scratch.path(), "unnamed");
+    let names = scratch.names();
+    assert_eq!(names.len(), 1, "{:?}", names);
+    assert!(open_by_name(&scratch.path().join(&names[0])).is_err());
+    kill(child);
+    assert_eq!(wait_until_empty(scratch.path()), Vec::<String>::new());
+
+    // The control: a named file, which only its drop deletes, stays after the kill.
+    let control = Scratch::new();
+    kill(start_child(control.path(), "named"));
+    assert_eq!(wait_until_empty(control.path()).len(), 1);
+}
+
+#[test]
+fn a_named_file_is_reopened_by_name_by_other_programs_while_open() {
+    let scratch = Scratch::new();
+    let mut file = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    file.write_all(b"shared").unwrap();
+    for other in [open_by_name(file.path()), fopen(file.path())] {
+        assert_eq!(read_all(&other.unwrap()), b"shared");
+    }
+    // Written through another handle, read through ours.
+    fopen(file.path()).unwrap().write_all(b"SH").unwrap();
+    assert_eq!(read_all(file.as_file().unwrap()), b"SHared");
+    // reopen(): a second handle through ReOpenFile, with its own position.
+    let again = file.reopen().unwrap();
+    assert_eq!(read_all(&again), b"SHared");
+    let path = file.path().to_owned();
+    drop(again);
+    drop(file);
+    assert!(!path.exists());
+}
+
+#[test]
+fn named_files_follow_the_delete_table() {
+    let scratch = Scratch::new();
+    let named = |delete: bool, delete_on_close: bool| {
+        Builder::new()
+            .dir(scratch.path())
+            .delete(delete)
+            .delete_on_close(delete_on_close)
+            .named_temporary_file()
+            .unwrap()
+    };
+    // delete, delete_on_close: close deletes.
+    let mut file = named(true, true);
+    file.close().unwrap();
+    assert!(!file.path().exists());
+    drop(file);
+    // delete only: close keeps it (reopenable by name), drop deletes.
+    let mut file = named(true, false);
+    file.write_all(b"kept").unwrap();
+    file.close().unwrap();
+    assert_eq!(std::fs::read(file.path()).unwrap(), b"kept");
+    assert_eq!(read_all(&file.reopen().unwrap()), b"kept");
+    let path = file.path().to_owned();
+    drop(file);
+    assert!(!path.exists());
+    // No delete: neither close nor drop deletes.
+    for delete_on_close in [true, false] {
+        let mut file = named(false, delete_on_close);
+        file.close().unwrap();
+        let path = file.path().to_owned();
+        drop(file);
+        assert!(path.exists());
+        std::fs::remove_file(&path).unwrap();
+    }
+    // Deleted by someone else meanwhile: not an error.
+    let mut file = named(true, true);
+    std::fs::remove_file(file.path()).unwrap();
+    file.close().unwrap();
+    assert_eq!(scratch.names(), Vec::<String>::new());
+}
+
+#[test]
+fn reopen_after_close_refuses_a_file_swapped_in_at_the_name() {
+    let scratch = Scratch::new();
+    let mut file = Builder::new()
+        .dir(scratch.path())
+        .delete_on_close(false)
+        .named_temporary_file()
+        .unwrap();
+    file.close().unwrap();
+    file.reopen().unwrap();
+    // Moved away (so that its file index stays in use), and another file put at the name.
+    std::fs::rename(file.path(), scratch.path().join("moved")).unwrap();
+    std::fs::write(file.path(), b"impostor").unwrap();
+    let e = file.reopen().unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::Other, "{}", e);
+    assert!(e.to_string().contains("another file"), "{}", e);
+    // Drop leaves the impostor alone.
+    let path = file.path().to_owned();
+    drop(file);
+    assert_eq!(std::fs::read(&path).unwrap(), b"impostor");
+}
+
+#[test]
+fn persist_replaces_and_persist_noclobber_refuses() {
+    let scratch = Scratch::new();
+    let target = scratch.path().join("target");
+    std::fs::write(&target, b"old").unwrap();
+    let mut file = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    file.write_all(b"new").unwrap();
+    let err = file.persist_noclobber(&target).unwrap_err();
+    assert_eq!(err.error.kind(), io::ErrorKind::AlreadyExists, "{}", err);
+    assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    let file = err.file;
+    assert!(file.path().exists());
+    let kept = file.persist(&target).unwrap();
+    assert_eq!(read_all(&kept), b"new");
+    assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    assert_eq!(scratch.names(), ["target"]);
+}
+
+#[test]
+fn persist_noclobber_between_threads_has_exactly_one_winner() {
+    const THREADS: usize = 8;
+    let scratch = Scratch::new();
+    for round in 0..20 {
+        let target = scratch.path().join(format!("target-{}", round));
+        let barrier = Arc::new(Barrier::new(THREADS));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let (barrier, target) = (barrier.clone(), target.clone());
+                let dir = scratch.path().to_owned();
+                std::thread::spawn(move || {
+                    let mut file = Builder::new().dir(&dir).named_temporary_file().unwrap();
+                    write!(file, "thread {}", i).unwrap();
+                    barrier.wait();
+                    match file.persist_noclobber(&target) {
+                        Ok(_) => Some(i),
+                        Err(e) => {
+                            assert_eq!(e.error.kind(), io::ErrorKind::AlreadyExists, "{}", e);
+                            assert!(e.file.path().exists(), "the loser's file was lost");
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        let winners: Vec<usize> = threads
+            .into_iter()
+            .filter_map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(winners.len(), 1, "round {}: {:?}", round, winners);
+        let text = std::fs::read_to_string(&target).unwrap();
+        assert_eq!(text, format!("thread {}", winners[0]));
+    }
+    // Only the targets are left: the losers' files were deleted on drop.
+    assert_eq!(scratch.names().len(), 20);
+}
+
+/// Builds `root/a/b` with a read-only file in each and read-only directories.
+fn read_only_tree(root: &Path) {
+    let deep = root.join("a").join("b");
+    std::fs::create_dir_all(&deep).unwrap();
+    for dir in [root.to_path_buf(), root.join("a"), deep.clone()] {
+        let file = dir.join("ro.txt");
+        std::fs::write(&file, b"read-only").unwrap();
+        std::fs::write(dir.join("rw.txt"), b"writable").unwrap();
+        set_readonly(&file);
+    }
+    set_readonly(&deep);
+    set_readonly(&root.join("a"));
+}
+
+fn set_readonly(path: &Path) {
+    let mut permissions = std::fs::metadata(path).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(path, permissions).unwrap();
+}
+
+#[test]
+fn a_tree_of_read_only_files_and_directories_is_removed() {
+    let mut dir = TemporaryDirectory::new().unwrap();
+    read_only_tree(dir.path());
+    dir.cleanup().unwrap();
+    assert!(!dir.path().exists());
+    // Dropping one does it too.
+    let dir = TemporaryDirectory::new().unwrap();
+    read_only_tree(dir.path());
+    let path = dir.path().to_owned();
+    drop(dir);
+    assert!(!path.exists());
+
+    // The control: std's remove_dir_all (1.63, wine) fails on such a tree.
+    let control = Scratch::new();
+    read_only_tree(control.path());
+    assert!(std::fs::remove_dir_all(control.path()).is_err());
+}
+
+#[test]
+fn a_file_held_open_without_delete_sharing_fails_cleanup_naming_it_until_closed() {
+    let mut dir = TemporaryDirectory::new().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let busy = sub.join("busy.txt");
+    std::fs::write(&busy, b"in use").unwrap();
+    std::fs::write(sub.join("other.txt"), b"free").unwrap();
+    let held = fopen(&busy).unwrap();
+    let e = dir.cleanup().unwrap_err();
+    assert!(e.to_string().contains("busy.txt"), "{}", e);
+    assert_eq!(std::fs::read(&busy).unwrap(), b"in use");
+    // Everything else went.
+    assert_eq!(list(&sub), ["busy.txt"]);
+    drop(held);
+    dir.cleanup().unwrap();
+    assert!(!dir.path().exists());
+}
+
+#[test]
+fn with_ignore_cleanup_errors_a_held_file_stays_for_a_later_cleanup() {
+    let mut dir = Builder::new()
+        .ignore_cleanup_errors(true)
+        .temporary_directory()
+        .unwrap();
+    let busy = dir.path().join("busy.txt");
+    std::fs::write(&busy, b"in use").unwrap();
+    let held = fopen(&busy).unwrap();
+    dir.cleanup().unwrap();
+    assert!(busy.exists());
+    drop(held);
+    dir.cleanup().unwrap();
+    assert!(!dir.path().exists());
+}
+
+#[test]
+fn private_directories_are_created_and_usable_by_their_owner() {
+    let path = tempkit::mkdtemp().unwrap();
+    let file = path.join("inside.txt");
+    std::fs::write(&file, b"owner").unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), b"owner");
+    std::fs::create_dir(path.join("sub")).unwrap();
+    assert_eq!(list(&path), ["inside.txt", "sub"]);
+    std::fs::remove_file(&file).unwrap();
+    std::fs::remove_dir(path.join("sub")).unwrap();
+    std::fs::remove_dir(&path).unwrap();
+
+    let dir = TemporaryDirectory::new().unwrap();
+    let mut nested = Builder::new().dir(dir.path()).mkstemp().unwrap().0;
+    nested.write_all(b"ok").unwrap();
+}
+
+#[test]
+fn gettempdir_follows_temp_when_tmpdir_is_unset() {
+    let temp = match (std::env::var_os("TMPDIR"), std::env::var_os("TEMP")) {
+        (None, Some(temp)) if !temp.is_empty() => PathBuf::from(temp),
+        _ => panic!(".ci/windows runs the tests with TMPDIR unset and TEMP set"),
+    };
+    assert_eq!(tempkit::gettempdir().unwrap(), temp);
+    assert!(temp.is_absolute());
+}
