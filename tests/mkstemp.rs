@@ -3,18 +3,21 @@
 //! no descriptor inherited by a child process.
 // Tests build with the current toolchain; only the library is held to Rust 1.63.
 #![allow(clippy::incompatible_msrv)]
-#![cfg(unix)] // for now
 
 mod common;
 
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
+#[cfg(unix)]
 use std::os::unix::io::AsRawFd;
+#[cfg(unix)]
 use std::process::Command;
 
+#[cfg(unix)]
+use common::{assert_mode_under_umasks, in_child};
 use common::{
-    assert_mode_under_umasks, assert_occupants_kept, builders_with_dir_of_every_type, check_name,
-    in_child, occupy_all_names_but, Scratch,
+    assert_occupants_kept, builders_with_dir_of_every_type, check_name, occupy_all_names_but,
+    Scratch,
 };
 use tempkit::Builder;
 
@@ -86,6 +89,7 @@ fn a_hundred_files_with_one_prefix_are_all_distinct() {
 }
 
 #[test]
+#[cfg(unix)]
 fn files_are_mode_0600_whatever_the_umask() {
     let scratch = Scratch::new();
     assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077, 0o177], 0o600, |dir| {
@@ -95,6 +99,7 @@ fn files_are_mode_0600_whatever_the_umask() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_relative_dir_gives_an_absolute_path() {
     // Changing the current directory is process-wide: done in a forked child.
     let scratch = Scratch::new();
@@ -139,6 +144,7 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
 }
 
 /// Whether a shell started now can see descriptor `fd`.
+#[cfg(unix)]
 fn child_sees(fd: i32) -> bool {
     let status = Command::new("sh")
         .arg("-c")
@@ -149,6 +155,7 @@ fn child_sees(fd: i32) -> bool {
 }
 
 #[test]
+#[cfg(unix)]
 fn no_descriptor_is_inherited_by_a_child_process() {
     let scratch = Scratch::new();
     let (file, _path) = Builder::new().dir(scratch.path()).mkstemp().unwrap();

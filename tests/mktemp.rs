@@ -13,7 +13,9 @@ use std::os::unix::fs::symlink;
 
 #[cfg(unix)]
 use common::in_child;
-use common::{check_name, Scratch, ALPHABET};
+#[cfg(unix)]
+use common::ALPHABET;
+use common::{check_name, Scratch};
 use tempkit::Builder;
 
 #[test]

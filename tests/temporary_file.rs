@@ -2,18 +2,26 @@
 //! `O_TMPFILE`, and a named file unlinked at once) observed from the outside.
 // Tests may use the current toolchain (only the library keeps to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
-#![cfg(unix)] // for now
 
 mod common;
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+#[cfg(unix)]
+use std::io;
+use std::io::{Read, Seek, SeekFrom, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{symlink, MetadataExt};
+#[cfg(unix)]
 use std::os::unix::io::AsRawFd;
+#[cfg(unix)]
 use std::path::Path;
 
+#[cfg(unix)]
 use common::append_only::{open_descriptors_of, AppendOnly};
+#[cfg(unix)]
 use common::{as_nobody, list, with_umask, Scratch};
-use tempkit::{Builder, TemporaryFile};
+#[cfg(unix)]
+use tempkit::Builder;
+use tempkit::TemporaryFile;
 
 const _: () = {
     fn send_sync<T: Send + Sync>() {}
@@ -23,11 +31,13 @@ const _: () = {
     }
 };
 
+#[cfg(unix)]
 fn in_dir(dir: &Path) -> io::Result<TemporaryFile> {
     Builder::new().prefix("fallback-").dir(dir).temporary_file()
 }
 
 /// What `/proc/self/fd/N` says the descriptor refers to.
+#[cfg(unix)]
 fn link_text(file: &TemporaryFile) -> String {
     std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .expect("readlink /proc/self/fd")
@@ -57,6 +67,7 @@ fn basic_round_trip_in_the_default_directory() {
 }
 
 #[test]
+#[cfg(unix)]
 fn round_trip_on_the_fallback_path() {
     let scratch = Scratch::new();
     let real = scratch.path().join("real");
@@ -68,6 +79,7 @@ fn round_trip_on_the_fallback_path() {
 }
 
 #[test]
+#[cfg(unix)]
 fn unnamed_path_has_no_name_and_cannot_be_linked() {
     let scratch = Scratch::new();
     let file = in_dir(scratch.path()).unwrap();
@@ -90,6 +102,7 @@ fn unnamed_path_has_no_name_and_cannot_be_linked() {
 }
 
 #[test]
+#[cfg(unix)]
 fn symlinked_dir_takes_the_fallback_and_leaves_no_name() {
     let scratch = Scratch::new();
     let real = scratch.path().join("real");
@@ -115,6 +128,7 @@ fn symlinked_dir_takes_the_fallback_and_leaves_no_name() {
 }
 
 #[test]
+#[cfg(unix)]
 fn has_no_name_the_directory_can_be_removed_while_open() {
     for use_symlink in [false, true] {
         let scratch = Scratch::new();
@@ -138,6 +152,7 @@ fn has_no_name_the_directory_can_be_removed_while_open() {
 }
 
 #[test]
+#[cfg(unix)]
 fn mode_is_0600_on_both_paths_whatever_the_umask() {
     let ok = with_umask(0, || {
         let scratch = Scratch::new();
@@ -152,6 +167,7 @@ fn mode_is_0600_on_both_paths_whatever_the_umask() {
 }
 
 #[test]
+#[cfg(unix)]
 fn descriptor_is_close_on_exec_on_both_paths() {
     let scratch = Scratch::new();
     let link = scratch.path().join("l");
@@ -165,6 +181,7 @@ fn descriptor_is_close_on_exec_on_both_paths() {
 }
 
 #[test]
+#[cfg(unix)]
 fn nothing_is_left_after_drop_or_into_file() {
     let scratch = Scratch::new();
     let link = scratch.path().join("l");
@@ -181,6 +198,7 @@ fn nothing_is_left_after_drop_or_into_file() {
 }
 
 #[test]
+#[cfg(unix)]
 fn missing_dir_is_not_found_naming_the_dir() {
     let scratch = Scratch::new();
     let missing = scratch.path().join("missing");
@@ -200,6 +218,7 @@ fn missing_dir_is_not_found_naming_the_dir() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_file_as_dir_is_not_a_directory() {
     let scratch = Scratch::new();
     let plain = scratch.path().join("plain");
@@ -217,6 +236,7 @@ fn a_file_as_dir_is_not_a_directory() {
 }
 
 #[test]
+#[cfg(unix)]
 fn unwritable_dir_is_permission_denied_and_leaves_nothing() {
     let scratch = Scratch::new(); // owned by root, mode 0700 or so: not writable by nobody
     std::fs::set_permissions(
@@ -235,6 +255,7 @@ fn unwritable_dir_is_permission_denied_and_leaves_nothing() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_bad_prefix_or_suffix_is_refused_on_both_paths() {
     let scratch = Scratch::new();
     let link = scratch.path().join("l");
@@ -257,6 +278,7 @@ fn a_bad_prefix_or_suffix_is_refused_on_both_paths() {
 }
 
 #[test]
+#[cfg(unix)]
 fn shared_between_threads() {
     let file = std::sync::Arc::new(TemporaryFile::new().unwrap());
     let handles: Vec<_> = (0..4u8)
@@ -280,6 +302,7 @@ fn shared_between_threads() {
 }
 
 #[test]
+#[cfg(unix)]
 fn debug_names_the_type_and_descriptor() {
     let file = TemporaryFile::new().unwrap();
     let text = format!("{:?}", file);
@@ -300,6 +323,7 @@ fn as_file_mut_and_from_conversion() {
 }
 
 #[test]
+#[cfg(unix)]
 fn fallback_unlink_failure_closes_the_file_and_names_it() {
     let scratch = Scratch::new();
     let real = scratch.path().join("real");

@@ -49,9 +49,9 @@ fn read_all(mut file: &File) -> Vec<u8> {
 }
 
 /// Polls until `dir` is empty (the system closes a killed process's handles a moment after
-/// it ends), for at most ten seconds; returns what is left.
-fn wait_until_empty(dir: &Path) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// it ends), for at most `secs` seconds; returns what is left.
+fn wait_until_empty(dir: &Path, secs: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let names = list(dir);
         if names.is_empty() || Instant::now() > deadline {
@@ -172,12 +172,12 @@ fn the_unnamed_file_is_gone_after_its_process_is_killed() {
     assert_eq!(names.len(), 1, "{:?}", names);
     assert!(open_by_name(&scratch.path().join(&names[0])).is_err());
     kill(child);
-    assert_eq!(wait_until_empty(scratch.path()), Vec::<String>::new());
+    assert_eq!(wait_until_empty(scratch.path(), 10), Vec::<String>::new());
 
     // The control: a named file, which only its drop deletes, stays after the kill.
     let control = Scratch::new();
     kill(start_child(control.path(), "named"));
-    assert_eq!(wait_until_empty(control.path()).len(), 1);
+    assert_eq!(wait_until_empty(control.path(), 2).len(), 1);
 }
 
 #[test]
@@ -201,6 +201,25 @@ fn a_named_file_is_reopened_by_name_by_other_programs_while_open() {
     drop(again);
     drop(file);
     assert!(!path.exists());
+}
+
+#[test]
+fn reopen_while_open_goes_through_the_handle_not_the_name() {
+    let scratch = Scratch::new();
+    let mut file = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    file.write_all(b"mine").unwrap();
+    // Someone moves the file away and puts another at its name.
+    std::fs::rename(file.path(), scratch.path().join("moved")).unwrap();
+    std::fs::write(file.path(), b"impostor").unwrap();
+    // Windows reopens the file itself; wine looks the name up again, and the identity check
+    // refuses what it finds. Never the impostor.
+    match file.reopen() {
+        Ok(again) => assert_eq!(read_all(&again), b"mine"),
+        Err(e) => assert!(e.to_string().contains("another file"), "{}", e),
+    }
 }
 
 #[test]
@@ -264,6 +283,25 @@ fn reopen_after_close_refuses_a_file_swapped_in_at_the_name() {
     let path = file.path().to_owned();
     drop(file);
     assert_eq!(std::fs::read(&path).unwrap(), b"impostor");
+}
+
+#[test]
+fn a_closed_file_written_by_name_is_still_recognised_as_ours() {
+    let scratch = Scratch::new();
+    let mut file = Builder::new()
+        .dir(scratch.path())
+        .delete_on_close(false)
+        .named_temporary_file()
+        .unwrap();
+    file.close().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    std::fs::write(file.path(), b"written by another program").unwrap();
+    assert_eq!(
+        read_all(&file.reopen().unwrap()),
+        b"written by another program"
+    );
+    drop(file);
+    assert_eq!(scratch.names(), Vec::<String>::new());
 }
 
 #[test]

@@ -179,7 +179,10 @@ pub(crate) fn is_name_taken(err: &io::Error, dir: &Path, last_attempt: bool) -> 
         || (err.raw_os_error() == Some(ACCESS_DENIED) && !last_attempt && dir.is_dir())
 }
 
-/// What identifies a file: the volume's serial number and the file's index on it.
+/// What identifies a file: the volume's serial number and the file's index on it. (NTFS's
+/// index carries a sequence number, so a new file never gets a deleted one's; wine's is the
+/// Unix inode number, which may be reused at once. The creation time cannot help there: wine
+/// reports the inode's change time, which every write moves.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FileId {
     volume: u32,
@@ -222,8 +225,9 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// A second handle to the open file, with its own position, through `ReOpenFile`: no path is
-/// involved, so it is this file whatever happened to the name.
+/// A second handle to the open file, with its own position, through `ReOpenFile`: on Windows
+/// no path is involved, so it is this file whatever happened to the name. Wine looks the name
+/// up again: there a handle to another file is refused (identity check).
 pub(crate) fn reopen_handle(file: &File) -> io::Result<Option<File>> {
     // SAFETY: the handle is open (borrowed from `file`) for the duration of the call.
     let handle = unsafe {
@@ -238,7 +242,15 @@ pub(crate) fn reopen_handle(file: &File) -> io::Result<Option<File>> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: ReOpenFile returned a new handle that nothing else owns.
-    Ok(Some(unsafe { File::from_raw_handle(handle as RawHandle) }))
+    let again = unsafe { File::from_raw_handle(handle as RawHandle) };
+    // Windows reopens the very file; wine resolves the name again, which may now be another.
+    if file_id(&again)? != file_id(file)? {
+        return Err(io::Error::new(
+            io::ErrorKind::Other,
+            "the name now refers to another file",
+        ));
+    }
+    Ok(Some(again))
 }
 
 /// `MoveFileExW(from, to, flags)`.

@@ -31,13 +31,19 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        let path = std::env::temp_dir().join(format!(
-            "tempkit-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&path).expect("create scratch directory");
-        Scratch { path }
+        loop {
+            let path = std::env::temp_dir().join(format!(
+                "tempkit-test-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            // A name left by an earlier run (process ids are reused, under wine at once).
+            match std::fs::create_dir(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                created => created.expect("create scratch directory"),
+            }
+            return Scratch { path };
+        }
     }
 
     /// A scratch directory that the unprivileged user owns (when running as root).
