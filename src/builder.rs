@@ -343,6 +343,12 @@ impl Builder {
     /// not a directory, no permission, name too long, no space) at once, naming the
     /// directory.
     ///
+    /// # Platform notes
+    /// Windows: `CREATE_NEW` (fails on any existing name, a link included), sharing read,
+    /// write and delete, not inheritable; no mode bits (the directory's ACL applies). Access
+    /// denied counts as a taken name while `dir` is a directory and attempts remain (CPython
+    /// 3.14.4, gh-66305: Windows says so for a directory or a delete-pending file at the name).
+    ///
     /// # Python equivalent
     /// `tempfile.mkstemp(suffix, prefix, dir)`, returning a [`File`] instead of a raw
     /// descriptor. `text=` has no equivalent: files are bytes.
@@ -363,6 +369,13 @@ impl Builder {
     ///
     /// # Errors
     /// As [`mkstemp`](Builder::mkstemp).
+    ///
+    /// # Platform notes
+    /// Windows: `CreateDirectoryW` with CPython's owner-only security descriptor (3.12.4+,
+    /// CVE-2024-4030): full control for SYSTEM, the Administrators and the owner, inherited by
+    /// everything created inside, nothing from the parent. CPython's known limits apply: an
+    /// elevated process's owner is Administrators (gh-157876); an AppContainer process needs
+    /// its own SID (gh-134587). Retries as [`mkstemp`](Builder::mkstemp).
     ///
     /// # Python equivalent
     /// `tempfile.mkdtemp(suffix, prefix, dir)`.
@@ -397,9 +410,12 @@ impl Builder {
     /// Mode 0600 from the start, close-on-exec, never following a symlink at the name.
     ///
     /// # Platform notes
-    /// `O_TMPFILE` is Linux's (3.11+; most local file systems). Other platforms always take
-    /// the named-and-unlinked path; on Windows, where the portable implementation serves for
-    /// now, deleting an open file only marks it, so the name can linger until it is closed.
+    /// `O_TMPFILE` is Linux's (3.11+; most local file systems); other Unix systems take the
+    /// named-and-unlinked path. Windows has no unnamed files: the file is created with the
+    /// prefix and suffix, `FILE_FLAG_DELETE_ON_CLOSE` and no sharing at all, and is never
+    /// deleted by name. No other handle can be opened on it (by name or otherwise), and the
+    /// system deletes it when the last handle closes, also when the process is killed. Its name
+    /// is visible in `dir` while it is open, and `dir` cannot be removed meanwhile.
     ///
     /// # Python equivalent
     /// `tempfile.TemporaryFile(dir=..)`, binary (`mode='w+b'`). Python's object has `.name`

@@ -60,8 +60,15 @@ use crate::{error, path, reap, remove, Builder};
 /// ```
 ///
 /// # Platform notes
-/// The secure walk is the Unix one; other platforms remove the tree with a path-based walk
-/// built on `std` only.
+/// Windows: the directory is created with CPython's owner-only security descriptor
+/// (`D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)`: SYSTEM, Administrators and the
+/// owner; nothing inherited from the parent). The walk opens every entry itself with
+/// `FILE_FLAG_OPEN_REPARSE_POINT`: a symlink or junction is deleted as a link and never
+/// entered; a read-only attribute is cleared on the entry itself, through that handle, and the
+/// entry deleted through it. A file that someone holds open without sharing delete (C's
+/// `fopen`) cannot be deleted: `cleanup()` names it in its error and removes the rest, and a
+/// later `cleanup()` finishes once it is closed. Entries are found by path, not relative to a
+/// handle. Other non-Unix platforms use a path-based walk built on `std` only.
 ///
 /// # Python equivalent
 /// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`. The

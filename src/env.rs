@@ -51,6 +51,11 @@ fn cache() -> MutexGuard<'static, Option<PathBuf>> {
 /// # Errors
 /// `NotFound` when no candidate is usable, listing each candidate with the reason it failed.
 ///
+/// # Platform notes
+/// Windows: after the variables, CPython's Windows list: `%USERPROFILE%\AppData\Local\Temp`,
+/// `%SYSTEMROOT%\Temp`, `c:\temp`, `c:\tmp`, `\temp`, `\tmp`, then the current directory.
+/// `TMPDIR` still comes first, as in CPython (wine passes a Unix `TMPDIR` through unchanged).
+///
 /// # Python equivalent
 /// `tempfile.gettempdir()`, except that the result is always absolute (Python returns `.`
 /// when the current directory is the one that works).

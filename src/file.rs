@@ -20,6 +20,10 @@ use crate::{error, sys, Builder};
 /// closed. On the fallback path (see [`Builder::temporary_file`]) the name exists between
 /// creation and the unlink that follows at once: a `SIGKILL` in that instant leaves it.
 ///
+/// # Platform notes
+/// On Windows the file has a name while open but nobody can open it, and the system deletes
+/// it at the last close, also if the process is killed (see [`Builder::temporary_file`]).
+///
 /// # Python equivalent
 /// `tempfile.TemporaryFile()` in its default binary mode `'w+b'`; closing is dropping.
 ///

@@ -51,6 +51,14 @@ use crate::{error, reap, sys, Builder};
 /// handle, or [`reopen`](NamedTemporaryFile::reopen), which checks that the name still refers
 /// to this file.
 ///
+/// # Platform notes
+/// On Windows the file shares read, write and delete, so other programs can open it by name
+/// while it is open, also those that do not share delete themselves (C's `fopen`, Python's
+/// `open`: CPython's `delete_on_close=False` behaviour, for every row of the table). It is not
+/// delete-on-close, which could not be undone for [`persist`] or [`keep`]: it is deleted by
+/// name, and Windows before 10 1903 (and wine) keeps the name until every handle is closed.
+/// A process killed meanwhile leaves it behind, as on Unix.
+///
 /// # Python equivalent
 /// `tempfile.NamedTemporaryFile(delete=, delete_on_close=, ...)` (3.12+ semantics), binary
 /// mode; `.name` is [`path()`](NamedTemporaryFile::path), leaving the `with` block is drop.
@@ -328,9 +336,12 @@ impl NamedTemporaryFile {
     ///
     /// # Platform notes
     /// The check compares device and inode numbers on Unix, and the birth time where the
-    /// file system records one (an inode number is reused as soon as its file is deleted);
-    /// where `std` exposes no file identity (the portable fallback), it cannot be made and
-    /// passes.
+    /// file system records one (an inode number is reused as soon as its file is deleted).
+    /// On Windows, while the file is open, the second handle comes from the handle itself
+    /// (`ReOpenFile`), whatever happened to the name; after `close()` the name is opened
+    /// without following a symlink or junction and the volume serial number and file index
+    /// are compared (under wine the index is the inode number, which a new file can reuse).
+    /// Where `std` exposes no file identity (the portable fallback), the check passes.
     ///
     /// # Python equivalent
     /// `open(ntf.name, ...)`, without the check.
@@ -380,6 +391,10 @@ impl NamedTemporaryFile {
 
     /// Moves the file to `to` atomically (`rename`), replacing whatever `to` names, and
     /// returns the open file: it is no longer temporary.
+    ///
+    /// # Platform notes
+    /// Windows: `MoveFileExW` with `MOVEFILE_REPLACE_EXISTING` (what `std::fs::rename` does);
+    /// it fails with `PermissionDenied` when someone holds `to` open.
     ///
     /// `to` must be on the same file system as the temporary file: use
     /// [`Builder::dir`] to create it next to its destination.
@@ -460,8 +475,13 @@ impl NamedTemporaryFile {
     /// Moves the file to `to` unless `to` exists, and returns the open file.
     ///
     /// Never replaces anything, also under a race: one atomic
-    /// `renameat2(RENAME_NOREPLACE)` on Linux; elsewhere, or where the file system lacks
-    /// it, `link` + `unlink` (which cannot replace either).
+    /// `renameat2(RENAME_NOREPLACE)` on Linux; on other Unix systems, or where the file system
+    /// lacks it, `link` + `unlink` (which cannot replace either).
+    ///
+    /// # Platform notes
+    /// Windows: one `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`, which refuses an
+    /// existing `to` atomically (`AlreadyExists`); of threads racing for one name exactly one
+    /// wins.
     ///
     /// # Errors
     /// `AlreadyExists` if `to` exists, and every error of

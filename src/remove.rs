@@ -33,6 +33,11 @@
 //! symlink (see `sys::make_subdir_usable`). Nothing outside the tree is ever changed: not the
 //! root's parent, not a symlink's target.
 //!
+//! # Windows
+//! The same walk over `sys::windows`'s primitives: entries are found by path, but each is
+//! opened itself with `FILE_FLAG_OPEN_REPARSE_POINT`, inspected and deleted through that handle
+//! (a symlink or junction as a link, never entered), its read-only attribute cleared first.
+//!
 //! # Errors
 //! The walk removes everything it can and returns the first error, naming the path. Entries
 //! that someone else removed meanwhile count as removed.
