@@ -4,6 +4,8 @@
 //! running) the protected one is removed too. Also: what protect costs in system calls, and
 //! that with the options off a directory is still exactly `mkdir` + `rmdir`.
 
+#![cfg(unix)] // flock, extended attributes, /proc: Unix features (tests/windows.rs checks the no-ops)
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! SIGKILL, zombie, another boot, a reused pid), and never a live owner's, an untagged, kept,
 //! persisted, symlinked, copied, another user's or a foreign machine's entry.
 
+#![cfg(unix)] // flock, extended attributes, /proc: Unix features (tests/windows.rs checks the no-ops)
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -463,3 +463,28 @@ fn gettempdir_follows_temp_when_tmpdir_is_unset() {
     assert_eq!(tempkit::gettempdir().unwrap(), temp);
     assert!(temp.is_absolute());
 }
+
+#[test]
+fn protect_and_reapable_are_no_ops_and_nothing_is_reaped() {
+    let scratch = Scratch::new();
+    let mut dir = Builder::new()
+        .dir(scratch.path())
+        .protect(true)
+        .reapable(true)
+        .temporary_directory()
+        .unwrap();
+    std::fs::write(dir.path().join("inside"), b"works").unwrap();
+    let kept = Builder::new()
+        .dir(scratch.path())
+        .reapable(true)
+        .mkdtemp()
+        .unwrap();
+    assert_eq!(
+        tempkit::reap(scratch.path(), false).unwrap(),
+        Vec::<PathBuf>::new()
+    );
+    assert!(kept.is_dir() && dir.path().join("inside").exists());
+    dir.cleanup().unwrap();
+    std::fs::remove_dir(&kept).unwrap();
+    assert_eq!(scratch.names(), Vec::<String>::new());
+}

@@ -38,6 +38,12 @@ mod fallback;
 #[cfg(not(any(unix, windows)))]
 pub(crate) use fallback::*;
 
+// Locks, owner tags and process identity (`reap.rs`): Unix only for now.
+#[cfg(not(unix))]
+mod unsupported;
+#[cfg(not(unix))]
+pub(crate) use unsupported::*;
+
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
