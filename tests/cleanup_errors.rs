@@ -4,6 +4,8 @@
 //! process-wide, so each case runs in a child test (this binary again, see `common::child`);
 //! the parent clears the immutable flags and removes what is left.
 
+#![cfg(unix)] // chattr +i and a root-owned entry: Linux (tests/windows.rs makes removal fail with a file held open)
+
 mod common;
 
 use std::io::{self, Write};

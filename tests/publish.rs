@@ -4,6 +4,7 @@
 //! with a `SIGKILL` injected at every call of the sequence, and atomicity with real `SIGKILL`s
 //! at random moments.
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
+#![cfg(unix)] // strace, SIGKILL, modes, owners: Unix (tests/windows.rs publishes under wine)
 
 mod common;
 

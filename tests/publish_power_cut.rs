@@ -7,6 +7,7 @@
 //! file not (xfs, ext4 with `noauto_da_alloc`), the file comes back empty.
 //! Skipped (with a message) when not root; CI runs as root and installs xfsprogs.
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
+#![cfg(unix)] // loop-mounted xfs and ext4: Linux
 
 mod common;
 

@@ -263,15 +263,21 @@ fn named_files_follow_the_delete_table() {
     assert_eq!(scratch.names(), Vec::<String>::new());
 }
 
-#[test]
-fn reopen_after_close_refuses_a_file_swapped_in_at_the_name() {
-    let scratch = Scratch::new();
+/// A named file in `dir`, closed with `delete_on_close(false)`: its name stays.
+fn closed_with_name_kept(dir: &Path) -> tempkit::NamedTemporaryFile {
     let mut file = Builder::new()
-        .dir(scratch.path())
+        .dir(dir)
         .delete_on_close(false)
         .named_temporary_file()
         .unwrap();
     file.close().unwrap();
+    file
+}
+
+#[test]
+fn reopen_after_close_refuses_a_file_swapped_in_at_the_name() {
+    let scratch = Scratch::new();
+    let file = closed_with_name_kept(scratch.path());
     file.reopen().unwrap();
     // Moved away (so that its file index stays in use), and another file put at the name.
     std::fs::rename(file.path(), scratch.path().join("moved")).unwrap();
@@ -288,12 +294,7 @@ fn reopen_after_close_refuses_a_file_swapped_in_at_the_name() {
 #[test]
 fn a_closed_file_written_by_name_is_still_recognised_as_ours() {
     let scratch = Scratch::new();
-    let mut file = Builder::new()
-        .dir(scratch.path())
-        .delete_on_close(false)
-        .named_temporary_file()
-        .unwrap();
-    file.close().unwrap();
+    let file = closed_with_name_kept(scratch.path());
     std::thread::sleep(Duration::from_millis(50));
     std::fs::write(file.path(), b"written by another program").unwrap();
     assert_eq!(
@@ -487,4 +488,73 @@ fn protect_and_reapable_are_no_ops_and_nothing_is_reaped() {
     dir.cleanup().unwrap();
     std::fs::remove_dir(&kept).unwrap();
     assert_eq!(scratch.names(), Vec::<String>::new());
+}
+
+#[test]
+fn publishing_replaces_atomically_and_refuses_to_clobber() {
+    let scratch = Scratch::new();
+    let target = scratch.path().join("config.txt");
+    tempkit::write_atomic(&target, b"first").unwrap();
+    tempkit::write_atomic(&target, b"second").unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"second");
+    // A read-only destination keeps its attribute.
+    set_readonly(&target);
+    let mut file = tempkit::AtomicFile::create(&target).unwrap();
+    file.write_all(b"third").unwrap();
+    file.commit().unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"third");
+    assert!(std::fs::metadata(&target).unwrap().permissions().readonly());
+    // No clobbering: refused, the destination untouched, nothing left behind.
+    let mut file = tempkit::AtomicFile::create(&target).unwrap();
+    file.write_all(b"fourth").unwrap();
+    let e = file.commit_noclobber().unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{}", e);
+    assert!(!e.committed());
+    drop(e);
+    assert_eq!(std::fs::read(&target).unwrap(), b"third");
+    assert_eq!(scratch.names(), ["config.txt"]);
+    // persist_durable replaces.
+    let mut named = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    named.write_all(b"durable").unwrap();
+    let other = scratch.path().join("other.txt");
+    named.persist_durable(&other).unwrap();
+    assert_eq!(std::fs::read(&other).unwrap(), b"durable");
+}
+
+#[test]
+fn a_directory_is_published_without_clobbering_and_exchange_says_it_cannot() {
+    let scratch = Scratch::new();
+    let dir = Builder::new()
+        .dir(scratch.path())
+        .temporary_directory()
+        .unwrap();
+    std::fs::write(dir.path().join("a"), b"a").unwrap();
+    let to = scratch.path().join("published");
+    let path = dir.persist_noclobber(&to).unwrap();
+    assert_eq!(std::fs::read(path.join("a")).unwrap(), b"a");
+    let dir = Builder::new()
+        .dir(scratch.path())
+        .temporary_directory()
+        .unwrap();
+    let err = dir.persist_noclobber(&to).unwrap_err();
+    assert_eq!(
+        err.error.kind(),
+        io::ErrorKind::AlreadyExists,
+        "{}",
+        err.error
+    );
+    // No atomic exchange on Windows: an error that says so, the directory handed back.
+    let err = err.dir.exchange(&to).unwrap_err();
+    assert_eq!(
+        err.error.kind(),
+        io::ErrorKind::Unsupported,
+        "{}",
+        err.error
+    );
+    assert!(err.dir.path().is_dir());
+    drop(err);
+    assert_eq!(scratch.names(), ["published"]);
 }

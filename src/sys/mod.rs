@@ -38,6 +38,11 @@ mod fallback;
 #[cfg(not(any(unix, windows)))]
 pub(crate) use fallback::*;
 
+#[cfg(not(unix))]
+mod by_path;
+#[cfg(not(unix))]
+mod publish_by_path;
+
 // Locks, owner tags and process identity (`reap.rs`): Unix only for now.
 #[cfg(not(unix))]
 mod unsupported;
@@ -46,6 +51,7 @@ pub(crate) use unsupported::*;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+#[cfg(not(windows))]
 use std::io;
 use std::path::Path;
 
@@ -107,7 +113,9 @@ pub(crate) struct EntryMeta {
 
 /// `link(from, to)` then `unlink(from)`: a rename that fails with `AlreadyExists` rather than
 /// replace `to`, for where no native no-replace rename exists. If `from` cannot be unlinked,
-/// the new link is removed again, so that the file keeps exactly its old name.
+/// the new link is removed again, so that the file keeps exactly its old name. (Windows has
+/// `MoveFileExW` without replacing.)
+#[cfg(not(windows))]
 pub(crate) fn link_then_unlink(from: At<'_>, to: At<'_>) -> io::Result<()> {
     hard_link_at(from, to)?;
     if let Err(e) = unlink_at(from) {

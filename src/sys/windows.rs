@@ -32,8 +32,11 @@ use windows_sys::Win32::Storage::FileSystem::{
     CreateDirectoryW, GetFileInformationByHandle, MoveFileExW, ReOpenFile,
     BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS,
     FILE_FLAG_DELETE_ON_CLOSE, FILE_FLAG_OPEN_REPARSE_POINT, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
-    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ,
+    FILE_SHARE_WRITE, SYNCHRONIZE,
 };
+
+use super::At;
 
 /// `ERROR_ACCESS_DENIED`.
 const ACCESS_DENIED: i32 = 5;
@@ -265,8 +268,31 @@ fn move_file(from: &Path, to: &Path, flags: u32) -> io::Result<()> {
 
 /// Renames `from` to `to` unless `to` exists: `MoveFileExW` without
 /// `MOVEFILE_REPLACE_EXISTING`, which refuses atomically (`ERROR_ALREADY_EXISTS`).
-pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     move_file(from, to, 0)
+}
+
+/// As [`rename_no_replace`], for entries named either way.
+pub(crate) fn rename_noclobber(from: At<'_>, to: At<'_>) -> io::Result<()> {
+    rename_no_replace(&path_of(&from), &path_of(&to))
+}
+
+pub(crate) use super::publish_by_path::*;
+
+/// Removes a file (a link as a link) through its own handle, clearing its read-only attribute
+/// first: a temporary file that took a read-only destination's attributes can be discarded.
+pub(crate) fn unlink_at(at: At<'_>) -> io::Result<()> {
+    remove_path(&path_of(&at))
+}
+
+/// The directory at `path`, following a symlink or junction (as `open` does on Unix).
+pub(crate) fn open_dir_following(path: &Path) -> io::Result<DirHandle> {
+    let file = OpenOptions::new()
+        .access_mode(FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE)
+        .share_mode(SHARE_ALL)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)?;
+    DirHandle::new(file, path)
 }
 
 /// Opens `path` itself (a symlink or junction as the link) with `access`, sharing everything.
@@ -278,6 +304,7 @@ fn open_entry(path: &Path, access: u32) -> io::Result<File> {
         .open(path)
 }
 
+pub(crate) use super::by_path::{name_as_os_str, EntryKind, Name, NameBuf, ReadBuf};
 pub(crate) use removal::*;
 
 /// The primitives of the removal in `remove.rs`. Every entry is opened itself with
@@ -285,7 +312,6 @@ pub(crate) use removal::*;
 /// deleted through it: a reparse point (symlink, junction) is never entered and is deleted as
 /// a link.
 mod removal {
-    use std::ffi::{OsStr, OsString};
     use std::fmt;
     use std::fs::{self, File};
     use std::io;
@@ -298,57 +324,41 @@ mod removal {
         DELETE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY,
         FILE_ATTRIBUTE_REPARSE_POINT, FILE_BASIC_INFO, FILE_DISPOSITION_FLAG_DELETE,
         FILE_DISPOSITION_FLAG_POSIX_SEMANTICS, FILE_DISPOSITION_INFO, FILE_DISPOSITION_INFO_EX,
-        FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES, SYNCHRONIZE,
+        FILE_INFO_BY_HANDLE_CLASS, FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES,
+        FILE_WRITE_ATTRIBUTES, SYNCHRONIZE,
     };
 
+    use super::super::by_path::{is_not_a_directory, not_a_directory, EntryKind, Name, ReadBuf};
     use super::{file_id, open_entry, FileId};
 
-    /// The name of a directory entry.
-    pub(crate) type Name = OsStr;
-    /// An owned [`Name`].
-    pub(crate) type NameBuf = OsString;
-
-    /// An open directory (never a reparse point), and its path.
+    /// An open directory and its path.
     #[derive(Debug)]
     pub(crate) struct DirHandle {
-        #[allow(dead_code)] // held open: it pins the directory being worked on
         file: File,
         path: PathBuf,
+    }
+
+    impl DirHandle {
+        /// Wraps `file`, opened on `path`, if it is a directory.
+        pub(crate) fn new(file: File, path: &Path) -> io::Result<DirHandle> {
+            if file.metadata()?.file_attributes() & FILE_ATTRIBUTE_DIRECTORY == 0 {
+                return Err(not_a_directory());
+            }
+            Ok(DirHandle {
+                file,
+                path: path.to_path_buf(),
+            })
+        }
+
+        /// Its path, for the calls that only take paths.
+        pub(crate) fn path(&self) -> &Path {
+            &self.path
+        }
     }
 
     /// A directory's identity: volume serial number and file index.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub(crate) struct DirId(FileId);
-
-    /// What a directory entry is.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) enum EntryKind {
-        Dir,
-        NotDir,
-        #[allow(dead_code)] // the listing always tells
-        Unknown,
-    }
-
-    /// No buffer is needed: `std::fs::read_dir` keeps its own.
-    pub(crate) struct ReadBuf;
-
-    impl ReadBuf {
-        pub(crate) fn new() -> ReadBuf {
-            ReadBuf
-        }
-    }
-
-    /// "A reparse point or a non-directory where a directory was expected".
-    #[derive(Debug)]
-    struct NotADirectory;
-
-    impl fmt::Display for NotADirectory {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("not a directory (a symlink or junction is never followed)")
-        }
-    }
-
-    impl std::error::Error for NotADirectory {}
 
     /// "A directory where a non-directory was expected".
     #[derive(Debug)]
@@ -362,17 +372,9 @@ mod removal {
 
     impl std::error::Error for IsADirectory {}
 
-    fn not_a_directory() -> io::Error {
-        io::Error::new(io::ErrorKind::Other, NotADirectory)
-    }
-
     /// A directory, and not a reparse point (a directory symlink or a junction).
     fn is_real_dir(attributes: u32) -> bool {
         attributes & FILE_ATTRIBUTE_DIRECTORY != 0 && attributes & FILE_ATTRIBUTE_REPARSE_POINT == 0
-    }
-
-    pub(crate) fn name_as_os_str(name: &Name) -> &OsStr {
-        name
     }
 
     /// The directory at `path`, refusing a reparse point or a non-directory.
@@ -455,6 +457,11 @@ mod removal {
         remove_entry(&dir.path.join(name), true)
     }
 
+    /// Removes the non-directory at `path` as [`remove_file_at`] does.
+    pub(crate) fn remove_path(path: &Path) -> io::Result<()> {
+        remove_entry(path, false)
+    }
+
     /// Removes the empty directory at `path` (the root of a removal) the same way.
     pub(crate) fn remove_dir_path(path: &Path) -> io::Result<()> {
         remove_entry(path, true)
@@ -483,6 +490,7 @@ mod removal {
     /// Sets the attributes of the open entry (0 would mean "unchanged": NORMAL then).
     fn set_attributes(entry: &File, attributes: u32) -> io::Result<()> {
         let info = FILE_BASIC_INFO {
+            // Zero times mean "unchanged".
             CreationTime: 0,
             LastAccessTime: 0,
             LastWriteTime: 0,
@@ -493,20 +501,8 @@ mod removal {
                 attributes
             },
         };
-        // SAFETY: the handle is open; `info` is a FILE_BASIC_INFO of the size given (zero times
-        // mean "unchanged").
-        let ok = unsafe {
-            SetFileInformationByHandle(
-                entry.as_raw_handle() as _,
-                FileBasicInfo,
-                &info as *const FILE_BASIC_INFO as *const _,
-                std::mem::size_of::<FILE_BASIC_INFO>() as u32,
-            )
-        };
-        if ok == 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        // SAFETY: FileBasicInfo takes a FILE_BASIC_INFO.
+        unsafe { set_info(entry, FileBasicInfo, &info) }
     }
 
     /// Deletes the entry the handle holds: POSIX semantics (the name goes at once, Windows 10
@@ -516,35 +512,37 @@ mod removal {
         let posix = FILE_DISPOSITION_INFO_EX {
             Flags: FILE_DISPOSITION_FLAG_DELETE | FILE_DISPOSITION_FLAG_POSIX_SEMANTICS,
         };
-        // SAFETY: the handle is open with DELETE access; `posix` has the size given.
-        let ok = unsafe {
-            SetFileInformationByHandle(
-                entry.as_raw_handle() as _,
-                FileDispositionInfoEx,
-                &posix as *const FILE_DISPOSITION_INFO_EX as *const _,
-                std::mem::size_of::<FILE_DISPOSITION_INFO_EX>() as u32,
-            )
-        };
-        if ok != 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        // ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER: not known here.
-        if !matches!(e.raw_os_error(), Some(1 | 50 | 87)) {
-            return Err(e);
+        // SAFETY: FileDispositionInfoEx takes a FILE_DISPOSITION_INFO_EX.
+        match unsafe { set_info(entry, FileDispositionInfoEx, &posix) } {
+            // ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER: not known
+            // to this system or file system.
+            Err(e) if matches!(e.raw_os_error(), Some(1 | 50 | 87)) => {}
+            other => return other,
         }
         let classic = FILE_DISPOSITION_INFO {
             DeleteFile: true as _,
         };
-        // SAFETY: as above, with a FILE_DISPOSITION_INFO of the size given.
-        let ok = unsafe {
-            SetFileInformationByHandle(
-                entry.as_raw_handle() as _,
-                FileDispositionInfo,
-                &classic as *const FILE_DISPOSITION_INFO as *const _,
-                std::mem::size_of::<FILE_DISPOSITION_INFO>() as u32,
-            )
-        };
+        // SAFETY: FileDispositionInfo takes a FILE_DISPOSITION_INFO.
+        unsafe { set_info(entry, FileDispositionInfo, &classic) }
+    }
+
+    /// `SetFileInformationByHandle(entry, class, info)`.
+    ///
+    /// # Safety
+    /// `T` must be the structure that `class` names.
+    unsafe fn set_info<T>(
+        entry: &File,
+        class: FILE_INFO_BY_HANDLE_CLASS,
+        info: &T,
+    ) -> io::Result<()> {
+        // SAFETY: the handle is open (borrowed from `entry`); `info` points to a `T` of the
+        // size given, which the caller guarantees is what `class` expects.
+        let ok = SetFileInformationByHandle(
+            entry.as_raw_handle() as _,
+            class,
+            info as *const T as *const _,
+            std::mem::size_of::<T>() as u32,
+        );
         if ok == 0 {
             return Err(io::Error::last_os_error());
         }
@@ -580,10 +578,7 @@ mod removal {
     /// A reparse point or a non-directory where a directory was expected; also
     /// `ERROR_DIRECTORY` (267), which `RemoveDirectoryW` gives for a file.
     pub(crate) fn is_not_dir(err: &io::Error) -> bool {
-        err.raw_os_error() == Some(267)
-            || err
-                .get_ref()
-                .map_or(false, |inner| inner.is::<NotADirectory>())
+        err.raw_os_error() == Some(267) || is_not_a_directory(err)
     }
 
     /// `ERROR_DIR_NOT_EMPTY` (145).

@@ -5,7 +5,6 @@
 
 // Unix only: modes, forks, strace, ioctl. The rest of this file also serves the tests that
 // run under wine (.ci/windows), so it sticks to Rust 1.63.
-#[cfg(unix)]
 pub mod child;
 #[cfg(unix)]
 pub mod creators;
