@@ -687,6 +687,7 @@ fn a_directory_of_a_hundred_thousand_entries_is_removed() {
 }
 
 /// Fills `root` with `dirs` directories of `files` empty files each.
+#[cfg(unix)]
 fn fill_wide(root: &Path, dirs: u32, files: u32) {
     for d in 0..dirs {
         let sub = root.join(format!("dir{}", d));
@@ -699,6 +700,7 @@ fn fill_wide(root: &Path, dirs: u32, files: u32) {
 
 /// Threads started by the removal of a tree of `dirs` directories of `files` files, counted
 /// by re-running the test named `test` under strace (the re-run builds and removes the tree).
+#[cfg(unix)]
 fn threads_started_by_removal(test: &str, dirs: u32, files: u32) -> usize {
     if let Some(scratch) = common::tracee_arg() {
         let dir = in_dir(&scratch).temporary_directory().unwrap();
@@ -728,11 +730,13 @@ fn threads_started_by_removal(test: &str, dirs: u32, files: u32) -> usize {
         .count()
 }
 
+#[cfg(unix)]
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[test]
+#[cfg(unix)]
 fn a_small_tree_is_removed_without_threads() {
     // 10 directories of 10 files: far below the size where threads pay off. (The test build
     // that forces the parallel walk starts them on any tree with a subdirectory.)
@@ -745,6 +749,7 @@ fn a_small_tree_is_removed_without_threads() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_large_tree_is_removed_by_several_threads() {
     // 20 directories of 200 files: large enough, on a machine with more than one core.
     let threads = threads_started_by_removal("a_large_tree_is_removed_by_several_threads", 20, 200);
@@ -755,6 +760,7 @@ fn a_large_tree_is_removed_by_several_threads() {
 }
 
 #[test]
+#[cfg(unix)]
 fn when_no_thread_can_start_the_removal_goes_on_serially() {
     // As nobody, allowed no more processes than it has: every thread spawn fails (EAGAIN),
     // and the large tree is removed all the same, by the current thread alone.
@@ -785,6 +791,7 @@ fn when_no_thread_can_start_the_removal_goes_on_serially() {
 }
 
 #[test]
+#[cfg(unix)]
 fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
     // A large tree in which one deep directory cannot be emptied (its entry is an
     // immutable-by-nobody directory of root's): the error names it, everything else goes.
@@ -816,6 +823,7 @@ fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
     // 8 chains of 300 levels, a file at each: large enough for threads, and deep enough that
     // each thread must close and reopen directories to stay within its share of the bound.
