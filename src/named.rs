@@ -399,6 +399,11 @@ impl NamedTemporaryFile {
     /// `to` must be on the same file system as the temporary file: use
     /// [`Builder::dir`] to create it next to its destination.
     ///
+    /// Atomic, not durable: nothing is synced, so after a power cut `to` may hold the old
+    /// file or, on some file systems, an empty one. Use
+    /// [`persist_durable`](NamedTemporaryFile::persist_durable), or
+    /// [`AtomicFile`](crate::AtomicFile) to also keep the destination's owner and mode.
+    ///
     /// # Errors
     /// A [`PersistError`] holding the error (naming both paths, keeping its kind: e.g.
     /// `CrossesDevices` (raw `EXDEV`) across file systems) and this object, unchanged and
