@@ -438,6 +438,86 @@ fn with_ignore_cleanup_errors_a_held_file_stays_for_a_later_cleanup() {
     assert!(!dir.path().exists());
 }
 
+/// The DACL of `path` as SDDL, as the system reports it.
+fn dacl_of(path: &Path) -> String {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSecurityDescriptorToStringSecurityDescriptorW, GetNamedSecurityInfoW,
+        SDDL_REVISION_1, SE_FILE_OBJECT,
+    };
+    use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
+    let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+    let mut sd = std::ptr::null_mut();
+    // SAFETY: `wide` is NUL-terminated; only the descriptor is asked for (the other out
+    // pointers may be null); it is freed with LocalFree below.
+    let rc = unsafe {
+        GetNamedSecurityInfoW(
+            wide.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    assert_eq!(rc, 0, "GetNamedSecurityInfoW");
+    let mut text = std::ptr::null_mut();
+    let mut len = 0u32;
+    // SAFETY: `sd` is the descriptor just returned; `text` receives a LocalAlloc'ed string of
+    // `len` characters.
+    let ok = unsafe {
+        ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd,
+            SDDL_REVISION_1,
+            DACL_SECURITY_INFORMATION,
+            &mut text,
+            &mut len,
+        )
+    };
+    assert_ne!(
+        ok, 0,
+        "ConvertSecurityDescriptorToStringSecurityDescriptorW"
+    );
+    // SAFETY: `text` points to `len` UTF-16 units (the last may be the NUL).
+    let units = unsafe { std::slice::from_raw_parts(text, len as usize) };
+    let sddl = String::from_utf16_lossy(units)
+        .trim_end_matches('\0')
+        .to_owned();
+    // SAFETY: both were allocated by the calls above, which document LocalFree.
+    unsafe {
+        LocalFree(text as _);
+        LocalFree(sd as _);
+    }
+    sddl
+}
+
+#[test]
+fn private_directories_get_no_entry_for_everyone() {
+    // Wine does not store the descriptor: it derives one from the Unix mode, which the owner-
+    // only descriptor sets to 0750 (no "Everyone" entry) where a plain directory gets 0755
+    // (read for Everyone, `WD`). The control shows the check can fail.
+    let scratch = Scratch::new();
+    let control = scratch.path().join("plain");
+    std::fs::create_dir(&control).unwrap();
+    assert!(
+        dacl_of(&control).contains(";;;WD)"),
+        "{}",
+        dacl_of(&control)
+    );
+    let private = Builder::new().dir(scratch.path()).mkdtemp().unwrap();
+    let dacl = dacl_of(&private);
+    assert!(dacl.starts_with("D:"), "{}", dacl);
+    assert!(!dacl.contains(";;;WD)"), "{}", dacl);
+    let dir = Builder::new()
+        .dir(scratch.path())
+        .temporary_directory()
+        .unwrap();
+    assert!(!dacl_of(dir.path()).contains(";;;WD)"));
+}
+
 #[test]
 fn private_directories_are_created_and_usable_by_their_owner() {
     let path = tempkit::mkdtemp().unwrap();
