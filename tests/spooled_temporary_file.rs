@@ -2,13 +2,14 @@
 //! operation sequences against a plain file, and rollovers that fail without losing data.
 // Tests may use the current toolchain (only the library is held to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
-#![cfg(unix)] // for now
 
 mod common;
 
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt;
+#[cfg(unix)]
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
@@ -62,6 +63,7 @@ fn basic_is_not_rolled_over_and_creates_nothing() {
 }
 
 #[test]
+#[cfg(unix)]
 fn del_on_close_leaves_the_directory_empty() {
     let scratch = Scratch::new();
     let mut f = spooled_in(scratch.path(), 10);
@@ -139,6 +141,10 @@ fn writelines_one_chunk_at_a_time_rolls_over_before_the_end() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "std's File::write_vectored on Windows writes one buffer per call"
+)]
 fn writelines_after_rollover_appends() {
     let scratch = Scratch::new();
     let mut f = spooled_in(scratch.path(), 2);
@@ -189,6 +195,7 @@ fn sparse_write_in_memory_leaves_a_zero_filled_gap() {
 }
 
 #[test]
+#[cfg(unix)]
 fn fileno_rolls_over() {
     let scratch = Scratch::new();
     let mut f = spooled_in(scratch.path(), 30);
@@ -204,6 +211,7 @@ fn fileno_rolls_over() {
 }
 
 #[test]
+#[cfg(unix)]
 fn close_before_rollover_by_drop_and_by_into_file() {
     let scratch = Scratch::new();
     let mut f = spooled_in(scratch.path(), 100);
@@ -225,6 +233,7 @@ fn close_before_rollover_by_drop_and_by_into_file() {
 }
 
 #[test]
+#[cfg(unix)]
 fn close_after_rollover_by_drop_and_by_into_file() {
     let scratch = Scratch::new();
     let mut f = spooled_in(scratch.path(), 1);
@@ -425,6 +434,7 @@ fn into_file_into_a_removed_dir_is_an_error() {
 }
 
 #[test]
+#[cfg(unix)]
 fn rollover_past_the_file_size_limit_keeps_the_data() {
     const LIMIT: u64 = 4096;
     let scratch = Scratch::new();
@@ -587,6 +597,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "std's File::write_vectored on Windows writes one buffer per call"
+    )]
     fn behaves_byte_for_byte_like_a_file(
         max_size in prop_oneof![Just(0usize), Just(1), Just(16), Just(64), Just(200)],
         ops in prop::collection::vec(op(), 0..40),
