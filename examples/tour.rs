@@ -1,7 +1,8 @@
 //! A guided tour: creates every kind of temporary object tempkit has, shows it, and shows that
 //! it is gone once cleaned up.
 //!
-//! Run it with `cargo run --example tour`.
+//! Run it with `cargo run --example tour`. Every step asserts what it shows (CI runs the tour
+//! in an empty `TMPDIR` and checks that it stays empty).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -46,16 +47,22 @@ fn main() -> io::Result<()> {
     drop(file);
     std::fs::remove_file(&path)?;
     println!("{:<28} {}", "  after remove_file", exists(&path));
+    assert_eq!(exists(&path), "gone");
 
     let dir = tempkit::Builder::new().prefix("tour-").mkdtemp()?;
     show("mkdtemp() created", &dir);
+    assert!(dir.is_dir());
     std::fs::remove_dir(&dir)?;
     println!("{:<28} {}", "  after remove_dir", exists(&dir));
+    assert_eq!(exists(&dir), "gone");
 
     let mut unnamed = tempkit::TemporaryFile::new()?;
     unnamed.write_all(b"no name at all")?;
     match what_the_kernel_calls(&unnamed) {
-        Some(target) => show("TemporaryFile::new() is", &target),
+        Some(target) => {
+            show("TemporaryFile::new() is", &target);
+            assert!(target.to_string_lossy().ends_with(" (deleted)"));
+        }
         None => println!("{:<28} (no name to show)", "TemporaryFile::new() is"),
     }
     drop(unnamed);
@@ -68,8 +75,10 @@ fn main() -> io::Result<()> {
     let named_path = named.path().to_owned();
     show("NamedTemporaryFile created", &named_path);
     println!("{:<28} {}", "  while open", exists(&named_path));
+    assert_eq!(std::fs::read(&named_path)?, b"written by the tour\n");
     drop(named);
     println!("{:<28} {}", "  after drop", exists(&named_path));
+    assert_eq!(exists(&named_path), "gone");
     let mut tree = tempkit::Builder::new()
         .prefix("tour-")
         .temporary_directory()?;
@@ -80,15 +89,18 @@ fn main() -> io::Result<()> {
     let tree_path = tree.path().to_path_buf();
     tree.cleanup()?;
     println!("{:<28} {}", "  after cleanup()", exists(&tree_path));
+    assert_eq!(exists(&tree_path), "gone");
     let kept = tempkit::TemporaryDirectory::new()?.keep();
     show("TemporaryDirectory kept", &kept);
     std::fs::remove_dir(&kept)?;
     println!("{:<28} {}", "  after remove_dir", exists(&kept));
+    assert_eq!(exists(&kept), "gone");
 
     #[allow(deprecated)]
     let name = tempkit::mktemp()?;
     show("mktemp() names (unsafe)", &name);
     println!("{:<28} {}", "  nothing was created", exists(&name));
+    assert_eq!(exists(&name), "gone");
     spooled_tour()?;
     Ok(())
 }
@@ -110,9 +122,12 @@ fn spooled_tour() -> io::Result<()> {
         format!("{} bytes, {}", f.len(), place)
     };
     println!("{:<28} {}", "SpooledTemporaryFile(16)", state(&spooled));
+    assert!(!spooled.is_rolled_over());
     spooled.write_all(b", then it grew past 16")?;
     println!("{:<28} {}", "  after another write", state(&spooled));
+    assert!(spooled.is_rolled_over());
     let entries = std::fs::read_dir(&dir)?.count();
+    assert_eq!(entries, 0);
     println!(
         "{:<28} {} (the disk file has no name)",
         "  entries in its dir", entries
@@ -121,6 +136,7 @@ fn spooled_tour() -> io::Result<()> {
     let mut text = String::new();
     spooled.read_to_string(&mut text)?;
     println!("{:<28} {:?}", "  it holds", text);
+    assert_eq!(text, "small, then it grew past 16");
     drop(spooled);
     std::fs::remove_dir(&dir)?;
     println!("{:<28} {}", "  its dir after remove_dir", exists(&dir));

@@ -245,3 +245,48 @@ fn squatted_directories_are_left_alone() {
 fn fifos_are_never_opened() {
     run(Trap::Fifo);
 }
+
+#[test]
+fn no_candidate_name_is_ever_opened_without_o_excl() {
+    // An open that changes nothing (read-only, through a symlink or a hard link) leaves the
+    // victim's snapshot as it was: only the system calls show it. Re-run the symlink and hard
+    // link attacks under strace and check every open of a name in the shared directory.
+    for test in [
+        "symlinks_to_a_victim_are_never_followed",
+        "hard_links_to_a_victim_are_never_opened",
+    ] {
+        let trace = common::trace::rerun_passing(
+            test,
+            &["--seccomp-bpf", "-e", "trace=open,openat,openat2,creat"],
+            Path::new(""),
+        );
+        let mut candidates = 0;
+        for line in trace.lines() {
+            let Some(path) = line.split('"').nth(1) else {
+                continue;
+            };
+            let path = Path::new(path);
+            let in_shared = path
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|d| d == "shared" || d == "shared-link");
+            let candidate = path.file_name().is_some_and(|n| n.len() == 1);
+            if in_shared && candidate {
+                candidates += 1;
+                assert!(
+                    line.contains("O_EXCL"),
+                    "{}: a candidate name opened without O_EXCL:\n{}",
+                    test,
+                    line
+                );
+            }
+        }
+        // Every named creator opens candidates: the check saw them.
+        assert!(
+            candidates > 37,
+            "{}: only {} candidate opens",
+            test,
+            candidates
+        );
+    }
+}

@@ -18,7 +18,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use common::{as_nobody, in_child, list, Scratch, NOBODY};
+use common::{as_nobody, creators, in_child, list, Scratch, NOBODY};
 
 const VARS: [&str; 3] = ["TMPDIR", "TEMP", "TMP"];
 
@@ -26,6 +26,20 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 fn lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A scratch directory, made under the lock: `Scratch::new` reads the environment
+/// (`std::env::temp_dir`), and a fork by another test while std's environment lock is held
+/// would leave that child blocked forever in `set_var`.
+fn scratch() -> Scratch {
+    let _serial = lock();
+    Scratch::new()
+}
+
+/// [`scratch`] for the unprivileged user.
+fn scratch_for_nobody() -> Scratch {
+    let _serial = lock();
+    Scratch::for_nobody()
 }
 
 /// Writes `message` straight to the standard error of a forked child (the test harness's
@@ -93,30 +107,79 @@ fn the_default_directory_is_writable() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// Where `held` is: its path, or for an object without a name, the directory the kernel
+/// names for its descriptor (`/proc/self/fd/N` reads `DIR/#inode (deleted)` for an
+/// `O_TMPFILE` file).
+fn location(held: &mut creators::Held) -> PathBuf {
+    use std::os::unix::io::AsRawFd;
+    let fd = match held {
+        creators::Held::Unnamed(f) => f.as_raw_fd(),
+        creators::Held::Spooled(s) => s.as_file().unwrap().as_raw_fd(),
+        other => return other.path().unwrap().parent().unwrap().to_path_buf(),
+    };
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd)).unwrap();
+    link.parent().unwrap().to_path_buf()
+}
+
+/// Creates one object of every kind with `builder` and checks that each is in `dir` (and
+/// that every path is absolute), reporting the first that is not.
+fn every_creator_lands_in(builder: &tempkit::Builder, dir: &Path) -> bool {
+    for creator in creators::all() {
+        let mut held = match (creator.create)(builder) {
+            Ok(held) => held,
+            Err(e) => {
+                report(&format!("{}: {}", creator.name, e));
+                return false;
+            }
+        };
+        let at = location(&mut held);
+        let absolute = held.path().map_or(true, Path::is_absolute);
+        if at != dir || !absolute {
+            report(&format!(
+                "{}: in {} (want {})",
+                creator.name,
+                at.display(),
+                dir.display()
+            ));
+            return false;
+        }
+        held.finish().unwrap();
+    }
+    #[allow(deprecated)]
+    let name = builder.mktemp().unwrap();
+    name.parent() == Some(dir)
+}
+
 #[test]
 fn every_creator_uses_the_discovered_directory() {
-    let scratch = Scratch::new();
-    let dir = scratch.path();
+    let scratch = scratch();
+    let dir = scratch.path().to_path_buf();
     let ok = with_env(
         &[("TMPDIR", dir.as_os_str())],
         || {},
-        || {
-            let (_f, file) = tempkit::mkstemp().unwrap();
-            let made = tempkit::mkdtemp().unwrap();
-            #[allow(deprecated)]
-            let name = tempkit::mktemp().unwrap();
-            [&file, &made, &name]
-                .iter()
-                .all(|p| p.parent() == Some(dir))
-        },
+        || every_creator_lands_in(&tempkit::Builder::new(), &dir),
     );
     assert!(ok, "the child failed");
-    assert_eq!(scratch.names().len(), 2);
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn every_creator_makes_absolute_paths_from_a_relative_dir() {
+    let scratch = scratch();
+    let sub = scratch.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let ok = with_env(
+        &[],
+        || std::env::set_current_dir(scratch.path()).unwrap(),
+        || every_creator_lands_in(tempkit::Builder::new().dir("sub"), &sub),
+    );
+    assert!(ok, "the child failed");
+    assert!(list(&sub).is_empty());
 }
 
 #[test]
 fn the_variables_are_tried_in_the_order_tmpdir_temp_tmp() {
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let [a, b, c] = ["a", "b", "c"].map(|n| {
         let p = scratch.path().join(n);
         std::fs::create_dir(&p).unwrap();
@@ -155,7 +218,7 @@ enum Bad {
 
 #[test]
 fn an_unusable_variable_falls_through_to_the_next_candidate() {
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let good = scratch.path().join("good");
     std::fs::create_dir(&good).unwrap();
     let missing = scratch.path().join("missing");
@@ -207,7 +270,7 @@ fn an_unusable_variable_falls_through_to_the_next_candidate() {
 fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
     // Two directories nobody cannot write to: one of root's (0755) and one of its own with
     // mode 0555. As root both would be usable, so discovery runs as nobody.
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let root_owned = scratch.path().join("root-owned");
     std::fs::create_dir(&root_owned).unwrap();
     std::fs::set_permissions(&root_owned, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -215,7 +278,7 @@ fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
     std::fs::create_dir(&read_only).unwrap();
     std::os::unix::fs::chown(&read_only, Some(NOBODY), Some(NOBODY)).unwrap();
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let good_scratch = Scratch::for_nobody();
+    let good_scratch = scratch_for_nobody();
     let good = good_scratch.path();
     for unwritable in [&root_owned, &read_only] {
         for position in 0..3 {
@@ -238,7 +301,7 @@ fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
 
 #[test]
 fn the_answer_is_cached_until_set_tempdir_none() {
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let [first, second] = ["first", "second"].map(|n| {
         let p = scratch.path().join(n);
         std::fs::create_dir(&p).unwrap();
@@ -264,7 +327,7 @@ fn the_answer_is_cached_until_set_tempdir_none() {
 
 #[test]
 fn concurrent_first_calls_agree() {
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let dir = scratch.path().to_path_buf();
     let ok = with_env(
         &[("TMPDIR", dir.as_os_str())],
@@ -288,7 +351,7 @@ fn concurrent_first_calls_agree() {
 
 #[test]
 fn set_tempdir_is_taken_as_given_without_a_probe() {
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let missing = scratch.path().join("missing");
     let file = scratch.path().join("a-file");
     std::fs::write(&file, b"").unwrap();
@@ -323,7 +386,7 @@ fn set_tempdir_is_taken_as_given_without_a_probe() {
 
 #[test]
 fn set_tempdir_makes_a_relative_path_absolute_at_once() {
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let elsewhere = scratch.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     let ok = with_env(
@@ -342,7 +405,7 @@ fn set_tempdir_makes_a_relative_path_absolute_at_once() {
 fn tmpdir_is_made_absolute_and_folded_without_resolving_anything() {
     // As Python's os.path.abspath: relative against the current directory, `.`, `..` and
     // trailing separators folded lexically, symlinks kept (no realpath).
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let sub = scratch.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
     let link = scratch.path().join("link");
@@ -370,7 +433,7 @@ fn tmpdir_is_made_absolute_and_folded_without_resolving_anything() {
 #[test]
 fn the_case_of_the_directory_is_kept() {
     // CPython's test_case_sensitive.
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let mixed = scratch.path().join("Mixed-Case-Temp");
     std::fs::create_dir(&mixed).unwrap();
     assert!(with_env(
@@ -383,7 +446,7 @@ fn the_case_of_the_directory_is_kept() {
 #[test]
 fn a_successful_probe_leaves_nothing_behind() {
     // CPython's test_no_files_left_behind, success half.
-    let scratch = Scratch::new();
+    let scratch = scratch();
     for _ in 0..3 {
         assert!(with_env(
             &[("TMPDIR", scratch.path().as_os_str())],
@@ -413,7 +476,7 @@ fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_not
     // creating its file. Discovery must remove each probe file, try every candidate in order,
     // and report NotFound listing them (CPython's test_no_files_left_behind, failure half,
     // and test_wanted_dirs).
-    let scratch = Scratch::new();
+    let scratch = scratch();
     let [a, b, c, cwd] = ["tmpdir", "temp", "tmp", "cwd"].map(|n| {
         let p = scratch.path().join(n);
         std::fs::create_dir(&p).unwrap();

@@ -62,19 +62,6 @@ fn process_body(dir: &Path, out: &Path) -> bool {
     true
 }
 
-/// Forks a child running `body`; returns its process id.
-fn fork(body: impl FnOnce() -> bool) -> libc::pid_t {
-    // SAFETY: the child runs only `body` and then `_exit`s.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(false);
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    pid
-}
-
 #[test]
 fn eight_threads_in_two_processes_share_one_directory() {
     let scratch = Scratch::new();
@@ -85,16 +72,13 @@ fn eight_threads_in_two_processes_share_one_directory() {
     let pids: Vec<libc::pid_t> = (0..PROCESSES)
         .map(|p| {
             let (dir, file) = (dir.clone(), out.join(p.to_string()));
-            fork(move || process_body(&dir, &file))
+            common::fork_child(move || process_body(&dir, &file))
         })
         .collect();
     for pid in pids {
-        let mut status = 0;
-        // SAFETY: waits for a child we forked.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
         assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "process {pid} failed (status {status:#x}): see its panic above"
+            common::wait_child(pid),
+            "process {pid} failed: see its panic above"
         );
     }
 

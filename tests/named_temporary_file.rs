@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use common::Scratch;
 #[cfg(unix)]
-use common::{as_nobody, list, mode};
+use common::{as_nobody, assert_empty, list, mode};
 use tempkit::{Builder, NamedTemporaryFile, PersistError};
 
 const _: () = {
@@ -400,6 +400,128 @@ fn reopen_refuses_a_replaced_name() {
     assert_eq!(std::fs::read(&impostor).unwrap(), b"impostor");
 }
 
+#[cfg(unix)]
+#[test]
+fn reopen_refuses_a_symlink_to_the_same_file() {
+    // The inode check cannot see this one: the link leads to the very file. Only O_NOFOLLOW
+    // refuses it (ELOOP), open or closed with the name kept.
+    let scratch = Scratch::new();
+    for close_first in [false, true] {
+        let mut file = builder(scratch.path())
+            .delete_on_close(false)
+            .named_temporary_file()
+            .unwrap();
+        file.write_all(b"ours").unwrap();
+        if close_first {
+            file.close().unwrap();
+        }
+        let path = file.path().to_owned();
+        let moved = scratch.path().join("moved");
+        std::fs::rename(&path, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &path).unwrap();
+        // Control: following the link does reach the same file.
+        assert_eq!(std::fs::read(&path).unwrap(), b"ours");
+        let err = file.reopen().unwrap_err();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{}",
+            err
+        );
+        assert!(!err.to_string().contains("another file"), "{}", err);
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(&moved).unwrap();
+        drop(file);
+    }
+    assert_empty(scratch.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn persist_and_keep_after_close_refuse_a_replaced_name() {
+    // Closed with the name kept, then the name is given to another file: persist,
+    // persist_noclobber and keep must not adopt it (the identity recorded at close).
+    let scratch = Scratch::new();
+    let target = scratch.path().join("target");
+    type Finish = fn(NamedTemporaryFile, &Path) -> io::Result<()>;
+    let finishers: [(&str, Finish); 3] = [
+        ("persist", |f, to| {
+            f.persist(to).map(drop).map_err(|e| e.error)
+        }),
+        ("persist_noclobber", |f, to| {
+            f.persist_noclobber(to).map(drop).map_err(|e| e.error)
+        }),
+        ("keep", |f, _| f.keep().map(drop)),
+    ];
+    for (what, finish) in finishers {
+        let mut file = builder(scratch.path())
+            .delete_on_close(false)
+            .named_temporary_file()
+            .unwrap();
+        file.write_all(b"ours").unwrap();
+        file.close().unwrap();
+        let path = file.path().to_owned();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"impostor").unwrap();
+        let err = finish(file, &target).unwrap_err();
+        assert!(
+            err.to_string().contains("another file"),
+            "{}: {}",
+            what,
+            err
+        );
+        assert!(!target.exists(), "{}: the impostor was moved", what);
+        assert_eq!(std::fs::read(&path).unwrap(), b"impostor", "{}", what);
+        std::fs::remove_file(&path).unwrap();
+    }
+    assert_empty(scratch.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_file_under_a_reused_inode_number_is_not_taken_for_ours() {
+    // Closed with the name kept, then deleted by someone else, who creates files at the name
+    // until one gets our old inode number (ext4 reuses a freed number at once). Device and
+    // inode are then equal: only the birth time tells the newcomer from our file. The scratch
+    // directory is on the build's file system (cargo's target tmp), not a possible tmpfs,
+    // whose inode numbers are never reused.
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let scratch = builder(base)
+        .prefix("reuse-")
+        .temporary_directory()
+        .unwrap();
+    let mut file = builder(scratch.path())
+        .delete_on_close(false)
+        .named_temporary_file()
+        .unwrap();
+    file.write_all(b"ours").unwrap();
+    let ours = inode(&file.as_file().unwrap().metadata().unwrap());
+    file.close().unwrap();
+    let path = file.path().to_owned();
+    std::fs::remove_file(&path).unwrap();
+    let mut reused = false;
+    for attempt in 0..100 {
+        std::fs::write(&path, b"impostor").unwrap();
+        if inode(&std::fs::metadata(&path).unwrap()) == ours {
+            reused = true;
+            break;
+        }
+        // Keep the wrong one aside (its number stays taken) and try again.
+        std::fs::rename(&path, scratch.path().join(format!("aside-{}", attempt))).unwrap();
+    }
+    if !reused {
+        eprintln!("skipped: the file system did not reuse the inode number");
+        return;
+    }
+    let err = file.reopen().unwrap_err();
+    assert!(err.to_string().contains("another file"), "{}", err);
+    drop(file);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"impostor",
+        "drop deleted it"
+    );
+}
+
 #[test]
 #[cfg(unix)] // compares inode numbers (tests/windows.rs covers Windows)
 fn persist_keeps_contents_and_replaces_the_target() {
@@ -506,6 +628,35 @@ fn persist_noclobber_race_has_exactly_one_winner() {
         assert_eq!(scratch.names(), ["contended"]);
         std::fs::remove_file(&target).unwrap();
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn persist_noclobber_race_has_exactly_one_winner_on_the_link_fallback() {
+    // The race again, with every `renameat2` failing with EINVAL as on a file system without
+    // RENAME_NOREPLACE (strace): each persist_noclobber goes through link + unlink.
+    let trace = common::trace::rerun_passing(
+        "persist_noclobber_race_has_exactly_one_winner",
+        &[
+            "-e",
+            "trace=renameat2,link,linkat",
+            "-e",
+            "inject=renameat2:error=EINVAL",
+        ],
+        Path::new(""),
+    );
+    let calls = |name: &str| trace.lines().filter(|l| l.contains(name)).count();
+    assert_eq!(
+        calls("renameat2("),
+        trace.matches("(INJECTED)").count(),
+        "a renameat2 was not made to fail:\n{}",
+        trace
+    );
+    assert!(
+        calls("link") >= 4 * 20,
+        "the fallback was not taken:\n{}",
+        trace
+    );
 }
 
 /// A directory on `/dev/shm`, which is a different file system from the default temporary

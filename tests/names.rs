@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use common::{check_name, in_child, list, Scratch, ALPHABET};
+use common::{check_name, fork_child, in_child, list, wait_child, Scratch, ALPHABET};
 use tempkit::Builder;
 
 /// `n` names drawn by `mktemp` in `dir` with the default prefix, as random parts.
@@ -180,31 +180,11 @@ fn a_forked_child_does_not_repeat_its_parents_names() {
     assert_ne!(parent_next, child_next);
 }
 
-/// Forks a child that runs `body` and exits with 0 if it returned `true`, 1 otherwise (with
-/// `_exit`: none of the parent's destructors run in it). Returns the child's pid; the parent
-/// goes on at once (unlike `common::in_child`, which waits).
-fn fork_child(body: impl FnOnce() -> bool) -> libc::pid_t {
-    // SAFETY: the child runs only `body`, then _exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        let ok = body();
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    pid
-}
-
-/// Waits for each of `children` and asserts that it exited with status 0.
+/// Waits for each of `children` (bounded) and asserts that it exited with status 0 (a child
+/// that panicked exits with 1).
 fn wait_all(children: Vec<libc::pid_t>) {
     for pid in children {
-        let mut status = 0;
-        // SAFETY: waits for a child forked above.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "a child failed"
-        );
+        assert!(wait_child(pid), "child {} failed: see its panic above", pid);
     }
 }
 

@@ -87,8 +87,21 @@ fn kill_while_holding(creator: &Creator, dir: &Path) {
     // SAFETY: closing our copy of the write end, so a child that dies early gives EOF.
     unsafe { libc::close(write_end) };
     let mut byte = [0u8; 1];
-    // SAFETY: reads into a valid one-byte buffer.
-    let n = unsafe { libc::read(read_end, byte.as_mut_ptr().cast(), 1) };
+    // Bounded: a child stuck before it writes (or exits) fails the test instead of hanging it.
+    let mut poll = libc::pollfd {
+        fd: read_end,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let timeout_ms = common::CHILD_TIMEOUT.as_millis() as i32;
+    // SAFETY: polls one valid pollfd.
+    let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
+    let n = if ready == 1 {
+        // SAFETY: reads into a valid one-byte buffer.
+        unsafe { libc::read(read_end, byte.as_mut_ptr().cast(), 1) }
+    } else {
+        -1
+    };
     // SAFETY: our own descriptor, closed once.
     unsafe { libc::close(read_end) };
     // SAFETY: kills and reaps the child we forked.

@@ -5,8 +5,12 @@
 
 mod common;
 
+#[cfg(unix)]
+use std::ffi::CString;
 use std::fs;
 use std::io;
+#[cfg(unix)]
+use std::os::unix::ffi::OsStrExt;
 #[cfg(unix)]
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
@@ -16,10 +20,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 #[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
+use std::sync::OnceLock;
 
 use common::Scratch;
 #[cfg(unix)]
 use common::{as_nobody, in_child, is_root, list, mode};
+#[cfg(unix)]
+use common::trace::{rerun_passing, tracee_arg};
 use tempkit::{Builder, TemporaryDirectory};
 
 fn in_dir(dir: &Path) -> Builder {
@@ -858,4 +866,296 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
         }
     ));
     assert!(!exists(&path));
+}
+
+/// What the `SIGUSR1` handler of a traced re-run does: `rename(from, to)`, then, if given,
+/// `symlink(link_to, from)`. strace delivers the signal on the system call a test picks
+/// (`-e inject=SYSCALL:signal=SIGUSR1:when=N`), so the swap lands exactly between two calls of
+/// the walk: a race made deterministic.
+#[cfg(unix)]
+struct Swap {
+    from: CString,
+    to: CString,
+    link_to: Option<CString>,
+}
+
+#[cfg(unix)]
+static SWAP: OnceLock<Swap> = OnceLock::new();
+#[cfg(unix)]
+static SWAPPED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn swap_on_signal(_: libc::c_int) {
+    if let Some(swap) = SWAP.get() {
+        // SAFETY: rename and symlink are async-signal-safe; the strings live in a static.
+        unsafe {
+            if libc::rename(swap.from.as_ptr(), swap.to.as_ptr()) == 0 {
+                SWAPPED.store(true, Ordering::SeqCst);
+            }
+            if let Some(link_to) = &swap.link_to {
+                libc::symlink(link_to.as_ptr(), swap.from.as_ptr());
+            }
+        }
+    }
+}
+
+/// Installs [`swap_on_signal`] for `SIGUSR1` (in a traced re-run only).
+#[cfg(unix)]
+fn swap_on_sigusr1(from: &Path, to: &Path, link_to: Option<&Path>) {
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).unwrap();
+    let swap = Swap {
+        from: c(from),
+        to: c(to),
+        link_to: link_to.map(c),
+    };
+    assert!(SWAP.set(swap).is_ok(), "one swap per re-run");
+    let handler = swap_on_signal as extern "C" fn(libc::c_int);
+    // SAFETY: installs a handler that only makes async-signal-safe calls.
+    assert_ne!(
+        unsafe { libc::signal(libc::SIGUSR1, handler as libc::sighandler_t) },
+        libc::SIG_ERR
+    );
+}
+
+/// A directory `victim` in `parent` holding the file `v` and the directory `vsub/deep`.
+#[cfg(unix)]
+fn make_victim(parent: &Path) -> PathBuf {
+    let victim = parent.join("victim");
+    fs::create_dir_all(victim.join("vsub")).unwrap();
+    fs::write(victim.join("v"), b"victim").unwrap();
+    fs::write(victim.join("vsub/deep"), b"deep").unwrap();
+    victim
+}
+
+/// Asserts that [`make_victim`]'s directory is as it was made (plus the names in `extra`).
+#[cfg(unix)]
+fn assert_victim_intact(victim: &Path, extra: &[&str]) {
+    let mut want = vec!["v".to_string(), "vsub".to_string()];
+    want.extend(extra.iter().map(|s| s.to_string()));
+    want.sort();
+    assert_eq!(list(victim), want);
+    assert_eq!(fs::read(victim.join("v")).unwrap(), b"victim");
+    assert_eq!(fs::read(victim.join("vsub/deep")).unwrap(), b"deep");
+}
+
+/// The scratch directory of a traced re-run, canonical (strace's `-P` compares paths).
+#[cfg(unix)]
+fn canonical_scratch() -> (Scratch, PathBuf) {
+    let scratch = Scratch::new();
+    let path = scratch.path().canonicalize().unwrap();
+    (scratch, path)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_empty() {
+    // The root is swapped for a symlink to a victim after the removal's first `rmdir` (here:
+    // strace makes that `rmdir` answer ENOTEMPTY while the root already is the symlink). The
+    // walk then opens the root by name: O_NOFOLLOW must refuse it.
+    const TEST: &str =
+        "a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_empty";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = in_dir(&scratch)
+            .prefix("root")
+            .random_len(0)
+            .temporary_directory()
+            .unwrap();
+        fs::write(dir.path().join("own"), b"own").unwrap();
+        fs::rename(dir.path(), scratch.join("moved")).unwrap();
+        symlink(scratch.join("victim"), dir.path()).unwrap();
+        let err = dir.cleanup().unwrap_err();
+        assert!(err.to_string().contains("no longer a directory"), "{}", err);
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    let victim = make_victim(&path);
+    let root = path.join("root");
+    let trace = rerun_passing(
+        TEST,
+        &[
+            "-P",
+            root.to_str().unwrap(),
+            "-e",
+            "inject=rmdir:error=ENOTEMPTY:when=1",
+        ],
+        &path,
+    );
+    assert!(
+        trace
+            .lines()
+            .any(|l| l.contains("rmdir(") && l.contains("(INJECTED)")),
+        "the rmdir was not made to fail:\n{}",
+        trace
+    );
+    assert_victim_intact(&victim, &[]);
+    assert!(root.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(list(&path.join("moved")), ["own"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_subdirectory_swapped_for_a_symlink_after_the_listing_is_not_followed() {
+    // The walk lists the root (`sub` is a directory), then, before it opens `sub`, `sub` is
+    // replaced by a symlink to a victim: strace signals the walk on its first `unlinkat` in
+    // the root (of the file `f`, made between the listing and the open), and the handler swaps.
+    const TEST: &str = "a_subdirectory_swapped_for_a_symlink_after_the_listing_is_not_followed";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = in_dir(&scratch)
+            .prefix("root")
+            .random_len(0)
+            .temporary_directory()
+            .unwrap();
+        let root = dir.path().to_path_buf();
+        fs::write(root.join("f"), b"f").unwrap();
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("sub/s"), b"s").unwrap();
+        swap_on_sigusr1(
+            &root.join("sub"),
+            &root.join("moved"),
+            Some(&scratch.join("victim")),
+        );
+        let result = dir.cleanup();
+        assert!(SWAPPED.load(Ordering::SeqCst), "the swap did not happen");
+        result.unwrap();
+        assert!(!exists(&root));
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    let victim = make_victim(&path);
+    let root = path.join("root");
+    let trace = rerun_passing(
+        TEST,
+        &[
+            "-P",
+            root.to_str().unwrap(),
+            "-e",
+            "inject=unlinkat:signal=SIGUSR1:when=1",
+        ],
+        &path,
+    );
+    assert!(trace.contains("SIGUSR1"), "no signal was sent:\n{}", trace);
+    assert_victim_intact(&victim, &[]);
+    assert_eq!(list(&path), ["victim"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_walk_stops_when_a_closed_directory_was_moved() {
+    // A chain deeper than the descriptors the walk holds: the upper directories are closed
+    // (their identity recorded) while it works at the bottom. There, strace signals it and
+    // the handler moves `d5` (closed) into a victim directory outside the tree. Coming back
+    // up, `..` of `d5` is the victim, not `d4`: the walk must stop there, not go on in the
+    // victim (and then its parents). The victim sits deep in the scratch directory, so that
+    // even a walk without the check only climbs inside it.
+    const TEST: &str = "the_walk_stops_when_a_closed_directory_was_moved";
+    const DEPTH: usize = 100;
+    let chain = |root: &Path, n: usize| {
+        let mut p = root.to_path_buf();
+        for i in 1..=n {
+            p.push(format!("d{}", i));
+        }
+        p
+    };
+    let sandbox = |scratch: &Path| chain(&scratch.join("sandbox"), 12);
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = in_dir(&scratch)
+            .prefix("root")
+            .random_len(0)
+            .temporary_directory()
+            .unwrap();
+        let bottom = chain(dir.path(), DEPTH);
+        fs::create_dir_all(&bottom).unwrap();
+        fs::write(bottom.join("leaf"), b"leaf").unwrap();
+        swap_on_sigusr1(
+            &chain(dir.path(), 5),
+            &sandbox(&scratch).join("victim/d5"),
+            None,
+        );
+        let err = dir.cleanup().unwrap_err();
+        assert!(SWAPPED.load(Ordering::SeqCst), "the move did not happen");
+        assert!(err.to_string().contains("moved during removal"), "{}", err);
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    let deep = sandbox(&path);
+    fs::create_dir_all(&deep).unwrap();
+    let victim = make_victim(&deep);
+    let bottom = chain(&path.join("root"), DEPTH);
+    let trace = rerun_passing(
+        TEST,
+        &[
+            "-P",
+            bottom.to_str().unwrap(),
+            "-e",
+            "inject=unlinkat:signal=SIGUSR1:when=1",
+        ],
+        &path,
+    );
+    assert!(trace.contains("SIGUSR1"), "no signal was sent:\n{}", trace);
+    assert_victim_intact(&victim, &["d5"]);
+    assert_eq!(list(&deep), ["victim"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_subdirectory_swapped_for_a_symlink_before_its_mode_is_repaired_is_not_followed() {
+    // As nobody: `sub` (mode 000) cannot be opened, so the walk gives it mode 0700 itself,
+    // through an O_PATH|O_NOFOLLOW descriptor. Between its last failed open and that repair,
+    // `sub` becomes a symlink to a victim directory of the same user: strace signals the walk
+    // on its second `openat` in the tree (`sub`, then `sub` again after repairing the root;
+    // the root itself is opened with `open` on x86_64) and the handler swaps as that call
+    // returns. The trace is checked to show the swap right before the repair's open. The
+    // victim's mode must stay.
+    const TEST: &str =
+        "a_subdirectory_swapped_for_a_symlink_before_its_mode_is_repaired_is_not_followed";
+    if let Some(scratch) = tracee_arg() {
+        assert!(as_nobody(move || {
+            let mut dir = in_dir(&scratch)
+                .prefix("root")
+                .random_len(0)
+                .temporary_directory()
+                .unwrap();
+            let root = dir.path().to_path_buf();
+            fs::create_dir(root.join("sub")).unwrap();
+            fs::write(root.join("sub/s"), b"s").unwrap();
+            chmod(&root.join("sub"), 0o000);
+            swap_on_sigusr1(
+                &root.join("sub"),
+                &root.join("moved"),
+                Some(&scratch.join("victim")),
+            );
+            let _ = dir.cleanup();
+            SWAPPED.load(Ordering::SeqCst)
+        }));
+        return;
+    }
+    let scratch = Scratch::for_nobody();
+    let path = scratch.path().canonicalize().unwrap();
+    let victim = make_victim(&path);
+    chown_to_nobody_except(&victim, Path::new(""));
+    chmod(&victim, 0o750);
+    let root = path.join("root");
+    let trace = rerun_passing(
+        TEST,
+        &[
+            "-P",
+            root.to_str().unwrap(),
+            "-e",
+            "inject=openat:signal=SIGUSR1:when=2",
+        ],
+        &path,
+    );
+    // The swap landed right before the repair's O_PATH open, or the test proves nothing.
+    let after_signal: Vec<&str> = trace
+        .lines()
+        .skip_while(|l| !l.contains("--- SIGUSR1"))
+        .filter(|l| l.contains("openat("))
+        .collect();
+    assert!(
+        after_signal.first().is_some_and(|l| l.contains("O_PATH")),
+        "the signal did not come right before the repair:\n{}",
+        trace
+    );
+    assert_eq!(mode(&victim), 0o750);
+    assert_victim_intact(&victim, &[]);
 }

@@ -11,6 +11,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 #[cfg(unix)]
 use std::os::unix::fs::{symlink, MetadataExt};
 #[cfg(unix)]
+#[cfg(unix)]
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 #[cfg(unix)]
 use std::path::Path;
@@ -96,9 +98,54 @@ fn unnamed_path_has_no_name_and_cannot_be_linked() {
     assert!(scratch.names().is_empty());
     // O_EXCL: the inode can never be given a name, not even through /proc.
     let target = scratch.path().join("linked");
-    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    assert!(std::fs::hard_link(&proc_path, &target).is_err());
+    assert_eq!(
+        link_through_proc(file.as_file(), &target).map_err(|e| e.raw_os_error()),
+        Err(Some(libc::ENOENT))
+    );
     assert!(scratch.names().is_empty());
+}
+
+/// `linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, to, AT_SYMLINK_FOLLOW)`: gives the open file
+/// `file` the name `to`, which the kernel allows for an `O_TMPFILE` file opened without
+/// `O_EXCL` (std's `hard_link` does not follow the magic link and always fails, with `EXDEV`).
+#[cfg(unix)]
+fn link_through_proc(file: &std::fs::File, to: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).unwrap();
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes()).unwrap();
+    // SAFETY: both paths are valid NUL-terminated strings.
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn control_an_unnamed_file_opened_without_o_excl_can_be_linked() {
+    // What the check above would see if the library dropped O_EXCL: the link works.
+    let scratch = Scratch::new();
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o600)
+        .open(scratch.path())
+        .unwrap();
+    file.write_all(b"linked").unwrap();
+    let target = scratch.path().join("linked");
+    link_through_proc(&file, &target).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"linked");
 }
 
 #[test]
@@ -343,4 +390,109 @@ fn fallback_unlink_failure_closes_the_file_and_names_it() {
         0,
         "the descriptor was closed"
     );
+}
+
+/// How strace makes the `O_TMPFILE` open fail, and what the library must do then.
+#[cfg(unix)]
+const REFUSALS: [(&str, Refusal); 5] = [
+    ("EOPNOTSUPP", Refusal::FallBackOnce),
+    ("EINVAL", Refusal::FallBackOnce),
+    ("EISDIR", Refusal::FallBackForGood),
+    ("ENOSPC", Refusal::Fail(io::ErrorKind::StorageFull)),
+    ("EROFS", Refusal::Fail(io::ErrorKind::ReadOnlyFilesystem)),
+];
+
+#[derive(Clone, Copy, Debug)]
+#[cfg(unix)]
+enum Refusal {
+    /// The file system refuses `O_TMPFILE`: a named file this time, `O_TMPFILE` again next time.
+    FallBackOnce,
+    /// The kernel does not know `O_TMPFILE`: named files from now on (remembered).
+    FallBackForGood,
+    /// An error a named file would meet too: returned at once, nothing created.
+    Fail(io::ErrorKind),
+}
+
+#[cfg(unix)]
+#[test]
+fn o_tmpfile_refusals_fall_back_and_other_errors_are_returned_at_once() {
+    const TEST: &str = "o_tmpfile_refusals_fall_back_and_other_errors_are_returned_at_once";
+    if let Some(dir) = common::tracee_arg() {
+        // In the re-run: the first open of `dir` (the O_TMPFILE one) fails as strace says.
+        let case = dir.file_name().unwrap().to_str().unwrap();
+        let (_, refusal) = REFUSALS.iter().find(|(name, _)| *name == case).unwrap();
+        let create = || {
+            Builder::new()
+                .prefix("named")
+                .random_len(0)
+                .dir(&dir)
+                .temporary_file()
+        };
+        let named = format!("{}/named", dir.display());
+        match refusal {
+            Refusal::Fail(kind) => {
+                let err = create().unwrap_err();
+                assert_eq!(err.kind(), *kind, "{}", err);
+                assert!(
+                    err.to_string().contains(&dir.display().to_string()),
+                    "{}",
+                    err
+                );
+            }
+            Refusal::FallBackOnce | Refusal::FallBackForGood => {
+                let first = create().unwrap();
+                let second = create().unwrap();
+                assert!(
+                    link_text(&first).starts_with(&named),
+                    "{}",
+                    link_text(&first)
+                );
+                let second_named = link_text(&second).starts_with(&named);
+                assert_eq!(
+                    second_named,
+                    matches!(refusal, Refusal::FallBackForGood),
+                    "{}",
+                    link_text(&second)
+                );
+                round_trip(first);
+                round_trip(second);
+            }
+        }
+        assert!(list(&dir).is_empty());
+        return;
+    }
+    let scratch = Scratch::new();
+    for (errno, refusal) in REFUSALS {
+        let dir = scratch.path().canonicalize().unwrap().join(errno);
+        std::fs::create_dir(&dir).unwrap();
+        let inject = format!("inject=openat:error={}:when=1", errno);
+        let named = dir.join("named");
+        let trace = common::trace::rerun_passing(
+            TEST,
+            &[
+                "-P",
+                dir.to_str().unwrap(),
+                "-P",
+                named.to_str().unwrap(),
+                "-e",
+                "trace=openat,unlink",
+                "-e",
+                &inject,
+            ],
+            &dir,
+        );
+        let tmpfile_opens = trace.lines().filter(|l| l.contains("O_TMPFILE")).count();
+        let named_opens = trace
+            .lines()
+            .filter(|l| l.contains("O_EXCL|O_CREAT") || l.contains("O_CREAT|O_EXCL"))
+            .count();
+        assert!(trace.contains("(INJECTED)"), "{}: {}", errno, trace);
+        let want = match refusal {
+            Refusal::FallBackOnce => (2, 1),
+            Refusal::FallBackForGood => (1, 2),
+            Refusal::Fail(_) => (1, 0),
+        };
+        assert_eq!((tmpfile_opens, named_opens), want, "{}:\n{}", errno, trace);
+        assert!(list(&dir).is_empty(), "{}", errno);
+    }
 }

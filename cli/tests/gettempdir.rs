@@ -21,7 +21,7 @@ fn gettempdir(env: &[(&str, &OsStr)]) -> std::process::Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    common::output_of(&mut cmd).unwrap()
 }
 
 #[test]
@@ -69,12 +69,12 @@ fn every_subcommand_has_help() {
         &["run", "--help"],
         &["gettempdir", "--help"],
     ] {
-        let out = Command::new(TEMPKIT).args(args).output().unwrap();
+        let out = common::output_of(Command::new(TEMPKIT).args(args)).unwrap();
         assert_eq!(out.status.code(), Some(0), "{:?}", args);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Usage:"), "{:?}: {}", args, text);
     }
-    let top = Command::new(TEMPKIT).arg("--help").output().unwrap();
+    let top = common::output_of(Command::new(TEMPKIT).arg("--help")).unwrap();
     let text = String::from_utf8_lossy(&top.stdout);
     for sub in ["mktemp", "run", "gettempdir"] {
         assert!(text.contains(sub), "top-level help lists {}", sub);
@@ -89,7 +89,7 @@ fn usage_errors_fail_with_a_message() {
         &["run"],
         &["run", "--bogus", "--", "true"],
     ] {
-        let out = Command::new(TEMPKIT).args(args).output().unwrap();
+        let out = common::output_of(Command::new(TEMPKIT).args(args)).unwrap();
         assert!(!out.status.success(), "{:?}", args);
         assert!(!out.stderr.is_empty(), "{:?}", args);
     }

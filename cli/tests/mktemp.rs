@@ -333,7 +333,7 @@ fn run(tool: Tool, case: &Case, link: &Path) -> Run {
             Ok(())
         });
     }
-    let output = cmd.output().expect("run mktemp");
+    let output = common::output_of(&mut cmd).expect("run mktemp");
     Run {
         scratch,
         before,
@@ -520,13 +520,14 @@ fn a_name_that_cannot_be_written_is_not_left_behind() {
                 .write(true)
                 .open("/dev/full")
                 .unwrap();
-            let out = Command::new(prog)
-                .args(first)
-                .args(dir_flag)
-                .env("TMPDIR", scratch.path())
-                .stdout(full)
-                .output()
-                .unwrap();
+            let out = common::output_with_stdout(
+                Command::new(prog)
+                    .args(first)
+                    .args(dir_flag)
+                    .env("TMPDIR", scratch.path()),
+                Some(full),
+            )
+            .unwrap();
             assert_eq!(out.status.code(), Some(1), "{} {:?}", prog, dir_flag);
             assert!(
                 String::from_utf8_lossy(&out.stderr).contains("write error"),
@@ -549,11 +550,12 @@ fn non_utf8_names_are_printed_as_bytes() {
     let scratch = Scratch::new();
     let dir = scratch.path().join(OsStr::from_bytes(b"d\xff\xfe"));
     std::fs::create_dir(&dir).unwrap();
-    let out = Command::new(TEMPKIT)
-        .args([OsStr::new("mktemp"), OsStr::new("-p"), dir.as_os_str()])
-        .arg(OsStr::from_bytes(b"n\xe9XXXX.\x80"))
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        Command::new(TEMPKIT)
+            .args([OsStr::new("mktemp"), OsStr::new("-p"), dir.as_os_str()])
+            .arg(OsStr::from_bytes(b"n\xe9XXXX.\x80")),
+    )
+    .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -20,14 +20,15 @@ const TEMPKIT: &str = env!("CARGO_BIN_EXE_tempkit");
 
 /// `tempkit run --dir <scratch> ARGS...`, with the output captured.
 fn run_in(scratch: &Scratch, args: &[&str]) -> Output {
-    Command::new(TEMPKIT)
-        .arg("run")
-        .arg("--dir")
-        .arg(scratch.path())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tempkit")
+    common::output_of(
+        Command::new(TEMPKIT)
+            .arg("run")
+            .arg("--dir")
+            .arg(scratch.path())
+            .args(args)
+            .stdin(Stdio::null()),
+    )
+    .expect("run tempkit")
 }
 
 fn stdout_lines(out: &Output) -> Vec<String> {
@@ -122,11 +123,12 @@ fn cd_makes_it_the_working_directory_and_prefix_names_it() {
 #[test]
 fn the_default_directory_is_gettempdir() {
     let scratch = Scratch::new();
-    let out = Command::new(TEMPKIT)
-        .args(["run", "--", "sh", "-c", "echo $TMPDIR; touch $TMPDIR/file"])
-        .env("TMPDIR", scratch.path())
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        Command::new(TEMPKIT)
+            .args(["run", "--", "sh", "-c", "echo $TMPDIR; touch $TMPDIR/file"])
+            .env("TMPDIR", scratch.path()),
+    )
+    .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         Path::new(&stdout_lines(&out)[0]).parent(),
@@ -179,6 +181,7 @@ fn signal_tempkit(
         // The test harness may ignore some signals; the command must get the default actions.
         .spawn()
         .unwrap();
+    let _watchdog = common::watchdog(child.id());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let dir = PathBuf::from(lines.next().unwrap().unwrap());
     assert!(dir.is_dir(), "the directory exists while the command runs");
@@ -190,8 +193,16 @@ fn signal_tempkit(
 }
 
 #[test]
-fn sigterm_sigint_sighup_to_tempkit_reach_the_command_and_the_directory_goes() {
-    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+fn every_forwarded_signal_to_tempkit_reaches_the_command_and_the_directory_goes() {
+    for signal in [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGALRM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
         let scratch = Scratch::new();
         // `exec` makes sleep the command itself: the forwarded signal kills it.
         let (status, dir, _) = signal_tempkit(&scratch, "echo \"$TMPDIR\"; exec sleep 30", signal);
@@ -239,14 +250,15 @@ fn a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing() {
         (other.path().as_os_str(), 126),
     ];
     for (cmd, code) in cases {
-        let out = Command::new(TEMPKIT)
-            .arg("run")
-            .arg("--dir")
-            .arg(scratch.path())
-            .arg("--")
-            .arg(cmd)
-            .output()
-            .unwrap();
+        let out = common::output_of(
+            Command::new(TEMPKIT)
+                .arg("run")
+                .arg("--dir")
+                .arg(scratch.path())
+                .arg("--")
+                .arg(cmd),
+        )
+        .unwrap();
         assert_eq!(out.status.code(), Some(code), "{:?}", cmd);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -262,12 +274,13 @@ fn a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing() {
 #[test]
 fn a_directory_that_cannot_be_created_is_an_error_of_tempkit() {
     let scratch = Scratch::new();
-    let out = Command::new(TEMPKIT)
-        .args(["run", "--dir"])
-        .arg(scratch.path().join("missing"))
-        .args(["--", "sh", "-c", "echo ran"])
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        Command::new(TEMPKIT)
+            .args(["run", "--dir"])
+            .arg(scratch.path().join("missing"))
+            .args(["--", "sh", "-c", "echo ran"]),
+    )
+    .unwrap();
     assert_eq!(out.status.code(), Some(125));
     assert!(out.stdout.is_empty(), "the command did not run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
@@ -361,7 +374,7 @@ echo "$TMPDIR""#;
 /// descriptor until it execs.
 fn output_of_copy(cmd: &mut Command) -> Output {
     for _ in 0..100 {
-        match cmd.output() {
+        match common::output_of(cmd) {
             Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
@@ -400,7 +413,7 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
     assert_eq!(kept.status.code(), Some(0), "{}", err);
     let kept_dir = PathBuf::from(&stdout_lines(&kept)[0]);
     let mut rm = as_nobody(Command::new("rm"));
-    let rm = rm.arg("-rf").arg(&kept_dir).output().unwrap();
+    let rm = common::output_of(rm.arg("-rf").arg(&kept_dir)).unwrap();
     assert!(
         !rm.status.success(),
         "rm -rf removed the hostile tree: the test would prove nothing"
@@ -417,18 +430,19 @@ fn a_read_only_unsearchable_tree_left_by_the_command_is_removed() {
 #[test]
 fn paths_with_non_utf8_bytes_reach_the_command_and_stderr_intact() {
     let scratch = Scratch::new();
-    let out = Command::new(TEMPKIT)
-        .args([
-            OsStr::new("run"),
-            OsStr::new("--keep"),
-            OsStr::new("--prefix"),
-        ])
-        .arg(OsStr::from_bytes(b"p\xff-"))
-        .arg("--dir")
-        .arg(scratch.path())
-        .args(["--", "sh", "-c", "printf '%s' \"$TMPDIR\""])
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        Command::new(TEMPKIT)
+            .args([
+                OsStr::new("run"),
+                OsStr::new("--keep"),
+                OsStr::new("--prefix"),
+            ])
+            .arg(OsStr::from_bytes(b"p\xff-"))
+            .arg("--dir")
+            .arg(scratch.path())
+            .args(["--", "sh", "-c", "printf '%s' \"$TMPDIR\""]),
+    )
+    .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let dir = Path::new(OsStr::from_bytes(&out.stdout));
     assert!(dir.file_name().unwrap().as_bytes().starts_with(b"p\xff-"));
@@ -530,6 +544,7 @@ fn ctrl_c_on_the_terminal_ends_the_command_and_the_directory_goes() {
         });
     }
     let mut child = cmd.spawn().unwrap();
+    let _watchdog = common::watchdog(child.id());
     drop(cmd); // our copies of the terminal's slave side: reads end when tempkit's do
 
     // Read until the command has printed its directory.
@@ -557,5 +572,55 @@ fn ctrl_c_on_the_terminal_ends_the_command_and_the_directory_goes() {
     assert_eq!(status.signal(), None, "tempkit was killed: {:?}", status);
     assert_eq!(status.code(), Some(128 + libc::SIGINT));
     assert!(!dir.exists());
+    assert_left_nothing(&scratch, "the run");
+}
+
+#[test]
+fn a_failed_cleanup_after_a_failed_command_keeps_the_commands_status() {
+    // As above, but the command fails: its status (3) wins over tempkit's 125.
+    let scratch = Scratch::new();
+    let victim = Scratch::new();
+    std::fs::write(victim.path().join("precious"), b"keep me").unwrap();
+    let script = format!(
+        "echo \"$TMPDIR\"; rmdir \"$TMPDIR\" && ln -s '{}' \"$TMPDIR\"; exit 3",
+        victim.path().display()
+    );
+    let out = run_in(&scratch, &["--", "sh", "-c", &script]);
+    assert_eq!(out.status.code(), Some(3));
+    let link = PathBuf::from(&stdout_lines(&out)[0]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&*link.to_string_lossy()), "stderr {:?}", err);
+    assert_eq!(
+        std::fs::read(victim.path().join("precious")).unwrap(),
+        b"keep me"
+    );
+}
+
+#[test]
+fn a_signal_before_the_command_starts_stops_it_from_starting() {
+    // strace sends SIGTERM to tempkit on its first `mkdir` (creating the directory): after
+    // the handlers are installed, before the command is spawned. The command must not run,
+    // the status is 128 + 15, and the directory goes.
+    let scratch = Scratch::new();
+    let marker = scratch.path().join("ran");
+    let out = common::output_of(
+        Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdir,mkdirat"])
+            .args(["-e", "inject=mkdir,mkdirat:signal=SIGTERM:when=1"])
+            .arg(TEMPKIT)
+            .arg("run")
+            .arg("--dir")
+            .arg(scratch.path())
+            .args(["--", "sh", "-c"])
+            .arg(format!("touch '{}'", marker.display())),
+    )
+    .expect("run strace (CI installs it)");
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGTERM),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!marker.exists(), "the command ran");
     assert_left_nothing(&scratch, "the run");
 }

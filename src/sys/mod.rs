@@ -142,8 +142,11 @@ mod tests {
 
     #[test]
     fn link_then_unlink_moves_or_refuses_without_touching_either_file() {
-        let dir = std::env::temp_dir().join(format!("tempkit-sys-{}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
+        // A fresh unique directory: a fixed name in the shared directory could be taken.
+        let dir = crate::Builder::new()
+            .prefix("tempkit-sys-")
+            .mkdtemp()
+            .unwrap();
         let (from, taken, free) = (dir.join("from"), dir.join("taken"), dir.join("free"));
         std::fs::write(&from, b"moving").unwrap();
         std::fs::write(&taken, b"stays").unwrap();

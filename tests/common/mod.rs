@@ -128,30 +128,164 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// The longest a test waits for a child (process, traced re-run, command) before killing it
+/// and failing: a hang becomes a failure that names what hung, never a stuck suite.
+pub const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+#[cfg(unix)]
+/// Forks a child that runs `body` and exits with status 0 if it returned `true`, 1 if it
+/// returned `false` or panicked (with `_exit`: none of the parent's destructors or atexit
+/// handlers run twice). Returns the child's pid at once; [`wait_child`] collects it.
+pub fn fork_child(body: impl FnOnce() -> bool) -> libc::pid_t {
+    // SAFETY: fork in a test process; the child only runs `body` and then _exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(false);
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    pid
+}
+
+#[cfg(unix)]
+/// Waits for the child `pid` at most [`CHILD_TIMEOUT`]; returns whether it exited with status
+/// 0. A child still running then is killed (`SIGKILL`) and the test fails.
+pub fn wait_child(pid: libc::pid_t) -> bool {
+    let deadline = std::time::Instant::now() + CHILD_TIMEOUT;
+    let mut status = 0;
+    loop {
+        // SAFETY: polls a child we forked; `status` is a valid out-pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid {
+            return libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        }
+        assert_eq!(rc, 0, "waitpid: {}", std::io::Error::last_os_error());
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kills and reaps the child we forked.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!(
+                "child {} still running after {:?}: killed",
+                pid, CHILD_TIMEOUT
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// `cmd.output()`, bounded: stdin is null, stdout and stderr are captured in files (never a
+/// pipe that a grandchild could keep open), and a command still running after
+/// [`CHILD_TIMEOUT`] is killed and fails the test. Errors are those of `spawn`.
+pub fn output_of(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    output_with_stdout(cmd, None)
+}
+
+/// [`output_of`], with stdout going to `stdout` when given (the output's `stdout` is then
+/// empty).
+pub fn output_with_stdout(
+    cmd: &mut std::process::Command,
+    stdout: Option<std::fs::File>,
+) -> std::io::Result<std::process::Output> {
+    let scratch = Scratch::new();
+    let (out, err) = (scratch.path().join("stdout"), scratch.path().join("stderr"));
+    let stdout = match stdout {
+        Some(file) => file,
+        None => std::fs::File::create(&out)?,
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(std::fs::File::create(&err)?)
+        .spawn()?;
+    let status = wait_within(&mut child);
+    Ok(std::process::Output {
+        status,
+        stdout: std::fs::read(&out).unwrap_or_default(),
+        stderr: std::fs::read(&err)?,
+    })
+}
+
+/// Waits for `child` at most [`CHILD_TIMEOUT`]; kills it and fails the test after that.
+pub fn wait_within(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + CHILD_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "child {} still running after {:?}: killed",
+                child.id(),
+                CHILD_TIMEOUT
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[cfg(unix)]
+/// Kills the process `pid` (`SIGKILL`) if the returned guard is still alive after
+/// [`CHILD_TIMEOUT`]: a test reading a child's pipe or terminal then sees the end of it and
+/// fails, instead of hanging. Drop the guard once the child was waited for.
+pub fn watchdog(pid: u32) -> Watchdog {
+    let state = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let seen = std::sync::Arc::clone(&state);
+    let thread = std::thread::spawn(move || {
+        let (done, wake) = &*seen;
+        let guard = done.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, timeout) = wake
+            .wait_timeout_while(guard, CHILD_TIMEOUT, |done| !*done)
+            .unwrap_or_else(|p| p.into_inner());
+        if timeout.timed_out() && !*guard {
+            eprintln!(
+                "child {} still running after {:?}: killed",
+                pid, CHILD_TIMEOUT
+            );
+            // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    });
+    Watchdog {
+        state,
+        thread: Some(thread),
+    }
+}
+
+/// See [`watchdog`].
+#[cfg(unix)]
+pub struct Watchdog {
+    state: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(unix)]
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let (done, wake) = &*self.state;
+        *done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 #[cfg(unix)]
 /// Runs `body` in a forked child and returns whether it succeeded (returned `true` without
 /// panicking). `setup` runs in the child first, before `body` (as root, when we are root).
 ///
 /// The child touches only what it was given; it ends with `_exit`, so no destructor or
-/// atexit handler of the parent runs twice.
+/// atexit handler of the parent runs twice. The wait is bounded by [`CHILD_TIMEOUT`].
 pub fn in_child(setup: impl FnOnce(), body: impl FnOnce() -> bool) -> bool {
-    // SAFETY: fork in a test process; the child only runs the closures and then _exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            setup();
-            body()
-        }))
-        .unwrap_or(false);
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    let mut status = 0;
-    // SAFETY: waits for the child we forked.
-    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(rc, pid, "waitpid failed");
-    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    wait_child(fork_child(|| {
+        setup();
+        body()
+    }))
 }
 
 #[cfg(unix)]
@@ -186,52 +320,9 @@ pub fn with_umask(mask: u32, body: impl FnOnce() -> bool) -> bool {
     )
 }
 
-/// The environment variable that tells a test it is the traced re-run of itself (see
-/// [`traced`]); its value is the argument the re-run works on.
 #[cfg(unix)]
-const TRACEE: &str = "TEMPKIT_TEST_TRACEE";
-
-#[cfg(unix)]
-/// In the re-run started by [`traced`]: the argument it was given. `None` in a normal run.
-pub fn tracee_arg() -> Option<PathBuf> {
-    std::env::var_os(TRACEE).map(PathBuf::from)
-}
-
-#[cfg(unix)]
-/// Runs the test named `test` of this test binary again, alone, under
-/// `strace -f -e trace=SYSCALLS`, with [`tracee_arg`] returning `arg` in the re-run. Returns
-/// whether the re-run passed (and really ran that one test) and the lines of the trace.
-///
-/// This is how tests count system calls ("one attempt", "exactly `TMP_MAX` attempts") without
-/// the library exposing anything for it.
-pub fn traced(test: &str, syscalls: &str, arg: &Path) -> (bool, Vec<String>) {
-    let log = Scratch::new();
-    let trace = log.path().join("trace");
-    let output = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-e", &format!("trace={}", syscalls), "-o"])
-        .arg(&trace)
-        .arg(std::env::current_exe().expect("current test binary"))
-        .args([test, "--exact", "--test-threads=1", "-q"])
-        .env(TRACEE, arg)
-        .output()
-        .expect("run strace (CI installs it)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let ran = stdout.contains("test result: ok. 1 passed");
-    if !output.status.success() || !ran {
-        eprintln!(
-            "traced re-run of {} failed:\n{}\n{}",
-            test,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let lines = std::fs::read_to_string(&trace)
-        .expect("read the trace")
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    (output.status.success() && ran, lines)
-}
+#[allow(unused_imports)] // each test binary uses its share
+pub use trace::{traced, tracee_arg};
 
 #[cfg(unix)]
 /// The trace lines of calls on a path directly inside `dir` (`"DIR/NAME"` in the arguments).

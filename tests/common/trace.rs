@@ -1,9 +1,20 @@
-//! Running one test of the current test binary again under `strace`, to see which system
-//! calls tempkit makes.
+//! Running one test of the current test binary again under `strace`: to see which system
+//! calls tempkit makes, and to make a system call fail or a race happen exactly when a test
+//! wants it (`-e inject=...`), without touching the library.
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The environment variable that tells a test it is the traced re-run of itself; its value
+/// is the argument the re-run works on (see [`tracee_arg`]).
+const TRACEE: &str = "TEMPKIT_TEST_TRACEE";
+
+/// In a re-run started by [`rerun`] (or [`traced`], [`strace_test`]): the argument it was
+/// given. `None` in a normal run.
+pub fn tracee_arg() -> Option<PathBuf> {
+    std::env::var_os(TRACEE).map(PathBuf::from)
+}
 
 /// Whether `strace` can run here.
 pub fn strace_available() -> bool {
@@ -14,10 +25,89 @@ pub fn strace_available() -> bool {
         .unwrap_or(false)
 }
 
+/// What a traced re-run did.
+pub struct Rerun {
+    /// It passed, and the filter ran exactly that one test.
+    pub ok: bool,
+    /// Its stdout and stderr, for failure messages.
+    pub output: String,
+    /// The trace, one system call a line.
+    pub trace: String,
+}
+
+/// Runs the test called `test` of this very test binary again, alone, under
+/// `strace -f -qq -s 4096 STRACE_ARGS`, with [`tracee_arg`] returning `arg` in the re-run and
+/// `env` added to its environment. Bounded by [`super::CHILD_TIMEOUT`]. Panics when strace is
+/// missing: CI installs it, and a security test must not pass by not running.
+pub fn rerun(test: &str, strace_args: &[&str], arg: &Path, env: &[(&str, &OsStr)]) -> Rerun {
+    assert!(strace_available(), "strace is needed (CI installs it)");
+    // The argument first: a TRACEE the caller passes in `env` wins.
+    let mut all = vec![(TRACEE, arg.as_os_str())];
+    all.extend_from_slice(env);
+    let (output, trace) = run_under_strace(test, strace_args, &all);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The filter must have matched exactly one test, or the trace proves nothing.
+    let ok = output.status.success() && stdout.contains("test result: ok. 1 passed");
+    Rerun {
+        ok,
+        output: format!("{}\n{}", stdout, String::from_utf8_lossy(&output.stderr)),
+        trace,
+    }
+}
+
+/// The one way tests run themselves under strace: `test` of this binary, alone, under
+/// `strace -f -qq -s 4096 STRACE_ARGS -o TRACE`, with `env` added, bounded by
+/// [`super::CHILD_TIMEOUT`]. Returns its output and the trace, whatever its outcome.
+fn run_under_strace(
+    test: &str,
+    strace_args: &[&str],
+    env: &[(&str, &OsStr)],
+) -> (std::process::Output, String) {
+    let scratch = super::Scratch::new();
+    let out = scratch.path().join("strace.out");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-s", "4096"])
+        .args(strace_args)
+        .arg("-o")
+        .arg(&out)
+        .arg(std::env::current_exe().expect("current test binary"))
+        .args(["--exact", test, "--test-threads=1", "--nocapture"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = super::output_of(&mut cmd).expect("run strace");
+    let trace = std::fs::read_to_string(&out).unwrap_or_default();
+    (output, trace)
+}
+
+/// [`rerun`], asserting that the re-run passed; returns the trace.
+pub fn rerun_passing(test: &str, strace_args: &[&str], arg: &Path) -> String {
+    let run = rerun(test, strace_args, arg, &[]);
+    assert!(
+        run.ok,
+        "traced re-run of `{}` failed:\n{}",
+        test, run.output
+    );
+    run.trace
+}
+
+/// Runs the test named `test` of this test binary again, alone, under
+/// `strace -f -e trace=SYSCALLS`, with [`tracee_arg`] returning `arg` in the re-run. Returns
+/// whether the re-run passed (and really ran that one test) and the lines of the trace.
+///
+/// This is how tests count system calls ("one attempt", "exactly `TMP_MAX` attempts") without
+/// the library exposing anything for it.
+pub fn traced(test: &str, syscalls: &str, arg: &Path) -> (bool, Vec<String>) {
+    let run = rerun(test, &["-e", &format!("trace={}", syscalls)], arg, &[]);
+    if !run.ok {
+        eprintln!("traced re-run of {} failed:\n{}", test, run.output);
+    }
+    (run.ok, run.trace.lines().map(str::to_owned).collect())
+}
+
 /// Runs the test called `test` of this very test binary under `strace -f`, with `env` added
 /// to its environment, tracing the system calls in `syscalls` (strace's `-e trace=` syntax).
-/// Returns the trace, one system call a line; `None` (after saying so on stderr) when strace
-/// is not installed. Panics if the traced test fails.
+/// Returns the trace, one system call a line. Panics if the traced test fails.
 pub fn strace_test(test: &str, env: &[(&str, &OsStr)], syscalls: &str) -> Option<String> {
     strace_test_with(test, env, &[], syscalls)
 }
@@ -30,22 +120,17 @@ pub fn strace_test_with(
     extra: &[String],
     syscalls: &str,
 ) -> Option<String> {
-    if !strace_available() {
-        eprintln!("strace is not installed: skipping the system-call check of `{test}`");
-        return None;
-    }
+    assert!(strace_available(), "strace is needed (CI installs it)");
     let (output, trace) = strace_run(test, env, syscalls, extra);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "traced test `{test}` failed: {}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
     // The filter must have matched exactly one test, or the trace proves nothing.
     assert!(
-        stdout.contains("1 passed"),
-        "traced test `{test}` did not run:\n{stdout}"
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "traced test `{}` failed or did not run: {}\n{}\n{}",
+        test,
+        output.status,
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
     );
     Some(trace)
 }
@@ -60,23 +145,10 @@ pub fn strace_run(
     syscalls: &str,
     extra: &[String],
 ) -> (std::process::Output, String) {
-    let scratch = super::Scratch::new();
-    let out = scratch.path().join("strace.out");
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-s", "4096", "-e"])
-        .arg(format!("trace={syscalls}"))
-        .args(extra)
-        .arg("-o")
-        .arg(&out)
-        .arg(&exe)
-        .args(["--exact", test, "--test-threads=1", "--nocapture"]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().expect("run strace");
-    let trace = std::fs::read_to_string(&out).expect("read the trace");
-    (output, trace)
+    let trace = format!("trace={}", syscalls);
+    let mut args = vec!["-e", trace.as_str()];
+    args.extend(extra.iter().map(String::as_str));
+    run_under_strace(test, &args, env)
 }
 
 /// One system call of a trace made with `strace -f`.
