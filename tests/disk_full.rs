@@ -5,7 +5,6 @@
 
 // Tests may use the current toolchain (only the library keeps to Rust 1.63).
 #![allow(clippy::incompatible_msrv)]
-
 #![cfg(unix)] // for now
 
 mod common;

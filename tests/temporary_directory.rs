@@ -23,11 +23,11 @@ use std::sync::Arc;
 #[cfg(unix)]
 use std::sync::OnceLock;
 
+#[cfg(unix)]
+use common::trace::{rerun_passing, tracee_arg};
 use common::Scratch;
 #[cfg(unix)]
 use common::{as_nobody, in_child, is_root, list, mode};
-#[cfg(unix)]
-use common::trace::{rerun_passing, tracee_arg};
 use tempkit::{Builder, TemporaryDirectory};
 
 fn in_dir(dir: &Path) -> Builder {
