@@ -9,10 +9,8 @@ mod common;
 use std::io;
 use std::io::{Read, Seek, SeekFrom, Write};
 #[cfg(unix)]
+use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt};
 #[cfg(unix)]
-use std::os::unix::fs::OpenOptionsExt;
-#[cfg(unix)]
-use std::os::unix::fs::{symlink, MetadataExt};
 use std::os::unix::io::AsRawFd;
 #[cfg(unix)]
 use std::path::Path;
