@@ -57,11 +57,12 @@ const MAX_OPEN: usize = 32;
 const MAX_PASSES: u32 = 3;
 
 /// Entries met before the walk hands subdirectories to threads. Removing an entry costs
-/// 3 to 10 µs, starting a thread about 30 µs: a tree this large pays for its threads many
-/// times over (the `compare` bench: 10,000 files in 100 directories, 0.6x the serial time
-/// on tmpfs), a smaller one is done before threads would help.
+/// 4 to 20 µs, starting a thread (and asking how many cores there are) 50 to 100 µs: after
+/// 500 entries (2 to 10 ms of work) the threads cost at most a few percent of what they can
+/// save, while all but 5% of the 10,000-file tree of the `compare` bench is left for them.
+/// A `TemporaryDirectory` of 100 files never gets there.
 #[cfg(not(feature = "__test-parallel-removal"))]
-const PARALLEL_AFTER: u64 = 2_000;
+const PARALLEL_AFTER: u64 = 500;
 /// Test builds force the parallel walk on every tree that has a subdirectory.
 #[cfg(feature = "__test-parallel-removal")]
 const PARALLEL_AFTER: u64 = 1;
