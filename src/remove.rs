@@ -289,8 +289,8 @@ impl<'a> Walk<'a> {
         // Each thread's bound; the directories held here stay open meanwhile.
         let max_open = (self.max_open - self.open) / threads;
         let path = self.path_of(None);
-        let (pending, dir) = match self.stack.last_mut() {
-            Some(top) => (std::mem::take(&mut top.pending), &top.dir),
+        let (pending, dir, repaired) = match self.stack.last_mut() {
+            Some(top) => (std::mem::take(&mut top.pending), &top.dir, top.repaired),
             None => return false,
         };
         let dir = match dir {
@@ -299,7 +299,7 @@ impl<'a> Walk<'a> {
         };
         let queue = Mutex::new(pending);
         let stop = AtomicBool::new(false);
-        let work = || share(dir, &path, &queue, &stop, max_open);
+        let work = || share(dir, repaired, &path, &queue, &stop, max_open);
         let shares: Vec<Share> = std::thread::scope(|scope| {
             let others: Vec<_> = (1..threads)
                 .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
@@ -647,17 +647,21 @@ impl<'a> Walk<'a> {
 
 /// One thread's share of a parallel walk: takes the subdirectories of `dir` (at `path`) from
 /// `queue` one at a time and removes each with everything in it, as the serial walk does,
-/// holding at most `max_open` descriptors (the shared `dir` among them).
+/// holding at most `max_open` descriptors (the shared `dir` among them). `repaired`: `dir`
+/// was given mode 0700 already.
 fn share(
     dir: &DirHandle,
+    repaired: bool,
     path: &Path,
     queue: &Mutex<Vec<NameBuf>>,
     stop: &AtomicBool,
     max_open: usize,
 ) -> Share {
     let mut walk = Walk::new(path, max_open.max(2));
-    walk.stack
-        .push(Frame::new(Held::Shared(dir), NameBuf::default()));
+    let mut bottom = Frame::new(Held::Shared(dir), NameBuf::default());
+    // Already given mode 0700 by us: not again.
+    bottom.repaired = repaired;
+    walk.stack.push(bottom);
     walk.open = 1;
     let mut stopped = false;
     while !stop.load(Ordering::Relaxed) {
