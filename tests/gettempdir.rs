@@ -500,16 +500,7 @@ fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_not
         &vars,
         || {
             std::env::set_current_dir(&cwd).unwrap();
-            let none = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            // SAFETY: plain system calls in the single-threaded child: ignore SIGXFSZ so a
-            // write past the limit fails with EFBIG instead of killing the process.
-            unsafe {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &none), 0);
-            }
+            no_writes();
         },
         || {
             let err = match tempkit::gettempdir() {
@@ -556,7 +547,8 @@ fn refused_candidates(root: &Path) -> [PathBuf; 5] {
     ["good", "missing", "a-file", "root-owned", "nobodys"].map(|n| root.join(n))
 }
 
-/// Lets the rlimit make every write fail (`EFBIG`, not `SIGXFSZ`).
+/// Makes every write fail: a file size limit of 0, and `SIGXFSZ` ignored so that a write past
+/// it fails with `EFBIG` instead of killing the process.
 fn no_writes() {
     let none = libc::rlimit {
         rlim_cur: 0,

@@ -614,14 +614,20 @@ fn a_tree_ten_thousand_levels_deep_is_removed_with_few_descriptors() {
         fd = openat(&fd, "d", flags, Mode::empty()).unwrap();
     }
     drop(fd);
+    // In a child allowed 64 descriptors in all: one per level would need 10,000.
+    cleanup_with_descriptors(dir, 64);
+}
+
+/// Removes `dir` in a forked child allowed `limit` descriptors in all, and checks that it is
+/// gone.
+fn cleanup_with_descriptors(dir: TemporaryDirectory, limit: u64) {
     let path = dir.path().to_path_buf();
     let mut dir = Some(dir);
-    // In a child allowed 64 descriptors in all: one per level would need 10,000.
     assert!(in_child(
         || {
             let limit = libc::rlimit {
-                rlim_cur: 64,
-                rlim_max: 64,
+                rlim_cur: limit,
+                rlim_max: limit,
             };
             // SAFETY: setrlimit with a valid struct, in the child only.
             assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
@@ -845,27 +851,7 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
             level.push("d");
         }
     }
-    let path = dir.path().to_path_buf();
-    let mut dir = Some(dir);
-    assert!(in_child(
-        || {
-            let limit = libc::rlimit {
-                rlim_cur: 48,
-                rlim_max: 48,
-            };
-            // SAFETY: setrlimit with a valid struct, in the child only.
-            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
-        },
-        || {
-            let mut dir = dir.take().unwrap();
-            let result = dir.cleanup();
-            if let Err(e) = &result {
-                eprintln!("{}", e);
-            }
-            result.is_ok() && !exists(dir.path())
-        }
-    ));
-    assert!(!exists(&path));
+    cleanup_with_descriptors(dir, 48);
 }
 
 /// What the `SIGUSR1` handler of a traced re-run does: `rename(from, to)`, then, if given,
