@@ -31,6 +31,13 @@ use crate::{error, path, reap, remove, Builder};
 /// heap stack and a bounded number of descriptors (about 32), so a tree 10,000 levels deep is
 /// no problem.
 ///
+/// # Performance
+/// An empty directory costs one `rmdir`. A large tree (past 500 entries) is removed by up to
+/// four threads (the one dropping it among them, at most one per core), each taking whole
+/// subdirectories, with the same guarantees and the same bound on descriptors in total; a
+/// small tree never starts a thread, and where no thread can be started the current one does
+/// all the work.
+///
 /// # Keeping evidence
 /// A directory dropped while its thread panics is kept, and its path printed, with
 /// [`Builder::keep_on_panic`] or `TEMPKIT_KEEP=on-panic`; for failures that are not panics,
