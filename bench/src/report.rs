@@ -280,6 +280,34 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
             "at most 1.0x std::fs::remove_dir_all",
         );
     }
+    for row in find(rows, Op::SpooledMemory) {
+        ratio_target(
+            &mut t,
+            5,
+            row,
+            Who::Floor,
+            1.0 / 0.9,
+            "at least 0.9x the throughput of Vec<u8> (time at most 1.111x)",
+        );
+        ratio_target(
+            &mut t,
+            5,
+            row,
+            Who::Tempfile,
+            1.0,
+            "at least 1.0x tempfile::SpooledTempFile",
+        );
+    }
+    for row in find(rows, Op::Rollover) {
+        ratio_target(
+            &mut t,
+            5,
+            row,
+            Who::Floor,
+            1.2,
+            "at most 1.2x writing 1 MiB to a fresh O_TMPFILE file",
+        );
+    }
     for row in find(rows, Op::RemoveTree) {
         let (limit, what) = if row.fs == "tmpfs" {
             (
@@ -338,34 +366,6 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
             },
             met: mine.zip(named).map(|(m, n)| m <= n),
         });
-    }
-    for row in find(rows, Op::SpooledMemory) {
-        ratio_target(
-            &mut t,
-            5,
-            row,
-            Who::Floor,
-            1.0 / 0.9,
-            "at least 0.9x the throughput of Vec<u8> (time at most 1.111x)",
-        );
-        ratio_target(
-            &mut t,
-            5,
-            row,
-            Who::Tempfile,
-            1.0,
-            "at least 1.0x tempfile::SpooledTempFile",
-        );
-    }
-    for row in find(rows, Op::Rollover) {
-        ratio_target(
-            &mut t,
-            5,
-            row,
-            Who::Floor,
-            1.2,
-            "at most 1.2x writing 1 MiB to a fresh O_TMPFILE file",
-        );
     }
     for row in find(rows, Op::WriteAtomicDurable) {
         let what = "at most 1.05x the same sequence by hand";
