@@ -620,6 +620,7 @@ fn a_tree_ten_thousand_levels_deep_is_removed_with_few_descriptors() {
 
 /// Removes `dir` in a forked child allowed `limit` descriptors in all, and checks that it is
 /// gone.
+#[cfg(unix)]
 fn cleanup_with_descriptors(dir: TemporaryDirectory, limit: u64) {
     let path = dir.path().to_path_buf();
     let mut dir = Some(dir);
