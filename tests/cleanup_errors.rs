@@ -43,10 +43,7 @@ fn seen() -> Vec<Seen> {
 /// `chattr +i path` (or `-i`). Panics if it fails: the test needs root and a file system
 /// with the flag (ext4).
 fn chattr(flag: &str, path: &Path) {
-    let out = Command::new("chattr")
-        .arg(flag)
-        .arg(path)
-        .output()
+    let out = common::output_of(Command::new("chattr").arg(flag).arg(path))
         .expect("run chattr (e2fsprogs)");
     assert!(
         out.status.success(),
@@ -72,11 +69,12 @@ impl ImmutableScratch {
 
 impl Drop for ImmutableScratch {
     fn drop(&mut self) {
-        let _ = Command::new("chattr")
-            .arg("-R")
-            .arg("-i")
-            .arg(self.0.path())
-            .output();
+        let _ = common::output_of(
+            Command::new("chattr")
+                .arg("-R")
+                .arg("-i")
+                .arg(self.0.path()),
+        );
     }
 }
 

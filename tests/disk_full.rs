@@ -183,16 +183,18 @@ impl SmallTmpfs {
         let scratch = Scratch::new();
         let mount = scratch.path().join("mnt");
         std::fs::create_dir(&mount).unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!(
-                "size={},nr_inodes={},mode=0700",
-                TMPFS_SIZE, inodes
-            ))
-            .arg("tempkit-test")
-            .arg(&mount)
-            .status()
-            .expect("run mount");
+        let status = common::output_of(
+            std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o"])
+                .arg(format!(
+                    "size={},nr_inodes={},mode=0700",
+                    TMPFS_SIZE, inodes
+                ))
+                .arg("tempkit-test")
+                .arg(&mount),
+        )
+        .expect("run mount")
+        .status;
         assert!(status.success(), "mount a tmpfs on {}", mount.display());
         Some(SmallTmpfs {
             mount,
@@ -207,10 +209,11 @@ impl SmallTmpfs {
 
 impl Drop for SmallTmpfs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.mount)
-            .status();
+        let _ = common::output_of(
+            std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.mount),
+        );
     }
 }
 

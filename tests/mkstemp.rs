@@ -146,12 +146,13 @@ fn existing_files_and_directories_at_candidate_names_are_skipped_and_kept() {
 /// Whether a shell started now can see descriptor `fd`.
 #[cfg(unix)]
 fn child_sees(fd: i32) -> bool {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("test -e /proc/self/fd/{}", fd))
-        .status()
-        .expect("run sh");
-    status.success()
+    let out = common::output_of(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("test -e /proc/self/fd/{}", fd)),
+    )
+    .expect("run sh");
+    out.status.success()
 }
 
 #[test]

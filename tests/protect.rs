@@ -17,9 +17,7 @@ use common::Scratch;
 const TMPFILES: &str = "systemd-tmpfiles";
 
 fn tmpfiles_available() -> bool {
-    Command::new(TMPFILES)
-        .arg("--version")
-        .output()
+    common::output_of(Command::new(TMPFILES).arg("--version"))
         .map(|o| o.status.success())
         .unwrap_or(false)
 }
@@ -28,10 +26,7 @@ fn tmpfiles_available() -> bool {
 /// older than a day, by access and modification times of files and directories.
 fn clean(dir: &Path, conf: &Path) {
     std::fs::write(conf, format!("e {} - - - amAM:1d\n", dir.display())).unwrap();
-    let out = Command::new(TMPFILES)
-        .arg("--clean")
-        .arg(conf)
-        .output()
+    let out = common::output_of(Command::new(TMPFILES).arg("--clean").arg(conf))
         .expect("run systemd-tmpfiles");
     assert!(
         out.status.success(),
@@ -50,11 +45,13 @@ fn age(paths: &[&Path]) {
             }
         }
         all.push(path.to_path_buf());
-        let ok = Command::new("touch")
-            .args(["-h", "-d", "40 days ago"])
-            .args(&all)
-            .status()
-            .unwrap();
+        let ok = common::output_of(
+            Command::new("touch")
+                .args(["-h", "-d", "40 days ago"])
+                .args(&all),
+        )
+        .unwrap()
+        .status;
         assert!(ok.success());
     }
 }

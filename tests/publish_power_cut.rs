@@ -25,9 +25,7 @@ fn new_content() -> Vec<u8> {
 }
 
 fn run(program: &str, args: &[&str]) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
+    let output = common::output_of(Command::new(program).args(args))
         .unwrap_or_else(|e| panic!("run {} (CI installs it): {}", program, e));
     assert!(
         output.status.success(),
@@ -99,7 +97,7 @@ impl Image {
 impl Drop for Image {
     fn drop(&mut self) {
         if self.mounted {
-            let _ = Command::new("umount").arg(&self.mnt).status();
+            let _ = common::output_of(Command::new("umount").arg(&self.mnt));
         }
     }
 }

@@ -161,12 +161,14 @@ fn exactly_the_dead_owners_entries_are_listed_and_removed() {
     let link = dir.join("link");
     std::os::unix::fs::symlink(&dead_outside, &link).unwrap();
     let copy = dir.join("copy");
-    let cp = std::process::Command::new("cp")
-        .args(["-r", "--preserve=xattr"])
-        .arg(&dead[0])
-        .arg(&copy)
-        .status()
-        .unwrap();
+    let cp = common::output_of(
+        std::process::Command::new("cp")
+            .args(["-r", "--preserve=xattr"])
+            .arg(&dead[0])
+            .arg(&copy),
+    )
+    .unwrap()
+    .status;
     assert!(cp.success());
     assert!(
         tag_of(&copy).is_some(),

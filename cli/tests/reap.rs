@@ -15,12 +15,13 @@ const TEMPKIT: &str = env!("CARGO_BIN_EXE_tempkit");
 /// `tempkit reap ARGS...` with TMPDIR set to `tmpdir`: its standard output, after checking
 /// that it succeeded.
 fn reap(tmpdir: &Path, args: &[&str]) -> String {
-    let out = Command::new(TEMPKIT)
-        .arg("reap")
-        .args(args)
-        .env("TMPDIR", tmpdir)
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        Command::new(TEMPKIT)
+            .arg("reap")
+            .args(args)
+            .env("TMPDIR", tmpdir),
+    )
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",

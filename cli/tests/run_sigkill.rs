@@ -111,7 +111,7 @@ fn kill(pid: i32, signal: i32) {
 }
 
 fn assert_cleaned_up(run: &mut Run, parent: &Path) {
-    let status = run.tempkit.wait().unwrap();
+    let status = common::wait_within(&mut run.tempkit);
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(libc::SIGKILL)
@@ -147,7 +147,7 @@ fn killing_only_the_guardian_changes_nothing_for_a_normal_end() {
     let mut run = start(&scratch, 1, false);
     let guardian = guardian_of(run.tempkit.id(), run.command);
     kill(guardian, libc::SIGKILL);
-    let status = run.tempkit.wait().unwrap();
+    let status = common::wait_within(&mut run.tempkit);
     assert_eq!(status.code(), Some(0));
     assert!(!run.dir.exists());
     common::assert_empty(&scratch.path().join("tmp"));
@@ -162,7 +162,7 @@ fn when_tempkit_and_its_guardian_both_die_tempkit_reap_removes_exactly_the_direc
     let other = tempkit::Builder::new().dir(&parent).mkdtemp().unwrap();
     kill(guardian, libc::SIGKILL);
     kill(run.tempkit.id() as i32, libc::SIGKILL);
-    run.tempkit.wait().unwrap();
+    common::wait_within(&mut run.tempkit);
     kill(run.command, libc::SIGKILL);
     assert!(within(8, || is_gone(run.command)));
     assert!(within(8, || is_gone(guardian)));
@@ -174,7 +174,7 @@ fn when_tempkit_and_its_guardian_both_die_tempkit_reap_removes_exactly_the_direc
         if dry {
             cmd.arg("--dry-run");
         }
-        let out = cmd.output().unwrap();
+        let out = common::output_of(&mut cmd).unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -206,14 +206,14 @@ fn a_directory_kept_on_failure_is_untagged_and_never_reaped() {
     let scratch = Scratch::new();
     let parent = scratch.path().join("tmp");
     std::fs::create_dir(&parent).unwrap();
-    let out = Command::new(TEMPKIT)
-        .arg("run")
-        .arg("--dir")
-        .arg(&parent)
-        .args(["--keep-on-failure", "--", "false"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        Command::new(TEMPKIT)
+            .arg("run")
+            .arg("--dir")
+            .arg(&parent)
+            .args(["--keep-on-failure", "--", "false"]),
+    )
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let kept = common::list(&parent);
     assert_eq!(kept.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));

@@ -18,9 +18,7 @@ pub fn tracee_arg() -> Option<PathBuf> {
 
 /// Whether `strace` can run here.
 pub fn strace_available() -> bool {
-    Command::new("strace")
-        .arg("-V")
-        .output()
+    super::output_of(Command::new("strace").arg("-V"))
         .map(|o| o.status.success())
         .unwrap_or(false)
 }
