@@ -88,3 +88,35 @@ fn an_absurd_random_len_is_refused_before_anything_is_created() {
     }
     assert!(scratch.names().is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_random_len_of_4096_is_left_to_the_file_system() {
+    // The bound refuses only what no file name can hold: 4,096 itself is tried, and the file
+    // system answers with its own error (a name longer than 255 bytes), not InvalidInput.
+    let scratch = Scratch::new();
+    let err = Builder::new()
+        .dir(scratch.path())
+        .random_len(4096)
+        .mkstemp()
+        .unwrap_err();
+    assert_ne!(err.kind(), std::io::ErrorKind::InvalidInput, "{}", err);
+    let os_error = format!("(os error {})", libc::ENAMETOOLONG);
+    assert!(err.to_string().ends_with(&os_error), "{}", err);
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn a_failed_creation_says_what_it_was_creating_and_where() {
+    let scratch = Scratch::new();
+    let missing = scratch.path().join("missing");
+    let file = Builder::new().dir(&missing).mkstemp().unwrap_err();
+    let dir = Builder::new().dir(&missing).mkdtemp().unwrap_err();
+    for (err, noun) in [(file, "file"), (dir, "directory")] {
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{}", err);
+        let text = err.to_string();
+        let what = format!("create temporary {} in", noun);
+        assert!(text.contains(&what), "{:?} does not say {:?}", text, what);
+        assert!(text.contains(&*missing.to_string_lossy()), "{}", text);
+    }
+}
