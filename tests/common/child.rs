@@ -79,7 +79,7 @@ pub fn run_child(test: &str, arg: &std::path::Path, env: &[(&str, &OsStr)]) -> C
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("run the test binary again");
+    let mut child = spawn_retrying(&mut cmd);
     let deadline = Instant::now() + TIMEOUT;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for the child test") {
@@ -95,4 +95,27 @@ pub fn run_child(test: &str, arg: &std::path::Path, env: &[(&str, &OsStr)]) -> C
     let output =
         String::from_utf8_lossy(&std::fs::read(&out).expect("read the output")).into_owned();
     ChildRun { status, output }
+}
+
+/// Spawns `cmd`, trying again up to twice after a failure that is not "not found" or "no
+/// permission": wine sometimes refuses to start a process while others start
+/// ("Internal error", 1359), which says nothing about the library under test.
+fn spawn_retrying(cmd: &mut Command) -> std::process::Child {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e)
+                if tries < 3
+                    && !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                    ) =>
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("run the test binary again: {:?}", e),
+        }
+    }
 }
