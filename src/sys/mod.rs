@@ -55,6 +55,35 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::path::Path;
 
+/// What an entry is (protection and reaping; one definition for every platform).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))] // nothing is stat'ed there: the shared code matches
+pub(crate) enum StatKind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+/// The parts of `stat` that protection and reaping look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) kind: StatKind,
+    pub(crate) uid: u32,
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    pub(crate) nlink: u64,
+}
+
+/// What `/proc/PID/stat` says of a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    /// Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ...
+    pub(crate) state: u8,
+    /// Field 22: the start time, in clock ticks since boot.
+    pub(crate) start: u64,
+}
+
 /// An entry named relative to an open directory, or (without one) a path taken as usual:
 /// relative to the current directory unless absolute.
 #[derive(Clone, Copy, Debug)]

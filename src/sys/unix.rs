@@ -718,6 +718,7 @@ mod owner {
     use rustix::io::Errno;
 
     use super::removal::{DirHandle, Name};
+    use crate::sys::{ProcStat, Stat, StatKind};
 
     /// A borrowed descriptor that locks and tags apply to.
     pub(crate) type Fd<'a> = BorrowedFd<'a>;
@@ -775,25 +776,6 @@ mod owner {
             Err(Errno::WOULDBLOCK) => Ok(false),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// What an entry is.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) enum StatKind {
-        Dir,
-        File,
-        Symlink,
-        Other,
-    }
-
-    /// The parts of `stat` that protection and reaping look at.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) struct Stat {
-        pub(crate) kind: StatKind,
-        pub(crate) uid: u32,
-        pub(crate) dev: u64,
-        pub(crate) ino: u64,
-        pub(crate) nlink: u64,
     }
 
     #[allow(clippy::unnecessary_cast)] // the field types differ between targets
@@ -943,15 +925,6 @@ mod owner {
     /// The identity of our pid namespace: the inode of `/proc/self/ns/pid`.
     pub(crate) fn pid_namespace() -> io::Result<u64> {
         Ok(rustix::fs::stat("/proc/self/ns/pid")?.st_ino as u64)
-    }
-
-    /// What `/proc/PID/stat` says of a process.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) struct ProcStat {
-        /// Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ...
-        pub(crate) state: u8,
-        /// Field 22: the start time, in clock ticks since boot.
-        pub(crate) start: u64,
     }
 
     /// `/proc/PID/stat` of process `pid` (`"self"` for ours): `None` if there is no such

@@ -9,7 +9,7 @@ use std::io;
 use std::marker::PhantomData;
 use std::path::Path;
 
-use super::{DirHandle, Name};
+use super::{DirHandle, Name, ProcStat, Stat};
 
 /// Stands for a borrowed descriptor.
 #[derive(Clone, Copy, Debug)]
@@ -58,24 +58,6 @@ pub(crate) fn try_lock_exclusive(_fd: Fd<'_>) -> io::Result<bool> {
     Err(unsupported())
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // nothing is stat'ed here: the variants exist for the shared code
-pub(crate) enum StatKind {
-    Dir,
-    File,
-    Symlink,
-    Other,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Stat {
-    pub(crate) kind: StatKind,
-    pub(crate) uid: u32,
-    pub(crate) dev: u64,
-    pub(crate) ino: u64,
-    pub(crate) nlink: u64,
-}
-
 pub(crate) fn stat_fd(_fd: Fd<'_>) -> io::Result<Stat> {
     Err(unsupported())
 }
@@ -114,12 +96,6 @@ pub(crate) fn machine_id() -> io::Result<String> {
 
 pub(crate) fn pid_namespace() -> io::Result<u64> {
     Err(unsupported())
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ProcStat {
-    pub(crate) state: u8,
-    pub(crate) start: u64,
 }
 
 pub(crate) fn process_stat(_pid: &str) -> io::Result<Option<ProcStat>> {
