@@ -104,13 +104,8 @@ fn kill_while_holding(creator: &Creator, dir: &Path) {
     };
     // SAFETY: our own descriptor, closed once.
     unsafe { libc::close(read_end) };
-    // SAFETY: kills and reaps the child we forked.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-        let mut status = 0;
-        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-        assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
-    }
+    let status = common::kill_child(pid);
+    assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
     assert_eq!(
         n, 1,
         "{}: the child failed before holding its object",

@@ -71,11 +71,13 @@ struct KillOnDrop(Vec<i32>);
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         for &pid in &self.0 {
-            // SAFETY: plain system calls; waitpid only reaps our own children (else ECHILD).
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG);
-            }
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        for &pid in &self.0 {
+            // Bounded, and silent (this may run while a failed test unwinds); a pid that is not
+            // our child (the sleeper) answers ECHILD at once.
+            common::reap_within(pid, common::KILL_TIMEOUT);
         }
     }
 }
@@ -110,15 +112,6 @@ fn spawn_owner(parent: &Path, record: &Path) -> (i32, PathBuf, u32) {
     let dir = PathBuf::from(lines.next().unwrap());
     let sleeper = lines.next().unwrap().parse().unwrap();
     (pid, dir, sleeper)
-}
-
-fn kill_and_reap(pid: i32) {
-    // SAFETY: our child; killed and reaped.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-        let mut status = 0;
-        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-    }
 }
 
 /// The flock lines of /proc/locks that name `dir`'s inode.
@@ -164,7 +157,7 @@ fn a_protected_directory_survives_systemd_tmpfiles_until_its_owner_dies() {
     );
 
     // The owner dies by SIGKILL; the command it started lives on, without the lock.
-    kill_and_reap(owner);
+    common::kill_child(owner);
     cleanup.0.retain(|&pid| pid != owner);
     assert!(Path::new(&format!("/proc/{}", sleeper)).exists());
     assert_eq!(locks_on(&protected), 0, "the command inherited the lock");

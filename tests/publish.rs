@@ -874,8 +874,7 @@ fn random_sigkill_leaves_exactly_one_of_the_two_contents() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_micros(2_000 + seed % 30_000));
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
+        let status = common::kill_within(&mut child);
         assert!(!status.success(), "the writer stopped by itself");
         let content = std::fs::read(&dest).expect("the destination is never missing");
         assert!(
@@ -920,11 +919,7 @@ fn control_naive_write_is_torn_by_random_sigkill() {
             }
         }
         std::thread::sleep(Duration::from_micros(500 + (round * 7919) % 3_000));
-        // SAFETY: kills and reaps the child we forked.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
+        common::kill_child(pid);
         let content = std::fs::read(&dest).unwrap();
         if content != a && content != b {
             torn += 1;

@@ -300,9 +300,7 @@ fn a_zombie_owner_is_dead() {
     assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
     assert!(entry.reason().contains("zombie"), "{}", entry);
     assert!(!leaked.exists());
-    let mut status = 0;
-    // SAFETY: reaps our child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    common::wait_status(pid);
 }
 
 #[test]

@@ -148,20 +148,15 @@ fn start_child(dir: &Path, kind: &str) -> Child {
         }
     });
     if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-        let _ = child.kill();
+        common::kill_within(&mut child);
         panic!("the child did not become ready");
     }
     child
 }
 
-/// Kills `child` (TerminateProcess) and waits for it, at most 30 s.
+/// Kills `child` (TerminateProcess) and waits for it, bounded.
 fn kill(mut child: Child) {
-    child.kill().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the killed child did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::kill_within(&mut child);
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn signal_tempkit(
     // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let status = child.wait().unwrap();
+    let status = common::wait_within(&mut child);
     (status, dir, rest)
 }
 
@@ -568,7 +568,7 @@ fn ctrl_c_on_the_terminal_ends_the_command_and_the_directory_goes() {
     };
     assert!(dir.is_dir());
     master.write_all(b"\x03").unwrap(); // Ctrl-C
-    let status = child.wait().unwrap();
+    let status = common::wait_within(&mut child);
     assert_eq!(status.signal(), None, "tempkit was killed: {:?}", status);
     assert_eq!(status.code(), Some(128 + libc::SIGINT));
     assert!(!dir.exists());

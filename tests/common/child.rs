@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The environment variable a child test reads its argument from (see [`child_arg`]).
 const CHILD_ARG: &str = "TEMPKIT_TEST_CHILD_ARG";
@@ -80,18 +80,10 @@ pub fn run_child(test: &str, arg: &std::path::Path, env: &[(&str, &OsStr)]) -> C
         cmd.env(k, v);
     }
     let mut child = spawn_retrying(&mut cmd);
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child test") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child test `{}` did not end within {:?}", test, TIMEOUT);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = super::try_wait_for(&mut child, TIMEOUT).unwrap_or_else(|| {
+        super::kill_within(&mut child);
+        panic!("child test `{}` did not end within {:?}", test, TIMEOUT)
+    });
     let output =
         String::from_utf8_lossy(&std::fs::read(&out).expect("read the output")).into_owned();
     ChildRun { status, output }

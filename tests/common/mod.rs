@@ -152,25 +152,57 @@ pub fn fork_child(body: impl FnOnce() -> bool) -> libc::pid_t {
 /// Waits for the child `pid` at most [`CHILD_TIMEOUT`]; returns whether it exited with status
 /// 0. A child still running then is killed (`SIGKILL`) and the test fails.
 pub fn wait_child(pid: libc::pid_t) -> bool {
-    let deadline = std::time::Instant::now() + CHILD_TIMEOUT;
+    let status = wait_status(pid);
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
+#[cfg(unix)]
+/// Reaps the child `pid`, waiting at most [`CHILD_TIMEOUT`], and returns its wait status. A
+/// child still running then is killed (`SIGKILL`) and the test fails.
+pub fn wait_status(pid: libc::pid_t) -> libc::c_int {
+    if let Some(status) = reap_within(pid, CHILD_TIMEOUT) {
+        return status;
+    }
+    kill_child(pid);
+    panic!(
+        "child {} still running after {:?}: killed",
+        pid, CHILD_TIMEOUT
+    );
+}
+
+/// How long a child killed with `SIGKILL` may take to end. It ends at once unless it is stuck
+/// in the kernel (an uninterruptible sleep, `D` state): the test then fails instead of hanging
+/// with it.
+pub const KILL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[cfg(unix)]
+/// Kills our child `pid` (`SIGKILL`) and reaps it, waiting at most [`KILL_TIMEOUT`]; returns
+/// its wait status. A child that does not end in that time fails the test.
+pub fn kill_child(pid: libc::pid_t) -> libc::c_int {
+    // SAFETY: kill has no memory-safety preconditions; `pid` is our unreaped child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap_within(pid, KILL_TIMEOUT).unwrap_or_else(|| {
+        panic!(
+            "child {} still running {:?} after SIGKILL",
+            pid, KILL_TIMEOUT
+        )
+    })
+}
+
+#[cfg(unix)]
+/// Reaps the child `pid` once it has ended, polling for at most `timeout`: its wait status,
+/// or `None` if it is still running then, or is not our child (`ECHILD`). Never blocks longer.
+pub fn reap_within(pid: libc::pid_t, timeout: std::time::Duration) -> Option<libc::c_int> {
+    let deadline = std::time::Instant::now() + timeout;
     let mut status = 0;
     loop {
-        // SAFETY: polls a child we forked; `status` is a valid out-pointer.
+        // SAFETY: polls a child; `status` is a valid out-pointer.
         let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if rc == pid {
-            return libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            return Some(status);
         }
-        assert_eq!(rc, 0, "waitpid: {}", std::io::Error::last_os_error());
-        if std::time::Instant::now() > deadline {
-            // SAFETY: kills and reaps the child we forked.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!(
-                "child {} still running after {:?}: killed",
-                pid, CHILD_TIMEOUT
-            );
+        if rc != 0 || std::time::Instant::now() > deadline {
+            return None;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -210,19 +242,44 @@ pub fn output_with_stdout(
 
 /// Waits for `child` at most [`CHILD_TIMEOUT`]; kills it and fails the test after that.
 pub fn wait_within(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + CHILD_TIMEOUT;
+    if let Some(status) = try_wait_for(child, CHILD_TIMEOUT) {
+        return status;
+    }
+    kill_within(child);
+    panic!(
+        "child {} still running after {:?}: killed",
+        child.id(),
+        CHILD_TIMEOUT
+    );
+}
+
+/// Kills `child` (`SIGKILL`; `TerminateProcess` on Windows) and waits for it at most
+/// [`KILL_TIMEOUT`]; returns its status. A child that does not end in that time fails the test.
+pub fn kill_within(child: &mut std::process::Child) -> std::process::ExitStatus {
+    // An error here only says that the child has already ended (and is not reaped yet).
+    let _ = child.kill();
+    try_wait_for(child, KILL_TIMEOUT).unwrap_or_else(|| {
+        panic!(
+            "child {} still running {:?} after it was killed",
+            child.id(),
+            KILL_TIMEOUT
+        )
+    })
+}
+
+/// `child`'s status once it has ended, polling for at most `timeout`; `None` if it is still
+/// running then.
+pub fn try_wait_for(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
+            return Some(status);
         }
         if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "child {} still running after {:?}: killed",
-                child.id(),
-                CHILD_TIMEOUT
-            );
+            return None;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
