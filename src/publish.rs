@@ -17,7 +17,9 @@
 //! 4. Durable only: `fsync` of the destination's directory, which makes the rename itself
 //!    durable. An error here comes after the commit: the caller says so.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
+#[cfg(not(unix))]
+use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
@@ -171,46 +173,167 @@ fn sync_entries(dir: &DirHandle, buf: &mut sys::ReadBuf) -> io::Result<Vec<sys::
 /// A destination: its directory, opened first, and its name in it.
 pub(crate) struct Destination {
     pub(crate) dir: DirHandle,
-    /// The last component of the destination's path.
-    pub(crate) name: PathBuf,
-    /// The directory's path as given, for messages.
-    pub(crate) dir_path: PathBuf,
+    /// The destination's path as given (or as a followed symlink resolves), for messages.
+    path: PathBuf,
+    /// Where its directory part and its name lie in `path`.
+    parts: Parts,
+}
+
+/// The directory part and the name of a destination path. Unix: offsets into the path (no
+/// copy); elsewhere owned copies.
+#[cfg(unix)]
+struct Parts {
+    /// `path[..end]` is the directory; `None`: the current directory (`.`).
+    dir_end: Option<usize>,
+    name_start: usize,
+}
+
+#[cfg(not(unix))]
+struct Parts {
+    dir: PathBuf,
+    name: PathBuf,
+}
+
+impl Parts {
+    /// The directory part of `path` (which these parts describe).
+    fn dir_path<'a>(&'a self, path: &'a Path) -> &'a Path {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            match self.dir_end {
+                Some(end) => Path::new(OsStr::from_bytes(&path.as_os_str().as_bytes()[..end])),
+                None => Path::new("."),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            &self.dir
+        }
+    }
+
+    /// The name in `path` (which these parts describe).
+    fn name<'a>(&'a self, path: &'a Path) -> &'a Path {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            Path::new(OsStr::from_bytes(
+                &path.as_os_str().as_bytes()[self.name_start..],
+            ))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            &self.name
+        }
+    }
+}
+
+/// `to` and its parts; `None` if it names no file (`/`, `..`, empty). The parts are found
+/// by `Path::file_name` and `Path::parent`; on Unix a plain `DIR/NAME` (the usual case) is
+/// split at its last `/` instead, without parsing every component or copying.
+fn split(to: &Path) -> Option<(PathBuf, Parts)> {
+    #[cfg(unix)]
+    {
+        if let Some(parts) = split_plain(to) {
+            return Some((to.to_path_buf(), parts));
+        }
+    }
+    let name = to.file_name()?;
+    let dir = match to.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => Some(parent),
+        _ => None,
+    };
+    #[cfg(unix)]
+    {
+        // Made plain (`DIR/NAME`), so that the offsets apply.
+        let path = match dir {
+            Some(dir) => dir.join(name),
+            None => PathBuf::from(name),
+        };
+        let parts = split_plain(&path)?;
+        Some((path, parts))
+    }
+    #[cfg(not(unix))]
+    {
+        let parts = Parts {
+            dir: dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            name: PathBuf::from(name),
+        };
+        Some((to.to_path_buf(), parts))
+    }
+}
+
+/// The parts of a path whose last component, after its last `/`, is a plain name (not
+/// empty, `.` or `..`): the directory is what comes before that `/`, its trailing slashes
+/// trimmed (`/` itself kept), or `.` without a `/`. `None` for any other path.
+#[cfg(unix)]
+fn split_plain(path: &Path) -> Option<Parts> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let slash = bytes.iter().rposition(|&b| b == b'/');
+    let name_start = slash.map_or(0, |i| i + 1);
+    if matches!(&bytes[name_start..], b"" | b"." | b"..") {
+        return None;
+    }
+    let dir_end = slash.map(|i| {
+        let trimmed = bytes[..i]
+            .iter()
+            .rposition(|&b| b != b'/')
+            .map_or(0, |j| j + 1);
+        trimmed.max(1)
+    });
+    Some(Parts {
+        dir_end,
+        name_start,
+    })
 }
 
 impl Destination {
-    /// Opens the directory of `to` (following symlinks: it is the caller's path).
+    /// Opens the directory of `to` (following symlinks: it is the caller's path), to be
+    /// synced after the rename.
     pub(crate) fn open(to: &Path) -> io::Result<Destination> {
-        let name = match to.file_name() {
-            Some(name) => PathBuf::from(name),
-            None => {
-                return Err(error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("cannot publish at `{}`: it names no file", to.display()),
-                ))
-            }
-        };
-        let dir_path = match to.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let dir = sys::open_dir_following(&dir_path)
+        Destination::open_for(to, true)
+    }
+
+    /// As [`open`](Destination::open); the directory is synced only if `sync` (a descriptor
+    /// that cannot be synced may be cheaper).
+    pub(crate) fn open_for(to: &Path, sync: bool) -> io::Result<Destination> {
+        let (path, parts) = split(to).ok_or_else(|| {
+            error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot publish at `{}`: it names no file", to.display()),
+            )
+        })?;
+        let dir = sys::open_dir_following(parts.dir_path(&path), sync)
             .map_err(|e| error::with_path(e, "open the directory of", to))?;
-        Ok(Destination {
-            dir,
-            name,
-            dir_path,
-        })
+        Ok(Destination { dir, path, parts })
+    }
+
+    /// The destination's path (as given, or with its directory and name made explicit
+    /// when the given path ends in `/` or `.`).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory's path, for messages.
+    pub(crate) fn dir_path(&self) -> &Path {
+        self.parts.dir_path(&self.path)
+    }
+
+    /// The last component of the destination's path.
+    pub(crate) fn name(&self) -> &Path {
+        self.parts.name(&self.path)
     }
 
     /// The destination, relative to its directory's descriptor.
     pub(crate) fn at(&self) -> At<'_> {
-        At::entry(&self.dir, &self.name)
+        At::entry(&self.dir, self.name())
     }
 
     /// What is at the destination now, not following a symlink.
     pub(crate) fn meta(&self) -> io::Result<Option<EntryMeta>> {
-        sys::entry_meta(self.at())
-            .map_err(|e| error::with_path(e, "inspect", &self.dir_path.join(&self.name)))
+        sys::entry_meta(self.at()).map_err(|e| error::with_path(e, "inspect", &self.path))
     }
 }
 
@@ -366,7 +489,7 @@ impl AtomicFileOptions {
         let mut file = self.create(path)?;
         file.file
             .write_all(contents.as_ref())
-            .map_err(|e| error::with_path(e, "write the new version of", &file.dest))?;
+            .map_err(|e| error::with_path(e, "write the new version of", file.path()))?;
         file.commit().map_err(io::Error::from)
     }
 }
@@ -403,9 +526,12 @@ impl AtomicFileOptions {
 ///   replaced under this name only: the other names keep the old content.
 ///
 /// # Security
-/// The temporary file is created with `O_EXCL|O_NOFOLLOW` under a random name, mode 0600 when
-/// it replaces an existing file (so nobody can open it before it has the destination's mode)
-/// and the new file's final mode otherwise.
+/// The temporary file is created with `O_EXCL|O_NOFOLLOW` under a random name. When it
+/// replaces an existing file it has our owner and group until the commit, so it is created
+/// with a mode that grants nobody more than the published file will: the owner's bits, and
+/// for group and others only what every class of the destination's mode grants (0644 stays
+/// 0644, 0640 starts as 0600), never setuid, setgid or sticky. A new file gets its final
+/// mode at creation.
 ///
 /// # Platform notes
 /// | file system | guarantee |
@@ -439,8 +565,9 @@ impl AtomicFileOptions {
 #[must_use = "dropping an AtomicFile discards it: call commit()"]
 pub struct AtomicFile {
     file: File,
-    /// The destination as the caller named it.
-    dest: PathBuf,
+    /// The destination as the caller named it, when that is not `target.path()` (a followed
+    /// symlink, a path ending in `/` or `.`).
+    named: Option<PathBuf>,
     /// Where the new version is published: the destination's directory (or, after following
     /// a symlink, its target's), opened first.
     target: Destination,
@@ -497,10 +624,10 @@ impl AtomicFile {
     }
 
     fn create_with(dest: &Path, options: &AtomicFileOptions) -> io::Result<AtomicFile> {
-        let mut target = Destination::open(dest)?;
+        let mut target = Destination::open_for(dest, options.durable)?;
         let mut meta = target.meta()?;
         if options.follow_symlink && meta.map(|m| m.kind) == Some(MetaKind::Symlink) {
-            target = follow_once(&target, dest)?;
+            target = follow_once(&target, dest, options.durable)?;
             meta = target.meta()?;
             match meta.map(|m| m.kind) {
                 Some(MetaKind::Symlink) => {
@@ -521,14 +648,18 @@ impl AtomicFile {
                 _ => {}
             }
         }
-        // Only an existing regular file's metadata is copied; it starts private (0600) and
-        // gets its mode at commit. A new file starts with its final mode (the umask applies).
+        // Only an existing regular file's metadata is copied (at commit). A new file starts
+        // with its final mode (the umask applies).
         let meta = meta.filter(|m| m.kind == MetaKind::File);
-        let mode = if meta.is_some() { 0o600 } else { options.mode };
-        let prefix = temp_prefix(&target.name);
+        let mode = match meta {
+            Some(m) => mode_until_commit(m.mode),
+            None => options.mode,
+        };
+        let mut prefix_buf = PrefixBuf::new();
+        let prefix = prefix_buf.temp_prefix(target.name());
         let template = Template {
-            dir: &target.dir_path,
-            prefix: &prefix,
+            dir: target.dir_path(),
+            prefix,
             suffix: OsStr::new(".tmpkit"),
             random_len: 8,
         };
@@ -536,9 +667,14 @@ impl AtomicFile {
         let (file, temp) = create::create_in_dir(template, Kind::File, |name| {
             sys::create_file_at(At::entry(dir, name), mode)
         })?;
+        let named = if target.path().as_os_str() == dest.as_os_str() {
+            None
+        } else {
+            Some(dest.to_path_buf())
+        };
         Ok(AtomicFile {
             file,
-            dest: dest.to_path_buf(),
+            named,
             target,
             temp,
             meta,
@@ -559,7 +695,7 @@ impl AtomicFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn path(&self) -> &Path {
-        &self.dest
+        self.named.as_deref().unwrap_or_else(|| self.target.path())
     }
 
     /// The temporary file being written.
@@ -594,7 +730,8 @@ impl AtomicFile {
 
     /// Replaces the destination with what was written, atomically and (by default) durably.
     ///
-    /// Sequence: copy the old file's owner, group and mode (if it was a regular file),
+    /// Sequence: copy the old file's owner, group and mode (if it was a regular file: `fstat`
+    /// the new file, then `fchown` and `fchmod` only as needed; usually neither),
     /// `fsync` the file, `renameat` over the destination, `fsync` the directory.
     ///
     /// # Errors
@@ -679,7 +816,7 @@ impl AtomicFile {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(error::with_path(
                 e,
                 "remove temporary file",
-                &self.target.dir_path.join(&self.temp),
+                &self.target.dir_path().join(&self.temp),
             )),
             _ => Ok(()),
         }
@@ -755,41 +892,79 @@ impl AtomicFile {
     fn context(&self, cause: io::Error, what: &str, why: &str) -> io::Error {
         error::context(
             cause,
-            format!("failed to {} `{}`: {}", what, self.dest.display(), why),
+            format!("failed to {} `{}`: {}", what, self.path().display(), why),
         )
     }
 }
 
-/// `.NAME.`, with NAME cut to [`MAX_NAME_IN_TEMP`] bytes (Unix) or characters.
-fn temp_prefix(name: &Path) -> OsString {
-    let mut prefix = OsString::from(".");
+/// Room for the prefix of a temporary name, `.NAME.`: on the stack on Unix (no allocation
+/// per file), an `OsString` elsewhere.
+struct PrefixBuf {
     #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = name.as_os_str().as_bytes();
-        prefix.push(OsStr::from_bytes(
-            &bytes[..bytes.len().min(MAX_NAME_IN_TEMP)],
-        ));
-    }
+    bytes: [u8; MAX_NAME_IN_TEMP + 2],
     #[cfg(not(unix))]
-    {
-        let name: String = name
-            .to_string_lossy()
-            .chars()
-            .take(MAX_NAME_IN_TEMP)
-            .collect();
-        prefix.push(name);
+    text: OsString,
+}
+
+impl PrefixBuf {
+    fn new() -> PrefixBuf {
+        PrefixBuf {
+            #[cfg(unix)]
+            bytes: [0; MAX_NAME_IN_TEMP + 2],
+            #[cfg(not(unix))]
+            text: OsString::new(),
+        }
     }
-    prefix.push(".");
-    prefix
+
+    /// `.NAME.`, with NAME cut to [`MAX_NAME_IN_TEMP`] bytes (Unix) or characters.
+    fn temp_prefix(&mut self, name: &Path) -> &OsStr {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let name = name.as_os_str().as_bytes();
+            let name = &name[..name.len().min(MAX_NAME_IN_TEMP)];
+            self.bytes[0] = b'.';
+            self.bytes[1..=name.len()].copy_from_slice(name);
+            self.bytes[name.len() + 1] = b'.';
+            OsStr::from_bytes(&self.bytes[..name.len() + 2])
+        }
+        #[cfg(not(unix))]
+        {
+            let name: String = name
+                .to_string_lossy()
+                .chars()
+                .take(MAX_NAME_IN_TEMP)
+                .collect();
+            self.text = OsString::from(".");
+            self.text.push(name);
+            self.text.push(".");
+            &self.text
+        }
+    }
+}
+
+/// The mode a temporary file that will replace a regular file of mode `mode` is created
+/// with: the owner's permission bits, and for group and others only what all three classes
+/// of `mode` grant (0644 stays 0644, 0640 becomes 0600); setuid, setgid and sticky bits come
+/// at commit.
+///
+/// Until commit the file is ours (our user and group, maybe not the destination's), so
+/// someone may fall in another class than they will on the published file. With these bits,
+/// whatever class they fall in before and after, nobody can open the file with more rights
+/// than the published one gives them (and a descriptor opened early keeps its rights).
+/// Usually the kernel then gives the file exactly the destination's mode and owner, and the
+/// commit needs no `fchmod`.
+fn mode_until_commit(mode: u32) -> u32 {
+    let everyone = (mode >> 6) & (mode >> 3) & mode & 0o7;
+    (mode & 0o700) | (everyone << 3) | everyone
 }
 
 /// The target of the symlink at `link` (which `dest` names), resolved once: relative to the
 /// link's directory.
-fn follow_once(link: &Destination, dest: &Path) -> io::Result<Destination> {
+fn follow_once(link: &Destination, dest: &Path, sync: bool) -> io::Result<Destination> {
     let target =
         sys::read_link(link.at()).map_err(|e| error::with_path(e, "read symlink", dest))?;
-    Destination::open(&link.dir_path.join(target))
+    Destination::open_for(&link.dir_path().join(target), sync)
 }
 
 impl Drop for AtomicFile {
@@ -801,8 +976,8 @@ impl Drop for AtomicFile {
 impl fmt::Debug for AtomicFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AtomicFile")
-            .field("path", &self.dest)
-            .field("temp", &self.target.dir_path.join(&self.temp))
+            .field("path", &self.path())
+            .field("temp", &self.target.dir_path().join(&self.temp))
             .field("durable", &self.durable)
             .finish()
     }
@@ -982,3 +1157,53 @@ const _: () = {
         send_sync::<AtomicFileOptions>();
     }
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts found without parsing every component are those of `Path::file_name` and
+    /// `Path::parent` (the current directory for an empty parent).
+    #[test]
+    fn split_agrees_with_file_name_and_parent() {
+        let paths = [
+            "a", "a/b", "/b", "a//b", "//b", "a/b/", "a/b/.", "./b", "a/./b", "../b", "/a/b//",
+            "/", "..", "a/..", "", ".", "a/.b", "...",
+        ];
+        for given in paths {
+            let path = Path::new(given);
+            let split = split(path);
+            match path.file_name() {
+                None => assert!(split.is_none(), "{:?}", given),
+                Some(name) => {
+                    let (whole, parts) = split.expect(given);
+                    assert_eq!(parts.name(&whole), Path::new(name), "{:?}", given);
+                    let parent = match path.parent() {
+                        Some(p) if !p.as_os_str().is_empty() => p,
+                        _ => Path::new("."),
+                    };
+                    assert_eq!(parts.dir_path(&whole), parent, "{:?}", given);
+                    assert_eq!(whole, path, "{:?}", given);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mode_until_commit_keeps_only_what_every_class_grants() {
+        for (mode, want) in [
+            (0o644, 0o644),
+            (0o640, 0o600),
+            (0o604, 0o600),
+            (0o664, 0o644),
+            (0o755, 0o755),
+            (0o751, 0o711),
+            (0o4755, 0o755),
+            (0o2770, 0o700),
+            (0o444, 0o444),
+            (0o000, 0o000),
+        ] {
+            assert_eq!(mode_until_commit(mode), want, "{:o}", mode);
+        }
+    }
+}

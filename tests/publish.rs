@@ -79,6 +79,61 @@ fn replacing_keeps_the_mode_0640() {
     assert!(leftovers(scratch.path()).is_empty());
 }
 
+/// While it is written, the temporary file grants nobody more than the published file will:
+/// it belongs to us (our user and group, perhaps not the destination's), so each of its
+/// group and other bits must be granted by every class of the destination's mode; no setuid,
+/// setgid or sticky bit before the commit. Under umask 000, so that the mode seen is the one
+/// asked for; after the commit the destination's mode is back exactly.
+#[test]
+fn the_temporary_file_never_grants_more_than_the_published_one() {
+    let scratch = Scratch::new();
+    let ok = with_umask(0, || {
+        [
+            0o640, 0o604, 0o660, 0o664, 0o644, 0o755, 0o751, 0o600, 0o444, 0o4755, 0o2770,
+        ]
+        .iter()
+        .all(|&want| {
+            let path = scratch.path().join(format!("m{:o}", want));
+            std::fs::write(&path, OLD).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(want)).unwrap();
+            let file = AtomicFile::create(&path).unwrap();
+            let temp = mode(&scratch.path().join(&leftovers(scratch.path())[0]));
+            let everyone = (want >> 6) & (want >> 3) & want & 0o7;
+            let private = temp & !0o777 == 0
+                && temp & 0o700 == want & 0o700
+                && (temp >> 3) & 0o7 & !everyone == 0
+                && temp & 0o7 & !everyone == 0;
+            file.commit().unwrap();
+            if !private || mode(&path) != want {
+                eprintln!(
+                    "destination {:o}: temporary {:o}, then {:o}",
+                    want,
+                    temp,
+                    mode(&path)
+                );
+            }
+            private && mode(&path) == want
+        })
+    });
+    assert!(ok);
+    assert!(leftovers(scratch.path()).is_empty());
+}
+
+/// A narrow umask cannot narrow a replaced file's mode: the kernel gives the new file less
+/// than asked (0600), the commit sees it and sets the destination's mode.
+#[test]
+fn replacing_under_umask_077_keeps_the_mode_0644() {
+    let scratch = Scratch::new();
+    let path = scratch.path().join("shared");
+    std::fs::write(&path, OLD).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ok = with_umask(0o077, || {
+        tempkit::write_atomic(&path, b"new").is_ok() && mode(&path) == 0o644
+    });
+    assert!(ok);
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+}
+
 /// Setuid and setgid survive when an unprivileged owner replaces its own file (the owner is
 /// already right, so only the mode is set, after the write that would have cleared them).
 #[test]
@@ -219,6 +274,9 @@ fn nothing_changes_before_commit_and_discard_or_drop_leave_nothing() {
     let scratch = Scratch::new();
     let path = scratch.path().join("f");
     std::fs::write(&path, OLD).unwrap();
+    // Group-readable only: until the commit gives the file the destination's group, no
+    // group may read it (0600).
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     let mut file = AtomicFile::create(&path).unwrap();
     file.write_all(b"new").unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), OLD);
@@ -318,7 +376,7 @@ fn persist_durable_moves_and_syncs() {
 // ---- the order of system calls --------------------------------------------------------
 
 const SEQUENCE: &str =
-    "open,openat,newfstatat,statx,write,fchown,fchmod,fsync,rename,renameat,renameat2,linkat,unlinkat,close";
+    "open,openat,newfstatat,fstat,statx,write,fchown,fchmod,fsync,rename,renameat,renameat2,linkat,unlinkat,close";
 
 /// The calls of the thread that ran the sequence, from the opening of `dir` to the end.
 fn sequence_of<'a>(calls: &'a [Call], dir: &Path) -> Vec<&'a Call> {
@@ -357,6 +415,7 @@ fn pad() {
             .unwrap();
         null.write_all(b"x").unwrap();
         let _ = null.metadata().unwrap();
+        let _ = rustix::fs::fstat(&null);
         let _ = rustix::fs::statat(rustix::fs::CWD, "/dev/null", rustix::fs::AtFlags::empty());
         let _ = rustix::fs::open(
             "/dev/null",
@@ -364,6 +423,18 @@ fn pad() {
             rustix::fs::Mode::empty(),
         );
     }
+}
+
+/// A scratch directory holding `dest`, with the old content and `mode`.
+fn scratch_with_dest(mode: u32) -> Scratch {
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path().join("dest"), OLD).unwrap();
+    std::fs::set_permissions(
+        scratch.path().join("dest"),
+        std::fs::Permissions::from_mode(mode),
+    )
+    .unwrap();
+    scratch
 }
 
 /// The tracee of the order checks: replaces `DIR/dest` with the new content.
@@ -377,13 +448,7 @@ fn order_directory_opened_first_fsync_file_before_rename_fsync_dir_after() {
         replace_in(&dir);
         return;
     }
-    let scratch = Scratch::new();
-    std::fs::write(scratch.path().join("dest"), OLD).unwrap();
-    std::fs::set_permissions(
-        scratch.path().join("dest"),
-        std::fs::Permissions::from_mode(0o640),
-    )
-    .unwrap();
+    let scratch = scratch_with_dest(0o640);
     let env = [(TRACEE, scratch.path().as_os_str())];
     let trace = match strace_test(
         "order_directory_opened_first_fsync_file_before_rename_fsync_dir_after",
@@ -437,6 +502,55 @@ fn order_directory_opened_first_fsync_file_before_rename_fsync_dir_after() {
         std::fs::read(scratch.path().join("dest")).unwrap(),
         new_content()
     );
+}
+
+/// Replacing our own file whose mode the kernel gives the new file as it is created (0644
+/// under umask 022) takes eight calls, the fewest that keep the guarantees: open the
+/// directory, `fstatat` the destination, create, write, `fstat` (owner, group and mode are
+/// already right: no `fchown`, no `fchmod`), `renameat`, close both.
+#[test]
+fn atomic_only_replacing_an_own_file_makes_eight_calls_and_no_fchmod() {
+    if let Some(dir) = tracee_arg() {
+        // SAFETY: umask has no preconditions; this process runs only this test.
+        unsafe { libc::umask(0o022) };
+        AtomicFile::options()
+            .durable(false)
+            .write(dir.join("dest"), b"fast")
+            .unwrap();
+        return;
+    }
+    let scratch = scratch_with_dest(0o644);
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let test = "atomic_only_replacing_an_own_file_makes_eight_calls_and_no_fchmod";
+    let trace = match strace_test(test, &env, &format!("{},fchmodat,fchownat", SEQUENCE)) {
+        Some(trace) => trace,
+        None => return,
+    };
+    let all = calls(&trace);
+    let seq = sequence_of(&all, scratch.path());
+    let names: Vec<&str> = seq.iter().take(8).map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names[1..],
+        [
+            "newfstatat",
+            "openat",
+            "write",
+            "fstat",
+            "renameat",
+            "close",
+            "close"
+        ],
+        "{:#?}",
+        seq
+    );
+    assert!(
+        seq.iter()
+            .all(|c| !c.name.starts_with("fch") && c.name != "statx"),
+        "{:#?}",
+        seq
+    );
+    assert_eq!(std::fs::read(scratch.path().join("dest")).unwrap(), b"fast");
+    assert_eq!(mode(&scratch.path().join("dest")), 0o644);
 }
 
 #[test]

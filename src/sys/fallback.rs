@@ -88,7 +88,8 @@ pub(crate) fn rename_noclobber(from: At<'_>, to: At<'_>) -> io::Result<()> {
 pub(crate) use super::publish_by_path::*;
 
 /// The directory at `path`, following symlinks.
-pub(crate) fn open_dir_following(path: &Path) -> io::Result<DirHandle> {
+pub(crate) fn open_dir_following(path: &Path, sync: bool) -> io::Result<DirHandle> {
+    let _ = sync; // the handle serves every use alike
     if std::fs::metadata(path)?.is_dir() {
         Ok(DirHandle::from(path.to_path_buf()))
     } else {

@@ -286,7 +286,8 @@ pub(crate) fn unlink_at(at: At<'_>) -> io::Result<()> {
 }
 
 /// The directory at `path`, following a symlink or junction (as `open` does on Unix).
-pub(crate) fn open_dir_following(path: &Path) -> io::Result<DirHandle> {
+pub(crate) fn open_dir_following(path: &Path, sync: bool) -> io::Result<DirHandle> {
+    let _ = sync; // the handle serves every use alike
     let file = OpenOptions::new()
         .access_mode(FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE)
         .share_mode(SHARE_ALL)
