@@ -18,13 +18,16 @@
 //!    device and inode numbers are recorded; coming back up, it is reopened as `..` of its
 //!    child and used only if it is the same directory (else the walk stops with an error).
 //!
-//! 6. A large tree is removed by several threads. Once the walk has met [`PARALLEL_AFTER`]
-//!    entries, a directory with at least two subdirectories still to enter hands them to
-//!    scoped threads (and the current one), each taking one subdirectory at a time and
-//!    walking it exactly as above, relative to the shared parent descriptor. The descriptor
-//!    bound is split between them, so that the total stays at [`MAX_OPEN`]. A small tree
-//!    never starts a thread; where a thread cannot be started, the others (at least the
-//!    current thread) do its share.
+//! 6. A large tree is removed by several threads where they pay. Once the walk has met
+//!    [`PARALLEL_AFTER`] entries, a directory with at least two subdirectories still to
+//!    enter hands them to scoped threads (and the current one), each taking one subdirectory
+//!    at a time and walking it exactly as above, relative to the shared parent descriptor.
+//!    The descriptor bound is split between them, so that the total stays at [`MAX_OPEN`].
+//!    A small tree never starts a thread, nor asks whether threads pay; a large one asks
+//!    once, of the file system of the directory it would split (`sys::removal_threads_pay`:
+//!    tmpfs yes; ext4 and the other journaling file systems, whose unlinks all go through
+//!    one journal, no), and on one core never. Where a thread cannot be started, the others
+//!    (at least the current thread) do its share.
 //!
 //! # Permissions
 //! The owner's missing permissions are repaired only where needed, after `EACCES`/`EPERM`,
@@ -66,6 +69,9 @@ const PARALLEL_AFTER: u64 = 500;
 /// Test builds force the parallel walk on every tree that has a subdirectory.
 #[cfg(feature = "__test-parallel-removal")]
 const PARALLEL_AFTER: u64 = 1;
+
+/// Test builds split on every file system, not only where threads pay.
+const FORCE_THREADS: bool = cfg!(feature = "__test-parallel-removal");
 
 /// Subdirectories waiting in one directory for the walk to hand them to threads.
 #[cfg(not(feature = "__test-parallel-removal"))]
@@ -200,6 +206,8 @@ struct Walk<'a> {
     /// Whether this walk may hand subdirectories to threads (the walk of a whole tree; not
     /// the walks of those threads).
     may_split: bool,
+    /// How many threads a split uses, decided at the first one.
+    threads: Option<usize>,
     error: Option<io::Error>,
     buf: sys::ReadBuf,
 }
@@ -233,6 +241,7 @@ impl<'a> Walk<'a> {
             max_open,
             seen: 0,
             may_split: false,
+            threads: None,
             error: None,
             buf: sys::ReadBuf::new(),
         }
@@ -278,11 +287,20 @@ impl<'a> Walk<'a> {
     /// Hands the subdirectories pending in the top directory to threads, the current one
     /// among them, and waits for them. `false` if the walk had to stop.
     fn split(&mut self) -> bool {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS);
+        let threads = match self.threads {
+            Some(threads) => threads,
+            None => {
+                let threads = self
+                    .stack
+                    .last()
+                    .and_then(Frame::handle)
+                    .map_or(1, threads_for);
+                self.threads = Some(threads);
+                threads
+            }
+        };
         if threads < 2 {
-            // One core: threads would only take turns. Serial from now on.
+            // Threads would not pay here, or only take turns: serial from now on.
             self.may_split = false;
             return true;
         }
@@ -643,6 +661,18 @@ impl<'a> Walk<'a> {
         self.open += 1;
         Ok(())
     }
+}
+
+/// How many threads (the current one included) remove a large tree in `dir`: one where the
+/// file system does not gain from more (or with one core), else one per core, at most
+/// [`MAX_THREADS`].
+fn threads_for(dir: &DirHandle) -> usize {
+    if !(FORCE_THREADS || sys::removal_threads_pay(dir)) {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
 }
 
 /// One thread's share of a parallel walk: takes the subdirectories of `dir` (at `path`) from

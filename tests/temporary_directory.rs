@@ -713,10 +713,11 @@ fn fill_wide(root: &Path, dirs: u32, files: u32) {
     }
 }
 
-/// Threads started by the removal of a tree of `dirs` directories of `files` files, counted
-/// by re-running the test named `test` under strace (the re-run builds and removes the tree).
+/// Threads started by the removal of a tree of `dirs` directories of `files` files in a fresh
+/// directory in `base`, counted by re-running the test named `test` under strace (the re-run
+/// builds and removes the tree).
 #[cfg(unix)]
-fn threads_started_by_removal(test: &str, dirs: u32, files: u32) -> usize {
+fn threads_started_by_removal(test: &str, base: &Path, dirs: u32, files: u32) -> usize {
     if let Some(scratch) = common::tracee_arg() {
         let dir = in_dir(&scratch).temporary_directory().unwrap();
         fill_wide(dir.path(), dirs, files);
@@ -727,7 +728,7 @@ fn threads_started_by_removal(test: &str, dirs: u32, files: u32) -> usize {
         assert!(!exists(&path));
         return 0;
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new_in(base);
     let (ok, lines) = common::traced(
         test,
         "clone,clone3,stat,lstat,newfstatat,statx",
@@ -750,12 +751,42 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `/dev/shm` when it is a tmpfs, where a large tree is removed by several threads (on a
+/// machine with more than one core); the tests of the parallel walk run there so that it is
+/// taken whatever file system the default temporary directory is on.
+#[cfg(unix)]
+fn tmpfs() -> Option<&'static Path> {
+    let shm = Path::new("/dev/shm");
+    if is_tmpfs(shm) {
+        Some(shm)
+    } else {
+        eprintln!("/dev/shm is not a tmpfs here: the parallel walk is not taken");
+        None
+    }
+}
+
+/// Where the tests of the parallel walk make their trees: on tmpfs if there is one.
+#[cfg(unix)]
+fn where_threads_pay() -> PathBuf {
+    tmpfs().map_or_else(std::env::temp_dir, Path::to_path_buf)
+}
+
+#[cfg(unix)]
+fn is_tmpfs(path: &Path) -> bool {
+    /// `TMPFS_MAGIC` of `<linux/magic.h>`.
+    const TMPFS: u32 = 0x0102_1994;
+    cfg!(any(target_os = "linux", target_os = "android"))
+        && rustix::fs::statfs(path).map_or(false, |st| st.f_type as u32 == TMPFS)
+}
+
 #[test]
 #[cfg(unix)]
 fn a_small_tree_is_removed_without_threads() {
-    // 10 directories of 10 files: far below the size where threads pay off. (The test build
-    // that forces the parallel walk starts them on any tree with a subdirectory.)
-    let threads = threads_started_by_removal("a_small_tree_is_removed_without_threads", 10, 10);
+    // 10 directories of 10 files, on tmpfs: far below the size where threads pay off. (The
+    // test build that forces the parallel walk starts them on any tree with a subdirectory.)
+    let base = where_threads_pay();
+    let threads =
+        threads_started_by_removal("a_small_tree_is_removed_without_threads", &base, 10, 10);
     if common::tracee_arg().is_some() {
         return;
     }
@@ -765,21 +796,53 @@ fn a_small_tree_is_removed_without_threads() {
 
 #[test]
 #[cfg(unix)]
-fn a_large_tree_is_removed_by_several_threads() {
+fn a_large_tree_on_tmpfs_is_removed_by_several_threads() {
     // 20 directories of 200 files: large enough, on a machine with more than one core.
-    let threads = threads_started_by_removal("a_large_tree_is_removed_by_several_threads", 20, 200);
+    let base = where_threads_pay();
+    let threads = threads_started_by_removal(
+        "a_large_tree_on_tmpfs_is_removed_by_several_threads",
+        &base,
+        20,
+        200,
+    );
     if common::tracee_arg().is_some() {
         return;
     }
-    assert_eq!(threads > 0, cores() > 1, "{} threads", threads);
+    let expected = cores() > 1 && (is_tmpfs(&base) || cfg!(feature = "__test-parallel-removal"));
+    assert_eq!(threads > 0, expected, "{} threads", threads);
+}
+
+#[test]
+#[cfg(unix)]
+fn a_large_tree_off_tmpfs_is_removed_by_one_thread() {
+    // The same tree in the default temporary directory (ext4 on the reference machine), where
+    // unlinks of several threads all queue for the one journal: no thread is started there
+    // (but in the test build that forces the parallel walk).
+    let base = std::env::temp_dir();
+    let threads = threads_started_by_removal(
+        "a_large_tree_off_tmpfs_is_removed_by_one_thread",
+        &base,
+        20,
+        200,
+    );
+    if common::tracee_arg().is_some() {
+        return;
+    }
+    if is_tmpfs(&base) {
+        eprintln!("the default temporary directory is a tmpfs here: nothing to check");
+        return;
+    }
+    let forced = cfg!(feature = "__test-parallel-removal") && cores() > 1;
+    assert_eq!(threads > 0, forced, "{} threads", threads);
 }
 
 #[test]
 #[cfg(unix)]
 fn when_no_thread_can_start_the_removal_goes_on_serially() {
     // As nobody, allowed no more processes than it has: every thread spawn fails (EAGAIN),
-    // and the large tree is removed all the same, by the current thread alone.
-    let scratch = Scratch::for_nobody();
+    // and the large tree is removed all the same, by the current thread alone. On tmpfs,
+    // where it would start them.
+    let scratch = Scratch::for_nobody_in(&where_threads_pay());
     let base = scratch.path().to_path_buf();
     assert!(as_nobody(move || {
         let none = libc::rlimit {
@@ -810,7 +873,8 @@ fn when_no_thread_can_start_the_removal_goes_on_serially() {
 fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
     // A large tree in which one deep directory cannot be emptied (its entry is an
     // immutable-by-nobody directory of root's): the error names it, everything else goes.
-    let scratch = Scratch::for_nobody();
+    // On tmpfs, where the tree is removed by several threads.
+    let scratch = Scratch::for_nobody_in(&where_threads_pay());
     let mut dir = in_dir(scratch.path()).temporary_directory().unwrap();
     fill_wide(dir.path(), 20, 200);
     let locked = dir.path().join("dir7/locked");
@@ -843,7 +907,9 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
     // 8 chains of 300 levels, a file at each: large enough for threads, and deep enough that
     // each thread must close and reopen directories to stay within its share of the bound.
     // In a child allowed 48 descriptors: the walk's 32 in all fit, 32 per thread would not.
-    let dir = TemporaryDirectory::new().unwrap();
+    // On tmpfs, where the tree is removed by several threads.
+    let scratch = Scratch::new_in(&where_threads_pay());
+    let dir = in_dir(scratch.path()).temporary_directory().unwrap();
     for chain in 0..8 {
         let mut level = dir.path().join(format!("chain{}", chain));
         for _ in 0..300 {

@@ -110,7 +110,9 @@ pub(crate) fn rename_no_replace(_from: &Path, _to: &Path) -> io::Result<()> {
     Err(super::publish_by_path::unsupported_rename())
 }
 
-pub(crate) use super::by_path::{name_as_os_str, EntryKind, Name, NameBuf, ReadBuf};
+pub(crate) use super::by_path::{
+    name_as_os_str, removal_threads_pay, EntryKind, Name, NameBuf, ReadBuf,
+};
 pub(crate) use removal::*;
 
 /// The primitives of the removal in `remove.rs`, by path with `std` only: the same walk, but

@@ -653,6 +653,30 @@ mod removal {
         Ok(rustix::fs::fchmod(&dir.0, Mode::RWXU)?)
     }
 
+    /// Whether several threads remove a large tree on the file system of `dir` faster than one
+    /// (`fstatfs`, one system call): yes on tmpfs, where an unlink is CPU work under locks
+    /// of its own directory; no on the journaling file systems, where every unlink of every
+    /// thread goes through the one journal (and, on ext4 and XFS, the inode bitmap or
+    /// unlinked list of the one group or allocation group a tree is created in): two threads
+    /// took longer than one there (docs/PERFORMANCE.md). Unknown file systems, and a failed
+    /// `fstatfs`, get one thread: never slower than the serial walk.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn removal_threads_pay(dir: &DirHandle) -> bool {
+        /// `TMPFS_MAGIC` of `<linux/magic.h>`.
+        const TMPFS: u32 = 0x0102_1994;
+        match rustix::fs::fstatfs(&dir.0) {
+            // The magic numbers are 32-bit; `f_type` is wider or signed on some targets.
+            Ok(st) => st.f_type as u32 == TMPFS,
+            Err(_) => false,
+        }
+    }
+
+    /// Elsewhere the file system type is not asked: one thread.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub(crate) fn removal_threads_pay(_dir: &DirHandle) -> bool {
+        false
+    }
+
     /// Mode 0700 for the directory `name` in `dir`, which we cannot open; a symlink there is never
     /// followed (Linux: `ENOTDIR`; the BSDs change the link's own mode, harmlessly).
     pub(crate) fn make_subdir_usable(dir: &DirHandle, name: &Name) -> io::Result<()> {

@@ -305,7 +305,9 @@ fn open_entry(path: &Path, access: u32) -> io::Result<File> {
         .open(path)
 }
 
-pub(crate) use super::by_path::{name_as_os_str, EntryKind, Name, NameBuf, ReadBuf};
+pub(crate) use super::by_path::{
+    name_as_os_str, removal_threads_pay, EntryKind, Name, NameBuf, ReadBuf,
+};
 pub(crate) use removal::*;
 
 /// The primitives of the removal in `remove.rs`. Every entry is opened itself with

@@ -30,8 +30,13 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
+        Scratch::new_in(&std::env::temp_dir())
+    }
+
+    /// A fresh scratch directory in `base`.
+    pub fn new_in(base: &Path) -> Scratch {
         loop {
-            let path = std::env::temp_dir().join(format!(
+            let path = base.join(format!(
                 "tempkit-test-{}-{}",
                 std::process::id(),
                 NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -48,7 +53,13 @@ impl Scratch {
     /// A scratch directory that the unprivileged user owns (when running as root).
     #[cfg(unix)]
     pub fn for_nobody() -> Scratch {
-        let s = Scratch::new();
+        Scratch::for_nobody_in(&std::env::temp_dir())
+    }
+
+    /// [`Scratch::for_nobody`] in `base`.
+    #[cfg(unix)]
+    pub fn for_nobody_in(base: &Path) -> Scratch {
+        let s = Scratch::new_in(base);
         if is_root() {
             std::os::unix::fs::chown(&s.path, Some(NOBODY), Some(NOBODY)).expect("chown scratch");
         }
