@@ -614,18 +614,28 @@ fn a_tree_ten_thousand_levels_deep_is_removed_with_few_descriptors() {
         fd = openat(&fd, "d", flags, Mode::empty()).unwrap();
     }
     drop(fd);
-    // In a child allowed 64 descriptors in all: one per level would need 10,000.
+    // In a child allowed 64 more descriptors: one per level would need 10,000.
     cleanup_with_descriptors(dir, 64);
 }
 
-/// Removes `dir` in a forked child allowed `limit` descriptors in all, and checks that it is
-/// gone.
+/// Removes `dir` in a forked child that may open `free` more descriptors (whatever it
+/// inherited: other tests' descriptors open at the fork count against the limit too, so the
+/// limit is set where exactly `free` numbers are left), and checks that it is gone.
 #[cfg(unix)]
-fn cleanup_with_descriptors(dir: TemporaryDirectory, limit: u64) {
+fn cleanup_with_descriptors(dir: TemporaryDirectory, free: u64) {
     let path = dir.path().to_path_buf();
     let mut dir = Some(dir);
     assert!(in_child(
         || {
+            let mut limit = 0;
+            let mut left = free;
+            while left > 0 {
+                // SAFETY: F_GETFD only asks whether the number is open.
+                if unsafe { libc::fcntl(limit as libc::c_int, libc::F_GETFD) } < 0 {
+                    left -= 1;
+                }
+                limit += 1;
+            }
             let limit = libc::rlimit {
                 rlim_cur: limit,
                 rlim_max: limit,
@@ -713,11 +723,11 @@ fn fill_wide(root: &Path, dirs: u32, files: u32) {
     }
 }
 
-/// Threads started by the removal of a tree of `dirs` directories of `files` files in a fresh
-/// directory in `base`, counted by re-running the test named `test` under strace (the re-run
-/// builds and removes the tree).
+/// The trace (thread starts, `rmdir` and `stat` calls) of the removal of a tree of `dirs`
+/// directories of `files` files in a fresh directory in `base`, from a re-run of the test
+/// named `test` under strace (the re-run builds and removes the tree).
 #[cfg(unix)]
-fn threads_started_by_removal(test: &str, base: &Path, dirs: u32, files: u32) -> usize {
+fn removal_trace(test: &str, base: &Path, dirs: u32, files: u32) -> Vec<String> {
     if let Some(scratch) = common::tracee_arg() {
         let dir = in_dir(&scratch).temporary_directory().unwrap();
         fill_wide(dir.path(), dirs, files);
@@ -726,12 +736,12 @@ fn threads_started_by_removal(test: &str, base: &Path, dirs: u32, files: u32) ->
         let _ = fs::symlink_metadata(scratch.join("removal-starts"));
         drop(dir);
         assert!(!exists(&path));
-        return 0;
+        return Vec::new();
     }
     let scratch = Scratch::new_in(base);
     let (ok, lines) = common::traced(
         test,
-        "clone,clone3,stat,lstat,newfstatat,statx",
+        "clone,clone3,rmdir,stat,lstat,newfstatat,statx",
         scratch.path(),
     );
     assert!(ok, "the traced re-run failed");
@@ -740,7 +750,13 @@ fn threads_started_by_removal(test: &str, base: &Path, dirs: u32, files: u32) ->
         .position(|l| l.contains("removal-starts"))
         .expect("the mark is in the trace");
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
-    lines[mark..]
+    lines[mark..].to_vec()
+}
+
+/// Threads started by the removal of a tree (see [`removal_trace`]).
+#[cfg(unix)]
+fn threads_started_by_removal(test: &str, base: &Path, dirs: u32, files: u32) -> usize {
+    removal_trace(test, base, dirs, files)
         .iter()
         .filter(|l| l.contains("clone") && !l.contains("resumed"))
         .count()
@@ -838,6 +854,28 @@ fn a_large_tree_off_tmpfs_is_removed_by_one_thread() {
 
 #[test]
 #[cfg(unix)]
+fn threads_never_remove_the_directory_they_share_by_its_path() {
+    // The root is removed by path twice: the first `rmdir` (it is not empty), and the last
+    // one, once the walk has emptied it. The threads that share it leave it to the walk: a
+    // thread's walk ends with the shared directory still there, and never names it by path.
+    let test = "threads_never_remove_the_directory_they_share_by_its_path";
+    let base = where_threads_pay();
+    let lines = removal_trace(test, &base, 20, 200);
+    if common::tracee_arg().is_some() {
+        return;
+    }
+    let threads = lines.iter().filter(|l| l.contains("clone")).count();
+    let expected = cores() > 1 && (is_tmpfs(&base) || cfg!(feature = "__test-parallel-removal"));
+    assert_eq!(threads > 0, expected, "{} threads", threads);
+    let rmdirs: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("rmdir(") && !l.contains("resumed"))
+        .collect();
+    assert_eq!(rmdirs.len(), 2, "{:#?}", rmdirs);
+}
+
+#[test]
+#[cfg(unix)]
 fn when_no_thread_can_start_the_removal_goes_on_serially() {
     // As nobody, allowed no more processes than it has: every thread spawn fails (EAGAIN),
     // and the large tree is removed all the same, by the current thread alone. On tmpfs,
@@ -906,8 +944,8 @@ fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
 fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
     // 8 chains of 300 levels, a file at each: large enough for threads, and deep enough that
     // each thread must close and reopen directories to stay within its share of the bound.
-    // In a child allowed 48 descriptors: the walk's 32 in all fit, 32 per thread would not.
-    // On tmpfs, where the tree is removed by several threads.
+    // In a child allowed 48 more descriptors: the walk's 32 in all fit, 32 per thread would
+    // not. On tmpfs, where the tree is removed by several threads.
     let scratch = Scratch::new_in(&where_threads_pay());
     let dir = in_dir(scratch.path()).temporary_directory().unwrap();
     for chain in 0..8 {
@@ -919,6 +957,31 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
         }
     }
     cleanup_with_descriptors(dir, 48);
+}
+
+#[test]
+#[cfg(unix)]
+fn threads_start_only_where_the_walk_holds_at_most_half_its_descriptors() {
+    // A chain 31 levels deep (with the root, the walk's 32 descriptors all held at the bottom),
+    // and at the bottom 500 files (enough entries for threads) and 4 subdirectories (enough
+    // work to share). Threads there would have no descriptors left to share: the walk must
+    // go on alone, within its 32 (and one more, opened before the oldest is closed), so the
+    // child is allowed 34. Started anyway, each would hold two of its own. On tmpfs, where a
+    // large tree is removed by several threads.
+    let scratch = Scratch::new_in(&where_threads_pay());
+    let dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    let mut bottom = dir.path().to_path_buf();
+    for level in 0..31 {
+        bottom.push(format!("c{}", level));
+    }
+    fs::create_dir_all(&bottom).unwrap();
+    for f in 0..500 {
+        fs::File::create(bottom.join(format!("f{}", f))).unwrap();
+    }
+    for sub in 0..4 {
+        fs::create_dir_all(bottom.join(format!("s{}/a/b/c", sub))).unwrap();
+    }
+    cleanup_with_descriptors(dir, 34);
 }
 
 /// What the `SIGUSR1` handler of a traced re-run does: `rename(from, to)`, then, if given,
