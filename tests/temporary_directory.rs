@@ -961,6 +961,37 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
 
 #[test]
 #[cfg(unix)]
+fn threads_share_the_descriptors_left_by_the_walk_and_no_more() {
+    // 500 files at the root (enough entries for threads at once) and 4 chains of 300 levels:
+    // the walk splits at the root, holding 1 descriptor, and shares the 31 left between its
+    // `t` threads (one per core, at most 4). Each thread's walk may hold 31 / t (the shared
+    // root counted among them at first), and one more while it opens a level before closing
+    // the oldest: 1 + t x (31 / t + 1) at the most (33 with two threads), the child's
+    // allowance. A thread given more than its share runs out as soon as the threads are deep.
+    let threads = cores().min(4) as u64;
+    let allowance = if threads < 2 {
+        33
+    } else {
+        1 + threads * (31 / threads + 1)
+    };
+    let scratch = Scratch::new_in(&where_threads_pay());
+    let dir = in_dir(scratch.path()).temporary_directory().unwrap();
+    for f in 0..500 {
+        fs::File::create(dir.path().join(format!("f{}", f))).unwrap();
+    }
+    for chain in 0..4 {
+        let mut level = dir.path().join(format!("chain{}", chain));
+        for _ in 0..300 {
+            fs::create_dir(&level).unwrap();
+            fs::write(level.join("file"), b"x").unwrap();
+            level.push("d");
+        }
+    }
+    cleanup_with_descriptors(dir, allowance);
+}
+
+#[test]
+#[cfg(unix)]
 fn threads_start_only_where_the_walk_holds_at_most_half_its_descriptors() {
     // A chain 31 levels deep (with the root, the walk's 32 descriptors all held at the bottom),
     // and at the bottom 500 files (enough entries for threads) and 4 subdirectories (enough
