@@ -939,6 +939,20 @@ fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
     assert_eq!(list(&locked), vec!["kept"]);
 }
 
+/// Fills `root` with `chains` chains `chain<i>/d/d/...` of `levels` directories, a file in
+/// each.
+#[cfg(unix)]
+fn fill_chains(root: &Path, chains: u32, levels: u32) {
+    for chain in 0..chains {
+        let mut level = root.join(format!("chain{}", chain));
+        for _ in 0..levels {
+            fs::create_dir(&level).unwrap();
+            fs::write(level.join("file"), b"x").unwrap();
+            level.push("d");
+        }
+    }
+}
+
 #[test]
 #[cfg(unix)]
 fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
@@ -948,14 +962,7 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
     // not. On tmpfs, where the tree is removed by several threads.
     let scratch = Scratch::new_in(&where_threads_pay());
     let dir = in_dir(scratch.path()).temporary_directory().unwrap();
-    for chain in 0..8 {
-        let mut level = dir.path().join(format!("chain{}", chain));
-        for _ in 0..300 {
-            fs::create_dir(&level).unwrap();
-            fs::write(level.join("file"), b"x").unwrap();
-            level.push("d");
-        }
-    }
+    fill_chains(dir.path(), 8, 300);
     cleanup_with_descriptors(dir, 48);
 }
 
@@ -979,14 +986,7 @@ fn threads_share_the_descriptors_left_by_the_walk_and_no_more() {
     for f in 0..500 {
         fs::File::create(dir.path().join(format!("f{}", f))).unwrap();
     }
-    for chain in 0..4 {
-        let mut level = dir.path().join(format!("chain{}", chain));
-        for _ in 0..300 {
-            fs::create_dir(&level).unwrap();
-            fs::write(level.join("file"), b"x").unwrap();
-            level.push("d");
-        }
-    }
+    fill_chains(dir.path(), 4, 300);
     cleanup_with_descriptors(dir, allowance);
 }
 
