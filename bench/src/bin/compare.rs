@@ -2,8 +2,8 @@
 //! CPython's `tempfile`, in one run on one machine.
 //!
 //! ```text
-//! cargo run --release -p tempkit-bench --bin compare -- [--quick] [--dir D]... [--only OP,...]
-//!     [--json F] [--svg F] [--doc F]
+//! cargo run --release -p tempkit-bench --bin compare -- [--quick] [--no-counts] [--dir D]...
+//!     [--only OP,...] [--json F] [--svg F] [--doc F]
 //! ```
 //!
 //! Every operation runs in a scratch directory made inside each `--dir` (default: the system
@@ -35,6 +35,8 @@ const END: &str = "<!-- compare:end -->";
 
 struct Options {
     quick: bool,
+    /// Times only: no system-call or instruction counts (exact, so they can be taken apart).
+    no_counts: bool,
     dirs: Vec<PathBuf>,
     only: Option<Vec<Op>>,
     json: Option<PathBuf>,
@@ -44,7 +46,8 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--quick] [--dir D]... [--only OP,...] [--json F] [--svg F] [--doc F]\n\
+        "usage: compare [--quick] [--no-counts] [--dir D]... [--only OP,...] [--json F] [--svg F] \
+         [--doc F]\n\
          operations: {}",
         Op::ALL.map(|o| o.id()).join(", ")
     );
@@ -71,6 +74,7 @@ fn main() {
 fn parse(args: &[String]) -> Options {
     let mut o = Options {
         quick: false,
+        no_counts: false,
         dirs: Vec::new(),
         only: None,
         json: None,
@@ -82,6 +86,7 @@ fn parse(args: &[String]) -> Options {
         let mut value = || it.next().cloned().unwrap_or_else(|| usage());
         match a.as_str() {
             "--quick" => o.quick = true,
+            "--no-counts" => o.no_counts = true,
             "--dir" => o.dirs.push(PathBuf::from(value())),
             "--json" => o.json = Some(PathBuf::from(value())),
             "--svg" => o.svg = Some(PathBuf::from(value())),
@@ -485,18 +490,20 @@ fn compare(opts: &Options) -> io::Result<()> {
         }
     }
     let python = cpython::find();
-    let strace = Command::new("strace")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let valgrind = Command::new("valgrind")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let strace = !opts.no_counts
+        && Command::new("strace")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    let valgrind = !opts.no_counts
+        && Command::new("valgrind")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
     let mut runner = Runner {
         quick: opts.quick,
         exe: std::env::current_exe()?,
@@ -541,7 +548,7 @@ fn compare(opts: &Options) -> io::Result<()> {
             if strace {
                 first_line("strace", &["-V"])
             } else {
-                "not found (system calls not counted)".into()
+                "not used (system calls not counted)".into()
             },
         ),
         (
@@ -549,7 +556,7 @@ fn compare(opts: &Options) -> io::Result<()> {
             if valgrind {
                 first_line("valgrind", &["--version"])
             } else {
-                "not found (instructions not counted)".into()
+                "not used (instructions not counted)".into()
             },
         ),
     ];
