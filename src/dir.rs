@@ -102,6 +102,8 @@ pub struct TemporaryDirectory {
     removed: bool,
     /// Set by [`Builder::protect`] or [`Builder::reapable`]; `None` for a plain directory.
     guard: Option<Guard>,
+    /// Whether publishing syncs the tree and the destination's directory (the default).
+    durable: bool,
 }
 
 /// What a protected or tagged directory holds beyond its path.
@@ -125,6 +127,7 @@ impl TemporaryDirectory {
             life,
             removed: false,
             guard: None,
+            durable: true,
         }
     }
 
@@ -289,6 +292,33 @@ impl TemporaryDirectory {
         self
     }
 
+    /// Whether [`persist_noclobber`](TemporaryDirectory::persist_noclobber),
+    /// [`replace`](TemporaryDirectory::replace) and [`exchange`](TemporaryDirectory::exchange)
+    /// make the publish durable (default `true`): every file and directory of the tree synced
+    /// before the rename, the destination's directory after it.
+    ///
+    /// With `false` the publish is still atomic (readers and a crashed writer see the old tree
+    /// or the new one, never a mix), but a power cut shortly after may bring back the old tree,
+    /// or on some file systems empty files in the new one. For callers that publish often and
+    /// sync in their own way (`syncfs`, a batch).
+    ///
+    /// # Python equivalent
+    /// `os.rename` alone, without `os.fsync`.
+    ///
+    /// ```
+    /// let parent = tempkit::TemporaryDirectory::new()?;
+    /// let mut staged = tempkit::Builder::new().dir(parent.path()).temporary_directory()?;
+    /// std::fs::write(staged.path().join("cache.bin"), "entry")?;
+    /// staged.durable(false);
+    /// let cache = staged.persist_noclobber(parent.path().join("cache"))?;
+    /// assert!(cache.join("cache.bin").is_file());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn durable(&mut self, yes: bool) -> &mut Self {
+        self.durable = yes;
+        self
+    }
+
     /// Runs `f` with the directory and keeps it (printing its path to stderr) if `f` returns
     /// `Err` or panics; otherwise it is dropped as usual when `f` returns.
     ///
@@ -446,9 +476,10 @@ impl TemporaryDirectory {
     /// Publishes the directory, with everything in it, at `to`, unless something is there:
     /// never replaces anything, not even an empty directory. Returns `to`, absolute.
     ///
-    /// Durable: every file and directory of the tree is synced (`fsync`) before the rename,
-    /// which is one `renameat2(RENAME_NOREPLACE)` relative to the opened directory of `to`,
-    /// and that directory is synced after it. The directory must be on the destination's
+    /// Durable (unless [`durable(false)`](TemporaryDirectory::durable)): every file and
+    /// directory of the tree is synced (`fsync`) before the rename, which is one
+    /// `renameat2(RENAME_NOREPLACE)` relative to the opened directory of `to`, and that
+    /// directory is synced after it. The directory must be on the destination's
     /// file system: create it there with [`Builder::dir`] (e.g. in `to`'s parent).
     ///
     /// # Errors
@@ -557,7 +588,8 @@ impl TemporaryDirectory {
     /// dropped, unless `delete(false)`).
     ///
     /// Durable as [`persist_noclobber`](TemporaryDirectory::persist_noclobber): the tree is
-    /// synced before, the directory of `to` after.
+    /// synced before, the directory of `to` after (unless
+    /// [`durable(false)`](TemporaryDirectory::durable)).
     ///
     /// # Errors
     /// A [`PersistDirError`] that hands this directory back, unchanged: `NotFound` if nothing
@@ -607,7 +639,7 @@ impl TemporaryDirectory {
             to.display()
         );
         let prepared = path::absolute(to).and_then(|absolute| {
-            let dest = Destination::open(to)?;
+            let dest = Destination::open_for(to, self.durable)?;
             match dest.meta()?.map(|m| m.kind) {
                 // Publishing refuses whatever is there; a swap needs a directory there.
                 None | Some(MetaKind::Dir) => Ok((absolute, dest)),
@@ -668,14 +700,14 @@ impl TemporaryDirectory {
         }
     }
 
-    /// The publishing rename of this tree to `dest`, durable.
+    /// The publishing rename of this tree to `dest`, durable unless `durable(false)`.
     fn rename(&self, dest: &Destination, how: Rename) -> Result<(), Failure> {
         publish::publish(
             Source::Tree(&self.path),
             At::path(&self.path),
             dest.at(),
             how,
-            true,
+            self.durable,
         )
     }
 }

@@ -68,6 +68,7 @@
 //! | make a [`NamedTemporaryFile`] permanent, durably | [`NamedTemporaryFile::persist_durable`] ([`persist`](NamedTemporaryFile::persist) does not sync) |
 //! | publish a directory tree, never replacing | [`TemporaryDirectory::persist_noclobber`] |
 //! | swap in a new version of a directory | [`TemporaryDirectory::replace`] (old tree removed), [`exchange`](TemporaryDirectory::exchange) (old tree handed to you) |
+//! | publish a directory atomically, without syncing it | [`TemporaryDirectory::durable`]`(false)` first |
 //!
 //! Guarantees ([`AtomicFile`] has the details): at every instant the destination holds the
 //! complete old or the complete new content, also after `SIGKILL`; after `Ok` a power cut keeps

@@ -1283,6 +1283,41 @@ fn directory_publish_syncs_the_tree_before_and_the_parent_after() {
     assert!(seq[rename].line.contains("RENAME_NOREPLACE"));
 }
 
+/// `durable(false)`: the same atomic publish without a single `fsync` (nor `syncfs`), the
+/// parent opened once, first, and the rename relative to it.
+#[test]
+fn directory_publish_atomic_only_makes_no_fsync() {
+    if let Some(dir) = tracee_arg() {
+        let mut staged = staged(&dir, "v", "new");
+        staged.durable(false);
+        staged.persist_noclobber(dir.join("site")).unwrap();
+        return;
+    }
+    let scratch = Scratch::new();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let trace = match strace_test(
+        "directory_publish_atomic_only_makes_no_fsync",
+        &env,
+        "open,openat,fsync,fdatasync,syncfs,renameat2,close",
+    ) {
+        Some(trace) => trace,
+        None => return,
+    };
+    let all = calls(&trace);
+    let seq = sequence_of(&all, scratch.path());
+    let parent_fd = seq[0].line.rsplit("= ").next().unwrap().trim().to_owned();
+    assert!(seq.iter().all(|c| !c.name.contains("sync")), "{:#?}", seq);
+    let rename = position(&seq, |c| c.name == "renameat2", "renameat2");
+    assert!(seq[rename].line.contains("RENAME_NOREPLACE"));
+    assert!(seq[rename]
+        .line
+        .contains(&format!(", {}, \"site\"", parent_fd)));
+    assert_eq!(
+        std::fs::read_to_string(scratch.path().join("site/sub/v")).unwrap(),
+        "new"
+    );
+}
+
 #[test]
 fn types_cross_threads_and_errors_convert() {
     fn send_sync<T: Send + Sync>() {}

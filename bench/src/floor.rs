@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Turns a `-1` return into the thread's `errno`.
-fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+pub fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
