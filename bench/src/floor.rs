@@ -222,24 +222,39 @@ pub fn fill_chain(root: &Path, levels: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// The publishing sequence by hand: open `dir`, `fstatat` the destination `name`, create a
-/// temporary file beside it (`O_EXCL`, 0600), write `data`, give it the old file's owner and
-/// mode (`fchown` + `fchmod`), `fsync` it, `renameat` over `name`, `fsync` the directory (the
-/// two `fsync`s only if `durable`), close both. The floor of `write_atomic` replacing a file.
+/// The publishing sequence by hand, the least that keeps what tempkit keeps: open `dir`
+/// (`O_PATH` unless `durable`: nothing syncs it), `fstatat` the destination `name`, create a
+/// temporary file beside it (`O_EXCL`; for an existing file with the mode that widens nothing
+/// before its owner is set, as tempkit does, else 0666), write `data`, `fstat` it and
+/// `fchown` + `fchmod` only what the kernel did not already give it, `fsync` it, `renameat`
+/// over `name`, `fsync` the directory (the two `fsync`s only if `durable`), close both. The
+/// floor of `write_atomic` replacing a file.
 pub fn replace_file(dir: &CString, name: &CString, data: &[u8], durable: bool) -> io::Result<()> {
     const TEMP: &[u8] = b".published.floor.tmp\0";
-    // SAFETY: every path is NUL-terminated and outlives the calls; `st` is written by
-    // fstatat before it is read; `data` is a valid slice; each descriptor is closed once.
+    let access = if durable {
+        libc::O_RDONLY
+    } else {
+        libc::O_PATH
+    };
+    // SAFETY: every path is NUL-terminated and outlives the calls; `st` and `mine` are written
+    // by fstatat and fstat before they are read; `data` is a valid slice; each descriptor is
+    // closed once.
     unsafe {
         let dirfd = check(libc::open(
             dir.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            access | libc::O_DIRECTORY | libc::O_CLOEXEC,
         ))?;
         let result = (|| {
             let mut st: libc::stat = std::mem::zeroed();
-            let exists =
-                libc::fstatat(dirfd, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0;
-            let mode = if exists { 0o600 } else { 0o666 };
+            let exists = libc::fstatat(dirfd, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
+                == 0
+                && st.st_mode & libc::S_IFMT == libc::S_IFREG;
+            let mode = if exists {
+                let everyone = (st.st_mode >> 6) & (st.st_mode >> 3) & st.st_mode & 0o7;
+                (st.st_mode & 0o700) | (everyone << 3) | everyone
+            } else {
+                0o666
+            };
             let fd = check(libc::openat(
                 dirfd,
                 TEMP.as_ptr().cast(),
@@ -251,8 +266,15 @@ pub fn replace_file(dir: &CString, name: &CString, data: &[u8], durable: bool) -
                     return Err(io::Error::last_os_error());
                 }
                 if exists {
-                    check(libc::fchown(fd, st.st_uid, st.st_gid))?;
-                    check(libc::fchmod(fd, st.st_mode & 0o7777))?;
+                    let mut mine: libc::stat = std::mem::zeroed();
+                    check(libc::fstat(fd, &mut mine))?;
+                    let owner = mine.st_uid != st.st_uid || mine.st_gid != st.st_gid;
+                    if owner {
+                        check(libc::fchown(fd, st.st_uid, st.st_gid))?;
+                    }
+                    if owner || mine.st_mode & 0o7777 != st.st_mode & 0o7777 {
+                        check(libc::fchmod(fd, st.st_mode & 0o7777))?;
+                    }
                 }
                 if durable {
                     check(libc::fsync(fd))?;

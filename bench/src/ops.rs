@@ -220,8 +220,8 @@ impl Op {
                 "NamedTempFile::new_in(d), write, sync_all, persist, File::open(d).sync_all()"
             }
             (WriteAtomicDurable, Floor) => {
-                "open(d), fstatat, openat(O_EXCL), write, fchown, fchmod, fsync, renameat, \
-                 fsync(d), close × 2"
+                "open(d), fstatat, openat(O_EXCL), write, fstat (fchown, fchmod only if \
+                 needed), fsync, renameat, fsync(d), close × 2"
             }
             (WriteAtomicDurable, Python) => {
                 "NamedTemporaryFile(dir=d, delete=False), write, fsync, os.replace, fsync(d)"
@@ -230,7 +230,8 @@ impl Op {
             (WriteAtomicOnly, Tempkit) => "AtomicFile::options().durable(false).write(..)",
             (WriteAtomicOnly, Tempfile) => "NamedTempFile::new_in(d), write, persist",
             (WriteAtomicOnly, Floor) => {
-                "open(d), fstatat, openat(O_EXCL), write, fchown, fchmod, renameat, close × 2"
+                "open(d, O_PATH), fstatat, openat(O_EXCL), write, fstat (fchown, fchmod only \
+                 if needed), renameat, close × 2"
             }
             (WriteAtomicOnly, Python) => "NamedTemporaryFile(dir=d, delete=False), os.replace",
             (WriteAtomicOnly, AtomicWriteFile) => "no atomic-only mode",
