@@ -300,7 +300,8 @@ impl TemporaryDirectory {
     /// With `false` the publish is still atomic (readers and a crashed writer see the old tree
     /// or the new one, never a mix), but a power cut shortly after may bring back the old tree,
     /// or on some file systems empty files in the new one. For callers that publish often and
-    /// sync in their own way (`syncfs`, a batch).
+    /// sync in their own way (`syncfs`, a batch). The guard that
+    /// [`exchange`](TemporaryDirectory::exchange) returns for the old tree keeps the setting.
     ///
     /// # Python equivalent
     /// `os.rename` alone, without `os.fsync`.
@@ -676,7 +677,8 @@ impl TemporaryDirectory {
         };
         // Whatever is at our path now (the old tree, or nothing) is the guard's.
         let life = self.life;
-        let old = TemporaryDirectory::from_created(self.path.clone(), self.delete, life);
+        let mut old = TemporaryDirectory::from_created(self.path.clone(), self.delete, life);
+        old.durable = self.durable;
         let _ = self.keep();
         match outcome {
             Published::Done => Ok((old, absolute)),
