@@ -1093,6 +1093,34 @@ fn canonical_scratch() -> (Scratch, PathBuf) {
     (scratch, path)
 }
 
+/// In a traced re-run: the directory `root` in `scratch`, holding the file `own`.
+#[cfg(unix)]
+fn root_with_a_file(scratch: &Path) -> TemporaryDirectory {
+    let dir = in_dir(scratch)
+        .prefix("root")
+        .random_len(0)
+        .temporary_directory()
+        .unwrap();
+    fs::write(dir.path().join("own"), b"own").unwrap();
+    dir
+}
+
+/// Re-runs `test` (which must pass) under strace with `-e inject=INJECT` on the system calls
+/// naming `root` only (`-P`), in `root`'s parent; returns the trace, checking that a call was
+/// made to fail.
+#[cfg(unix)]
+fn rerun_injecting(test: &str, root: &Path, inject: &str) -> String {
+    let inject = format!("inject={}", inject);
+    let parent = root.parent().unwrap();
+    let trace = rerun_passing(test, &["-P", root.to_str().unwrap(), "-e", &inject], parent);
+    assert!(
+        trace.lines().any(|l| l.contains("(INJECTED)")),
+        "no call was made to fail:\n{}",
+        trace
+    );
+    trace
+}
+
 #[cfg(unix)]
 #[test]
 fn a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_empty() {
@@ -1102,12 +1130,7 @@ fn a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_em
     const TEST: &str =
         "a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_empty";
     if let Some(scratch) = tracee_arg() {
-        let mut dir = in_dir(&scratch)
-            .prefix("root")
-            .random_len(0)
-            .temporary_directory()
-            .unwrap();
-        fs::write(dir.path().join("own"), b"own").unwrap();
+        let mut dir = root_with_a_file(&scratch);
         fs::rename(dir.path(), scratch.join("moved")).unwrap();
         symlink(scratch.join("victim"), dir.path()).unwrap();
         let err = dir.cleanup().unwrap_err();
@@ -1117,23 +1140,7 @@ fn a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_em
     let (_scratch, path) = canonical_scratch();
     let victim = make_victim(&path);
     let root = path.join("root");
-    let trace = rerun_passing(
-        TEST,
-        &[
-            "-P",
-            root.to_str().unwrap(),
-            "-e",
-            "inject=rmdir:error=ENOTEMPTY:when=1",
-        ],
-        &path,
-    );
-    assert!(
-        trace
-            .lines()
-            .any(|l| l.contains("rmdir(") && l.contains("(INJECTED)")),
-        "the rmdir was not made to fail:\n{}",
-        trace
-    );
+    rerun_injecting(TEST, &root, "rmdir:error=ENOTEMPTY:when=1");
     assert_victim_intact(&victim, &[]);
     assert!(root.symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(list(&path.join("moved")), ["own"]);
@@ -1305,4 +1312,45 @@ fn a_subdirectory_swapped_for_a_symlink_before_its_mode_is_repaired_is_not_follo
     );
     assert_eq!(mode(&victim), 0o750);
     assert_victim_intact(&victim, &[]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_root_that_vanishes_after_the_first_rmdir_counts_as_removed() {
+    // The first `rmdir` of the root says "not empty"; then someone else removes the root
+    // before the walk opens it (strace makes that open answer ENOENT). Gone is what cleanup
+    // wanted: success, not an error.
+    const TEST: &str = "a_root_that_vanishes_after_the_first_rmdir_counts_as_removed";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        dir.cleanup().unwrap();
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    rerun_injecting(TEST, &path.join("root"), "open,openat:error=ENOENT:when=1");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_that_never_empties_is_given_up_after_three_passes() {
+    // Every `rmdir` of the root says "not empty" (strace), as if entries kept appearing: the
+    // walk lists it again, three times in all, then returns the error. Never an endless loop
+    // (the re-run is stopped by `alarm` if it does not end).
+    const TEST: &str = "a_directory_that_never_empties_is_given_up_after_three_passes";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        // SAFETY: alarm has no memory-safety preconditions; SIGALRM ends the re-run.
+        unsafe { libc::alarm(30) };
+        let err = dir.cleanup().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::DirectoryNotEmpty, "{}", err);
+        assert!(err.to_string().contains("root"), "{}", err);
+        // Not again on drop: the trace counts the calls of one cleanup.
+        let _ = dir.keep();
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    let trace = rerun_injecting(TEST, &path.join("root"), "rmdir:error=ENOTEMPTY");
+    let rmdirs: Vec<&str> = trace.lines().filter(|l| l.contains("rmdir(")).collect();
+    // The first `rmdir`, and one after each of the three listings.
+    assert_eq!(rmdirs.len(), 4, "{:#?}", rmdirs);
 }
