@@ -1105,14 +1105,17 @@ fn root_with_a_file(scratch: &Path) -> TemporaryDirectory {
     dir
 }
 
-/// Re-runs `test` (which must pass) under strace with `-e inject=INJECT` on the system calls
-/// naming `root` only (`-P`), in `root`'s parent; returns the trace, checking that a call was
-/// made to fail.
+/// Re-runs `test` (which must pass) in `scratch` under strace with `-e inject=INJECT` on the
+/// system calls naming `target` only (`-P`); returns the trace, checking that a call was made
+/// to fail.
 #[cfg(unix)]
-fn rerun_injecting(test: &str, root: &Path, inject: &str) -> String {
+fn rerun_injecting(test: &str, scratch: &Path, target: &Path, inject: &str) -> String {
     let inject = format!("inject={}", inject);
-    let parent = root.parent().unwrap();
-    let trace = rerun_passing(test, &["-P", root.to_str().unwrap(), "-e", &inject], parent);
+    let trace = rerun_passing(
+        test,
+        &["-P", target.to_str().unwrap(), "-e", &inject],
+        scratch,
+    );
     assert!(
         trace.lines().any(|l| l.contains("(INJECTED)")),
         "no call was made to fail:\n{}",
@@ -1140,10 +1143,32 @@ fn a_root_replaced_by_a_symlink_is_not_followed_when_the_first_rmdir_says_not_em
     let (_scratch, path) = canonical_scratch();
     let victim = make_victim(&path);
     let root = path.join("root");
-    rerun_injecting(TEST, &root, "rmdir:error=ENOTEMPTY:when=1");
+    rerun_injecting(TEST, &path, &root, "rmdir:error=ENOTEMPTY:when=1");
     assert_victim_intact(&victim, &[]);
     assert!(root.symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(list(&path.join("moved")), ["own"]);
+}
+
+/// Re-runs `test` (which must pass) in `scratch`, next to [`make_victim`]'s directory, under
+/// strace signalling it (`SIGUSR1`, see [`swap_on_sigusr1`]) on its first `unlinkat` in
+/// `scratch/root`; checks that the signal came and the victim is intact. Returns the root.
+#[cfg(unix)]
+fn rerun_swapping_at_the_first_unlink(test: &str, scratch: &Path) -> PathBuf {
+    let victim = make_victim(scratch);
+    let root = scratch.join("root");
+    let trace = rerun_passing(
+        test,
+        &[
+            "-P",
+            root.to_str().unwrap(),
+            "-e",
+            "inject=unlinkat:signal=SIGUSR1:when=1",
+        ],
+        scratch,
+    );
+    assert!(trace.contains("SIGUSR1"), "no signal was sent:\n{}", trace);
+    assert_victim_intact(&victim, &[]);
+    root
 }
 
 #[cfg(unix)]
@@ -1175,20 +1200,7 @@ fn a_subdirectory_swapped_for_a_symlink_after_the_listing_is_not_followed() {
         return;
     }
     let (_scratch, path) = canonical_scratch();
-    let victim = make_victim(&path);
-    let root = path.join("root");
-    let trace = rerun_passing(
-        TEST,
-        &[
-            "-P",
-            root.to_str().unwrap(),
-            "-e",
-            "inject=unlinkat:signal=SIGUSR1:when=1",
-        ],
-        &path,
-    );
-    assert!(trace.contains("SIGUSR1"), "no signal was sent:\n{}", trace);
-    assert_victim_intact(&victim, &[]);
+    rerun_swapping_at_the_first_unlink(TEST, &path);
     assert_eq!(list(&path), ["victim"]);
 }
 
@@ -1327,7 +1339,12 @@ fn a_root_that_vanishes_after_the_first_rmdir_counts_as_removed() {
         return;
     }
     let (_scratch, path) = canonical_scratch();
-    rerun_injecting(TEST, &path.join("root"), "open,openat:error=ENOENT:when=1");
+    rerun_injecting(
+        TEST,
+        &path,
+        &path.join("root"),
+        "open,openat:error=ENOENT:when=1",
+    );
 }
 
 #[cfg(unix)]
@@ -1349,8 +1366,92 @@ fn a_directory_that_never_empties_is_given_up_after_three_passes() {
         return;
     }
     let (_scratch, path) = canonical_scratch();
-    let trace = rerun_injecting(TEST, &path.join("root"), "rmdir:error=ENOTEMPTY");
+    let trace = rerun_injecting(TEST, &path, &path.join("root"), "rmdir:error=ENOTEMPTY");
     let rmdirs: Vec<&str> = trace.lines().filter(|l| l.contains("rmdir(")).collect();
     // The first `rmdir`, and one after each of the three listings.
     assert_eq!(rmdirs.len(), 4, "{:#?}", rmdirs);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_root_replaced_by_a_symlink_during_the_walk_is_not_followed_and_said_so() {
+    // The walk holds the root open and unlinks its file `own`: right then (strace signals it
+    // on that `unlinkat`; the handler swaps) the root is moved away and a symlink to a victim
+    // takes its name. The last `rmdir`, by path, meets the symlink: the error says that the
+    // root is no longer a directory; the victim and the moved root are left alone.
+    const TEST: &str = "a_root_replaced_by_a_symlink_during_the_walk_is_not_followed_and_said_so";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        swap_on_sigusr1(
+            dir.path(),
+            &scratch.join("moved"),
+            Some(&scratch.join("victim")),
+        );
+        let err = dir.cleanup().unwrap_err();
+        assert!(SWAPPED.load(Ordering::SeqCst), "the swap did not happen");
+        assert!(err.to_string().contains("no longer a directory"), "{}", err);
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    let root = rerun_swapping_at_the_first_unlink(TEST, &path);
+    assert!(root.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(list(&path.join("moved")), Vec::<String>::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_subdirectory_that_cannot_be_removed_is_named_in_the_error() {
+    // The `rmdir` of the emptied subdirectory `sub` (the second `unlinkat` in the root, after
+    // the one of the file `own`) fails once with EIO (strace): the error names `sub` and says
+    // what happened; the root, which still holds `sub`, is left.
+    const TEST: &str = "a_subdirectory_that_cannot_be_removed_is_named_in_the_error";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let err = dir.cleanup().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("remove directory"), "{}", text);
+        assert!(
+            text.contains(&format!("root{}sub`", std::path::MAIN_SEPARATOR)),
+            "{}",
+            text
+        );
+        assert!(text.contains("(os error 5)"), "EIO: {}", text);
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    rerun_injecting(TEST, &path, &path.join("root"), "unlinkat:error=EIO:when=2");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_subdirectory_that_never_empties_is_given_up_after_three_passes() {
+    // Every `rmdir` of the subdirectory `sub` (every `unlinkat` in the root after the one of
+    // the file `own`) says "not empty" (strace): the walk lists it again, three times in all,
+    // then reports it. Never an endless loop (`alarm`), never
+    // given up before the third listing.
+    const TEST: &str = "a_subdirectory_that_never_empties_is_given_up_after_three_passes";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        // SAFETY: alarm has no memory-safety preconditions; SIGALRM ends the re-run.
+        unsafe { libc::alarm(30) };
+        let err = dir.cleanup().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::DirectoryNotEmpty, "{}", err);
+        // Not again on drop: the trace counts the calls of one cleanup.
+        let _ = dir.keep();
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    let trace = rerun_injecting(
+        TEST,
+        &path,
+        &path.join("root"),
+        "unlinkat:error=ENOTEMPTY:when=2+",
+    );
+    let rmdirs: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("AT_REMOVEDIR"))
+        .collect();
+    assert_eq!(rmdirs.len(), 3, "{:#?}", rmdirs);
 }
