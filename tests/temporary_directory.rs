@@ -1459,3 +1459,63 @@ fn a_subdirectory_that_never_empties_is_given_up_after_three_passes() {
         .collect();
     assert_eq!(rmdirs.len(), 3, "{:#?}", rmdirs);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_root_that_cannot_be_opened_is_reported_without_a_repair() {
+    // The walk's open of the root fails with EIO (strace): that is the error, as it is. A
+    // mode repair is only for "permission denied" (and would not help here).
+    const TEST: &str = "a_root_that_cannot_be_opened_is_reported_without_a_repair";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        let text = dir.cleanup().unwrap_err().to_string();
+        assert!(text.contains("failed to open directory"), "{}", text);
+        assert!(text.contains("(os error 5)"), "EIO: {}", text);
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    rerun_injecting(
+        TEST,
+        &path,
+        &path.join("root"),
+        "open,openat:error=EIO:when=1",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_subdirectory_that_cannot_be_opened_is_reported_without_a_repair() {
+    // The walk's open of the subdirectory `sub` fails with EIO (strace): the error names
+    // `sub` as it is, with no mode repair of the root or of `sub` tried first.
+    const TEST: &str = "a_subdirectory_that_cannot_be_opened_is_reported_without_a_repair";
+    if let Some(scratch) = tracee_arg() {
+        let mut dir = root_with_a_file(&scratch);
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let text = dir.cleanup().unwrap_err().to_string();
+        assert!(text.contains("failed to open directory"), "{}", text);
+        assert!(
+            text.contains(&format!("root{}sub`", std::path::MAIN_SEPARATOR)),
+            "{}",
+            text
+        );
+        assert!(text.contains("(os error 5)"), "EIO: {}", text);
+        return;
+    }
+    let (_scratch, path) = canonical_scratch();
+    // The first `openat` naming the root or relative to it opens `sub`: the root itself is
+    // opened with `open` where that call exists, with the first `openat` elsewhere.
+    let when = if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+        1
+    } else {
+        2
+    };
+    let inject = format!("openat:error=EIO:when={}", when);
+    let trace = rerun_injecting(TEST, &path, &path.join("root"), &inject);
+    assert!(
+        trace
+            .lines()
+            .any(|l| l.contains("\"sub\"") && l.contains("(INJECTED)")),
+        "the open of `sub` was not made to fail:\n{}",
+        trace
+    );
+}
