@@ -1330,54 +1330,6 @@ fn a_subdirectory_swapped_for_a_symlink_before_its_mode_is_repaired_is_not_follo
 
 #[cfg(unix)]
 #[test]
-fn a_root_that_vanishes_after_the_first_rmdir_counts_as_removed() {
-    // The first `rmdir` of the root says "not empty"; then someone else removes the root
-    // before the walk opens it (strace makes that open answer ENOENT). Gone is what cleanup
-    // wanted: success, not an error.
-    const TEST: &str = "a_root_that_vanishes_after_the_first_rmdir_counts_as_removed";
-    if let Some(scratch) = tracee_arg() {
-        let mut dir = root_with_a_file(&scratch);
-        dir.cleanup().unwrap();
-        return;
-    }
-    let (_scratch, path) = canonical_scratch();
-    rerun_injecting(
-        TEST,
-        &path,
-        &path.join("root"),
-        "open,openat:error=ENOENT:when=1",
-    );
-}
-
-#[cfg(unix)]
-#[test]
-fn a_directory_that_never_empties_is_given_up_after_three_passes() {
-    // Every `rmdir` of the root says "not empty" (strace), as if entries kept appearing: the
-    // walk lists it again, three times in all, then returns the error. Never an endless loop
-    // (the re-run is stopped by `alarm` if it does not end).
-    const TEST: &str = "a_directory_that_never_empties_is_given_up_after_three_passes";
-    if let Some(scratch) = tracee_arg() {
-        let mut dir = root_with_a_file(&scratch);
-        // SAFETY: alarm has no memory-safety preconditions; SIGALRM ends the re-run.
-        unsafe { libc::alarm(30) };
-        let err = dir.cleanup().unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::DirectoryNotEmpty, "{}", err);
-        assert!(err.to_string().contains("root"), "{}", err);
-        // It still is a directory: the message must not say otherwise.
-        assert!(!err.to_string().contains("no longer"), "{}", err);
-        // Not again on drop: the trace counts the calls of one cleanup.
-        let _ = dir.keep();
-        return;
-    }
-    let (_scratch, path) = canonical_scratch();
-    let trace = rerun_injecting(TEST, &path, &path.join("root"), "rmdir:error=ENOTEMPTY");
-    let rmdirs: Vec<&str> = trace.lines().filter(|l| l.contains("rmdir(")).collect();
-    // The first `rmdir`, and one after each of the three listings.
-    assert_eq!(rmdirs.len(), 4, "{:#?}", rmdirs);
-}
-
-#[cfg(unix)]
-#[test]
 fn a_root_replaced_by_a_symlink_during_the_walk_is_not_followed_and_said_so() {
     // The walk holds the root open and unlinks its file `own`: right then (strace signals it
     // on that `unlinkat`; the handler swaps) the root is moved away and a symlink to a victim
@@ -1402,29 +1354,110 @@ fn a_root_replaced_by_a_symlink_during_the_walk_is_not_followed_and_said_so() {
     assert_eq!(list(&path.join("moved")), Vec::<String>::new());
 }
 
+/// The shape of the tests that inject faults on the root: in the traced re-run, `body` gets
+/// the directory `root` (holding the file `own`, and an empty directory `sub` when `with_sub`)
+/// and checks what its cleanup does; outside it, the test re-runs itself under strace with
+/// `-e inject=INJECT` on the system calls naming the root or made relative to it, and gets
+/// the trace (`None` in the re-run).
+#[cfg(unix)]
+fn with_faults_on_the_root(
+    test: &str,
+    with_sub: bool,
+    inject: &str,
+    body: impl FnOnce(TemporaryDirectory),
+) -> Option<String> {
+    if let Some(scratch) = tracee_arg() {
+        let dir = root_with_a_file(&scratch);
+        if with_sub {
+            fs::create_dir(dir.path().join("sub")).unwrap();
+        }
+        body(dir);
+        return None;
+    }
+    let (_scratch, path) = canonical_scratch();
+    Some(rerun_injecting(test, &path, &path.join("root"), inject))
+}
+
+/// Asserts that `err` says `op` failed on `root/sub` with the OS error `errno`.
+#[cfg(unix)]
+fn assert_names_sub(err: io::Error, op: &str, errno: i32) {
+    let text = err.to_string();
+    let sub = format!("root{}sub`", std::path::MAIN_SEPARATOR);
+    let os = format!("(os error {})", errno);
+    assert!(
+        text.contains(op) && text.contains(&sub) && text.contains(&os),
+        "{}",
+        text
+    );
+}
+
+/// Cleans `dir` up, which must fail, under an `alarm` (the re-run ends if it loops), and
+/// keeps it (the trace then holds the calls of one cleanup, none of a drop).
+#[cfg(unix)]
+fn failed_cleanup(mut dir: TemporaryDirectory) -> io::Error {
+    // SAFETY: alarm has no memory-safety preconditions; SIGALRM ends the re-run.
+    unsafe { libc::alarm(30) };
+    let err = dir.cleanup().unwrap_err();
+    let _ = dir.keep();
+    err
+}
+
+/// The lines of `trace` that contain `needle`.
+#[cfg(unix)]
+fn calls<'a>(trace: &'a str, needle: &str) -> Vec<&'a str> {
+    trace.lines().filter(|l| l.contains(needle)).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_root_that_vanishes_after_the_first_rmdir_counts_as_removed() {
+    // The first `rmdir` of the root says "not empty"; then someone else removes the root
+    // before the walk opens it (strace makes that open answer ENOENT). Gone is what cleanup
+    // wanted: success, not an error.
+    with_faults_on_the_root(
+        "a_root_that_vanishes_after_the_first_rmdir_counts_as_removed",
+        false,
+        "open,openat:error=ENOENT:when=1",
+        |mut dir| dir.cleanup().unwrap(),
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_that_never_empties_is_given_up_after_three_passes() {
+    // Every `rmdir` of the root says "not empty" (strace), as if entries kept appearing: the
+    // walk lists it again, three times in all, then returns the error (which does not say
+    // that the root is no longer a directory). Never an endless loop.
+    let trace = with_faults_on_the_root(
+        "a_directory_that_never_empties_is_given_up_after_three_passes",
+        false,
+        "rmdir:error=ENOTEMPTY",
+        |dir| {
+            let err = failed_cleanup(dir);
+            assert_eq!(err.kind(), io::ErrorKind::DirectoryNotEmpty, "{}", err);
+            assert!(err.to_string().contains("root"), "{}", err);
+            assert!(!err.to_string().contains("no longer"), "{}", err);
+        },
+    );
+    if let Some(trace) = trace {
+        // The first `rmdir`, and one after each of the three listings.
+        let rmdirs = calls(&trace, "rmdir(");
+        assert_eq!(rmdirs.len(), 4, "{:#?}", rmdirs);
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_subdirectory_that_cannot_be_removed_is_named_in_the_error() {
     // The `rmdir` of the emptied subdirectory `sub` (the second `unlinkat` in the root, after
     // the one of the file `own`) fails once with EIO (strace): the error names `sub` and says
     // what happened; the root, which still holds `sub`, is left.
-    const TEST: &str = "a_subdirectory_that_cannot_be_removed_is_named_in_the_error";
-    if let Some(scratch) = tracee_arg() {
-        let mut dir = root_with_a_file(&scratch);
-        fs::create_dir(dir.path().join("sub")).unwrap();
-        let err = dir.cleanup().unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("remove directory"), "{}", text);
-        assert!(
-            text.contains(&format!("root{}sub`", std::path::MAIN_SEPARATOR)),
-            "{}",
-            text
-        );
-        assert!(text.contains("(os error 5)"), "EIO: {}", text);
-        return;
-    }
-    let (_scratch, path) = canonical_scratch();
-    rerun_injecting(TEST, &path, &path.join("root"), "unlinkat:error=EIO:when=2");
+    with_faults_on_the_root(
+        "a_subdirectory_that_cannot_be_removed_is_named_in_the_error",
+        true,
+        "unlinkat:error=EIO:when=2",
+        |mut dir| assert_names_sub(dir.cleanup().unwrap_err(), "remove directory", libc::EIO),
+    );
 }
 
 #[cfg(unix)]
@@ -1432,32 +1465,17 @@ fn a_subdirectory_that_cannot_be_removed_is_named_in_the_error() {
 fn a_subdirectory_that_never_empties_is_given_up_after_three_passes() {
     // Every `rmdir` of the subdirectory `sub` (every `unlinkat` in the root after the one of
     // the file `own`) says "not empty" (strace): the walk lists it again, three times in all,
-    // then reports it. Never an endless loop (`alarm`), never
-    // given up before the third listing.
-    const TEST: &str = "a_subdirectory_that_never_empties_is_given_up_after_three_passes";
-    if let Some(scratch) = tracee_arg() {
-        let mut dir = root_with_a_file(&scratch);
-        fs::create_dir(dir.path().join("sub")).unwrap();
-        // SAFETY: alarm has no memory-safety preconditions; SIGALRM ends the re-run.
-        unsafe { libc::alarm(30) };
-        let err = dir.cleanup().unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::DirectoryNotEmpty, "{}", err);
-        // Not again on drop: the trace counts the calls of one cleanup.
-        let _ = dir.keep();
-        return;
-    }
-    let (_scratch, path) = canonical_scratch();
-    let trace = rerun_injecting(
-        TEST,
-        &path,
-        &path.join("root"),
+    // then reports it. Never an endless loop, never given up before the third listing.
+    let trace = with_faults_on_the_root(
+        "a_subdirectory_that_never_empties_is_given_up_after_three_passes",
+        true,
         "unlinkat:error=ENOTEMPTY:when=2+",
+        |dir| assert_names_sub(failed_cleanup(dir), "remove directory", libc::ENOTEMPTY),
     );
-    let rmdirs: Vec<&str> = trace
-        .lines()
-        .filter(|l| l.contains("AT_REMOVEDIR"))
-        .collect();
-    assert_eq!(rmdirs.len(), 3, "{:#?}", rmdirs);
+    if let Some(trace) = trace {
+        let rmdirs = calls(&trace, "AT_REMOVEDIR");
+        assert_eq!(rmdirs.len(), 3, "{:#?}", rmdirs);
+    }
 }
 
 #[cfg(unix)]
@@ -1465,20 +1483,15 @@ fn a_subdirectory_that_never_empties_is_given_up_after_three_passes() {
 fn a_root_that_cannot_be_opened_is_reported_without_a_repair() {
     // The walk's open of the root fails with EIO (strace): that is the error, as it is. A
     // mode repair is only for "permission denied" (and would not help here).
-    const TEST: &str = "a_root_that_cannot_be_opened_is_reported_without_a_repair";
-    if let Some(scratch) = tracee_arg() {
-        let mut dir = root_with_a_file(&scratch);
-        let text = dir.cleanup().unwrap_err().to_string();
-        assert!(text.contains("failed to open directory"), "{}", text);
-        assert!(text.contains("(os error 5)"), "EIO: {}", text);
-        return;
-    }
-    let (_scratch, path) = canonical_scratch();
-    rerun_injecting(
-        TEST,
-        &path,
-        &path.join("root"),
+    with_faults_on_the_root(
+        "a_root_that_cannot_be_opened_is_reported_without_a_repair",
+        false,
         "open,openat:error=EIO:when=1",
+        |mut dir| {
+            let text = dir.cleanup().unwrap_err().to_string();
+            assert!(text.contains("failed to open directory"), "{}", text);
+            assert!(text.contains("(os error 5)"), "EIO: {}", text);
+        },
     );
 }
 
@@ -1486,36 +1499,26 @@ fn a_root_that_cannot_be_opened_is_reported_without_a_repair() {
 #[test]
 fn a_subdirectory_that_cannot_be_opened_is_reported_without_a_repair() {
     // The walk's open of the subdirectory `sub` fails with EIO (strace): the error names
-    // `sub` as it is, with no mode repair of the root or of `sub` tried first.
-    const TEST: &str = "a_subdirectory_that_cannot_be_opened_is_reported_without_a_repair";
-    if let Some(scratch) = tracee_arg() {
-        let mut dir = root_with_a_file(&scratch);
-        fs::create_dir(dir.path().join("sub")).unwrap();
-        let text = dir.cleanup().unwrap_err().to_string();
-        assert!(text.contains("failed to open directory"), "{}", text);
-        assert!(
-            text.contains(&format!("root{}sub`", std::path::MAIN_SEPARATOR)),
-            "{}",
-            text
-        );
-        assert!(text.contains("(os error 5)"), "EIO: {}", text);
-        return;
-    }
-    let (_scratch, path) = canonical_scratch();
-    // The first `openat` naming the root or relative to it opens `sub`: the root itself is
-    // opened with `open` where that call exists, with the first `openat` elsewhere.
+    // `sub` as it is, with no mode repair of the root or of `sub` tried first. The first
+    // `openat` naming the root or relative to it opens `sub`: the root itself is opened with
+    // `open` where that call exists, with the first `openat` elsewhere.
     let when = if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
         1
     } else {
         2
     };
-    let inject = format!("openat:error=EIO:when={}", when);
-    let trace = rerun_injecting(TEST, &path, &path.join("root"), &inject);
-    assert!(
-        trace
-            .lines()
-            .any(|l| l.contains("\"sub\"") && l.contains("(INJECTED)")),
-        "the open of `sub` was not made to fail:\n{}",
-        trace
+    let trace = with_faults_on_the_root(
+        "a_subdirectory_that_cannot_be_opened_is_reported_without_a_repair",
+        true,
+        &format!("openat:error=EIO:when={}", when),
+        |mut dir| assert_names_sub(dir.cleanup().unwrap_err(), "open directory", libc::EIO),
     );
+    if let Some(trace) = trace {
+        let injected = calls(&trace, "(INJECTED)");
+        assert!(
+            injected.iter().all(|l| l.contains("\"sub\"")),
+            "the open of `sub` was not the one made to fail:\n{}",
+            trace
+        );
+    }
 }
