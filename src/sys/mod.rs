@@ -171,6 +171,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_last_resort_random_source_gives_fresh_bytes_each_time() {
+        // Where getrandom(2) and /dev/urandom both fail, these bytes key the name generator:
+        // never left as they were (zeros would make every process draw the same names), and
+        // never the same twice.
+        let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
+        fill_random_from_std(&mut a);
+        fill_random_from_std(&mut b);
+        assert_ne!(a, [0u8; 20]);
+        assert_ne!(a, b);
+    }
+
+    #[test]
     fn link_then_unlink_moves_or_refuses_without_touching_either_file() {
         // A fresh unique directory: a fixed name in the shared directory could be taken.
         let dir = crate::Builder::new()
