@@ -282,3 +282,30 @@ fn a_parent_and_eight_forked_children_creating_in_one_directory_never_collide() 
     assert_eq!(on_disk.len(), 9 * PER_PROCESS + 1);
     assert!(all.iter().all(|n| work.join(n).is_file()));
 }
+
+#[test]
+fn drawing_names_costs_no_getpid_once_the_fork_handler_is_registered() {
+    // The first name registers the fork handler; from then on, telling whether the process
+    // has forked is one atomic load per name, not a `getpid` (the fallback while no handler
+    // is registered). Traced: 100 names after a mark make no `getpid` call.
+    const TEST: &str = "drawing_names_costs_no_getpid_once_the_fork_handler_is_registered";
+    if let Some(dir) = common::tracee_arg() {
+        random_parts(&dir, 1);
+        // A mark in the trace: what follows are the 100 names.
+        let _ = std::fs::symlink_metadata(dir.join("names-start"));
+        random_parts(&dir, 100);
+        return;
+    }
+    let scratch = Scratch::new();
+    let (ok, lines) = common::traced(TEST, "getpid,stat,lstat,newfstatat,statx", scratch.path());
+    assert!(ok, "the traced re-run failed");
+    let mark = lines
+        .iter()
+        .position(|l| l.contains("names-start"))
+        .expect("the mark is in the trace");
+    let getpids: Vec<&String> = lines[mark..]
+        .iter()
+        .filter(|l| l.contains("getpid("))
+        .collect();
+    assert!(getpids.is_empty(), "{:#?}", getpids);
+}
