@@ -1381,8 +1381,14 @@ fn with_faults_on_the_root(
 /// Asserts that `err` says `op` failed on `root/sub` with the OS error `errno`.
 #[cfg(unix)]
 fn assert_names_sub(err: io::Error, op: &str, errno: i32) {
+    assert_names(err, "sub", op, errno)
+}
+
+/// Asserts that `err` says `op` failed on `root/NAME` with the OS error `errno`.
+#[cfg(unix)]
+fn assert_names(err: io::Error, name: &str, op: &str, errno: i32) {
     let text = err.to_string();
-    let sub = format!("root{}sub`", std::path::MAIN_SEPARATOR);
+    let sub = format!("root{}{}`", std::path::MAIN_SEPARATOR, name);
     let os = format!("(os error {})", errno);
     assert!(
         text.contains(op) && text.contains(&sub) && text.contains(&os),
@@ -1521,4 +1527,17 @@ fn a_subdirectory_that_cannot_be_opened_is_reported_without_a_repair() {
             trace
         );
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_that_cannot_be_unlinked_is_reported_without_a_repair() {
+    // The unlink of the file `own` fails with EIO (strace): the error names `own` as it is,
+    // with no mode repair of the root tried first (that is only for "permission denied").
+    with_faults_on_the_root(
+        "a_file_that_cannot_be_unlinked_is_reported_without_a_repair",
+        false,
+        "unlinkat:error=EIO:when=1",
+        |mut dir| assert_names(dir.cleanup().unwrap_err(), "own", "remove", libc::EIO),
+    );
 }
