@@ -1541,3 +1541,17 @@ fn a_file_that_cannot_be_unlinked_is_reported_without_a_repair() {
         |mut dir| assert_names(dir.cleanup().unwrap_err(), "own", "remove", libc::EIO),
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_entry_that_is_a_directory_at_its_unlink_is_entered_instead() {
+    // The file `own` was listed as a file, but its unlink says "is a directory" (strace: as
+    // if it was swapped for a directory after the listing): the walk takes it for one and
+    // goes on (there the open says "not a directory" and it is unlinked after all).
+    with_faults_on_the_root(
+        "an_entry_that_is_a_directory_at_its_unlink_is_entered_instead",
+        false,
+        "unlinkat:error=EISDIR:when=1",
+        |mut dir| dir.cleanup().unwrap(),
+    );
+}
