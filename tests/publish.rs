@@ -1069,6 +1069,17 @@ fn directory_persist_noclobber_publishes_and_never_replaces_even_an_empty_direct
             .persist_noclobber(taken)
             .unwrap_err();
         assert_eq!(err.error.kind(), io::ErrorKind::AlreadyExists, "{}", err);
+        // The message says what was attempted, and on which paths.
+        let text = err.error.to_string();
+        let what = format!(
+            "failed to publish (without replacing) directory `{}`",
+            err.dir.path().display()
+        );
+        assert!(
+            text.starts_with(&what) && text.contains(taken.to_str().unwrap()),
+            "{}",
+            text
+        );
         assert_eq!(
             std::fs::read_to_string(err.dir.path().join("sub/b")).unwrap(),
             "v2",

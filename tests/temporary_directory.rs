@@ -155,6 +155,22 @@ fn a_directory_removed_by_someone_else_is_not_an_error() {
 }
 
 #[test]
+fn a_protected_or_reapable_directory_removed_by_someone_else_is_not_an_error() {
+    // Such a directory is checked by identity before its removal: a name that is gone is
+    // success too, as for a plain one.
+    let scratch = Scratch::new();
+    for (protect, reapable) in [(true, false), (false, true)] {
+        let mut dir = in_dir(scratch.path())
+            .protect(protect)
+            .reapable(reapable)
+            .temporary_directory()
+            .unwrap();
+        fs::remove_dir(dir.path()).unwrap();
+        dir.cleanup().unwrap();
+    }
+}
+
+#[test]
 fn delete_false_keeps_the_directory_on_drop() {
     let scratch = Scratch::new();
     let dir = in_dir(scratch.path())
