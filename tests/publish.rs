@@ -1064,7 +1064,10 @@ fn directory_persist_noclobber_publishes_and_never_replaces_even_an_empty_direct
 
     let empty = scratch.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    for taken in [&to, &empty] {
+    // A file there is refused the same way (AlreadyExists), not as "not a directory".
+    let file = scratch.path().join("file");
+    std::fs::write(&file, b"file").unwrap();
+    for taken in [&to, &empty, &file] {
         let err = staged(scratch.path(), "b", "v2")
             .persist_noclobber(taken)
             .unwrap_err();
@@ -1087,7 +1090,8 @@ fn directory_persist_noclobber_publishes_and_never_replaces_even_an_empty_direct
         );
     }
     assert!(list(&empty).is_empty());
-    assert_eq!(list(scratch.path()), ["empty", "site"]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"file");
+    assert_eq!(list(scratch.path()), ["empty", "file", "site"]);
 }
 
 #[test]
