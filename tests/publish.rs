@@ -1083,6 +1083,8 @@ fn directory_persist_noclobber_publishes_and_never_replaces_even_an_empty_direct
             "{}",
             text
         );
+        let debug = format!("{:?}", err);
+        assert!(debug.starts_with("PersistDirError { error: "), "{}", debug);
         assert_eq!(
             std::fs::read_to_string(err.dir.path().join("sub/b")).unwrap(),
             "v2",
