@@ -25,8 +25,7 @@
 //!    The descriptor bound is split between them, so that the total stays at [`MAX_OPEN`].
 //!    A small tree never starts a thread, nor asks whether threads pay; a large one asks
 //!    once, of the file system of the directory it would split (`sys::removal_threads_pay`:
-//!    tmpfs yes; ext4 and the other journaling file systems, whose unlinks all go through
-//!    one journal, no), and on one core never. Where a thread cannot be started, the others
+//!    tmpfs yes, the others no, as measured), and on one core never. Where a thread cannot be started, the others
 //!    (at least the current thread) do its share.
 //!
 //! # Permissions

@@ -850,8 +850,8 @@ fn a_large_tree_on_tmpfs_is_removed_by_several_threads() {
 #[cfg(unix)]
 fn a_large_tree_off_tmpfs_is_removed_by_one_thread() {
     // The same tree in the default temporary directory (ext4 on the reference machine), where
-    // unlinks of several threads all queue for the one journal: no thread is started there
-    // (but in the test build that forces the parallel walk).
+    // tempkit keeps to one thread (threads gained there only on an idle machine): none is
+    // started (but in the test build that forces the parallel walk).
     let base = std::env::temp_dir();
     let threads = threads_started_by_removal(
         "a_large_tree_off_tmpfs_is_removed_by_one_thread",

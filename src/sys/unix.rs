@@ -654,12 +654,11 @@ mod removal {
     }
 
     /// Whether several threads remove a large tree on the file system of `dir` faster than one
-    /// (`fstatfs`, one system call): yes on tmpfs, where an unlink is CPU work under locks
-    /// of its own directory; no on the journaling file systems, where every unlink of every
-    /// thread goes through the one journal (and, on ext4 and XFS, the inode bitmap or
-    /// unlinked list of the one group or allocation group a tree is created in): two threads
-    /// took longer than one there (docs/PERFORMANCE.md). Unknown file systems, and a failed
-    /// `fstatfs`, get one thread: never slower than the serial walk.
+    /// (`fstatfs`, one system call): yes on tmpfs (two threads: half the time of one). Every
+    /// other file system gets one thread, the conservative choice, never slower than the
+    /// serial walk: on btrfs two threads took 1.5x the time of one; on ext4 and XFS they
+    /// gain where a core is idle (0.5x, 0.7x) but lost a few percent to the serial walk when
+    /// the cores were busy (docs/PERFORMANCE.md, issue 15). A failed `fstatfs`: one thread.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub(crate) fn removal_threads_pay(dir: &DirHandle) -> bool {
         /// `TMPFS_MAGIC` of `<linux/magic.h>`.
