@@ -14,7 +14,8 @@
 //!    never leaves the tree.
 //! 4. An emptied directory is removed with `unlinkat(parent, name, AT_REMOVEDIR)`; if entries
 //!    appeared meanwhile it is listed again (a bounded number of times).
-//! 5. At most [`MAX_OPEN`] descriptors are held. Deeper, the oldest is closed after its
+//! 5. At most [`MAX_OPEN`] directory descriptors stay open (one more for a moment: a
+//!    directory is opened before the oldest is closed). Deeper, the oldest is closed after its
 //!    device and inode numbers are recorded; coming back up, it is reopened as `..` of its
 //!    child and used only if it is the same directory (else the walk stops with an error).
 //!
@@ -22,11 +23,13 @@
 //!    [`PARALLEL_AFTER`] entries, a directory with at least two subdirectories still to
 //!    enter hands them to scoped threads (and the current one), each taking one subdirectory
 //!    at a time and walking it exactly as above, relative to the shared parent descriptor.
-//!    The descriptor bound is split between them, so that the total stays at [`MAX_OPEN`].
-//!    A small tree never starts a thread, nor asks whether threads pay; a large one asks
-//!    once, of the file system of the directory it would split (`sys::removal_threads_pay`:
-//!    tmpfs yes, the others no, as measured), and on one core never. Where a thread cannot be started, the others
-//!    (at least the current thread) do its share.
+//!    The descriptor bound is split between them, so that the total stays at [`MAX_OPEN`]
+//!    (plus, for a moment, one per thread as in 5: 33 with two or four threads, 34 with
+//!    three). A small tree never starts a thread, nor asks whether threads pay; a large one
+//!    asks once, of the file system of the directory it would split
+//!    (`sys::removal_threads_pay`: tmpfs yes, the others no, as measured), and on one core
+//!    never. Where a thread cannot be started, the others (at least the current thread) do
+//!    its share.
 //!
 //! # Permissions
 //! The owner's missing permissions are repaired only where needed, after `EACCES`/`EPERM`,
