@@ -171,6 +171,36 @@ fn a_protected_or_reapable_directory_removed_by_someone_else_is_not_an_error() {
 }
 
 #[test]
+#[cfg(unix)]
+fn a_protected_directory_whose_name_cannot_be_inspected_is_reported_not_taken_for_removed() {
+    // The identity check before the removal: a `stat` that fails for another reason than
+    // `ENOENT` (here `EACCES`: the parent lost its search permission) is an error, never
+    // "someone removed it already". As the unprivileged user, since root could search.
+    let scratch = Scratch::for_nobody();
+    let parent = scratch.path().to_path_buf();
+    assert!(as_nobody(move || {
+        let mut dir = in_dir(&parent).protect(true).temporary_directory().unwrap();
+        fs::set_permissions(&parent, fs::Permissions::from_mode(0o600)).unwrap();
+        let result = dir.cleanup();
+        fs::set_permissions(&parent, fs::Permissions::from_mode(0o755)).unwrap();
+        let kept = dir.path().is_dir();
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && kept => {
+                let message = e.to_string();
+                message.contains(&*dir.path().to_string_lossy())
+                    && dir.cleanup().is_ok()
+                    && !dir.path().exists()
+            }
+            other => {
+                eprintln!("cleanup: {:?}, directory still there: {}", other, kept);
+                false
+            }
+        }
+    }));
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
 fn delete_false_keeps_the_directory_on_drop() {
     let scratch = Scratch::new();
     let dir = in_dir(scratch.path())
