@@ -1393,3 +1393,79 @@ fn published_objects_lose_their_owner_tag() {
     file.persist_durable(&kept).unwrap();
     assert!(!has_owner_tag(&kept));
 }
+
+/// A directory `fsync` after the publishing rename fails (EIO injected on the last `fsync`,
+/// the parent's, after `renameat2`): the rename happened, and the error hands back what each
+/// method promises. `exchange`: a guard owning the old tree, now at the temporary path;
+/// `persist_noclobber`: a disarmed handle on the published tree at the destination.
+#[test]
+fn a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promises() {
+    if let Some(dir) = tracee_arg() {
+        let live = dir.join("live");
+        let staged = staged(&dir, "v", "new");
+        let staged_path = staged.path().to_path_buf();
+        let exchange = std::env::var_os("EXCHANGE").is_some();
+        let err = if exchange {
+            staged.exchange(&live).unwrap_err()
+        } else {
+            staged.persist_noclobber(&live).map(drop).unwrap_err()
+        };
+        let message = err.error.to_string();
+        assert!(message.contains("durability"), "{}", message);
+        assert!(message.contains("Input/output error"), "{}", message);
+        assert_eq!(std::fs::read_to_string(live.join("sub/v")).unwrap(), "new");
+        let handed = err.dir.path().to_path_buf();
+        if exchange {
+            // The old tree, at the temporary path, owned: removed on drop.
+            assert_eq!(handed, staged_path);
+            assert_eq!(
+                std::fs::read_to_string(handed.join("sub/v")).unwrap(),
+                "old"
+            );
+            drop(err);
+            assert!(!handed.exists());
+        } else {
+            // The published tree, disarmed: it stays.
+            assert_eq!(handed, live);
+            drop(err);
+            assert!(live.join("sub/v").is_file());
+            assert!(!staged_path.exists());
+        }
+        assert_eq!(list(&dir), ["live"]);
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let test = "a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promises";
+    for exchange in [true, false] {
+        let scratch = Scratch::new();
+        if exchange {
+            std::fs::create_dir_all(scratch.path().join("live/sub")).unwrap();
+            std::fs::write(scratch.path().join("live/sub/v"), "old").unwrap();
+        }
+        let mut env = vec![(TRACEE, scratch.path().as_os_str())];
+        if exchange {
+            env.push(("EXCHANGE", OsStr::new("1")));
+        }
+        // The tree's sync: `v`, `sub`, the temporary directory; then the parent's, injected.
+        let inject = "inject=fsync:error=EIO:when=4".to_owned();
+        let (output, trace) = strace_run(test, &env, "fsync,renameat2", &["-e".into(), inject]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "exchange: {}\n{}\n{}",
+            exchange,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // The injected failure was the parent's fsync after the rename, and the last one.
+        let all = calls(&trace);
+        let rename = all.iter().position(|c| c.name == "renameat2").unwrap();
+        let failed = all
+            .iter()
+            .position(|c| c.line.contains("(INJECTED)"))
+            .unwrap_or_else(|| panic!("nothing injected:\n{}", trace));
+        assert!(failed > rename && failed + 1 == all.len(), "{}", trace);
+    }
+}
