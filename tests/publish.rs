@@ -1404,7 +1404,7 @@ fn a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promise
         let live = dir.join("live");
         let staged = staged(&dir, "v", "new");
         let staged_path = staged.path().to_path_buf();
-        let exchange = std::env::var_os("EXCHANGE").is_some();
+        let exchange = dir.ends_with("exchange");
         let err = if exchange {
             staged.exchange(&live).unwrap_err()
         } else {
@@ -1438,27 +1438,17 @@ fn a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promise
         return;
     }
     let test = "a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promises";
-    for exchange in [true, false] {
+    for method in ["exchange", "noclobber"] {
         let scratch = Scratch::new();
-        if exchange {
-            std::fs::create_dir_all(scratch.path().join("live/sub")).unwrap();
-            std::fs::write(scratch.path().join("live/sub/v"), "old").unwrap();
-        }
-        let mut env = vec![(TRACEE, scratch.path().as_os_str())];
-        if exchange {
-            env.push(("EXCHANGE", OsStr::new("1")));
+        let dir = scratch.path().join(method);
+        std::fs::create_dir(&dir).unwrap();
+        if method == "exchange" {
+            std::fs::create_dir_all(dir.join("live/sub")).unwrap();
+            std::fs::write(dir.join("live/sub/v"), "old").unwrap();
         }
         // The tree's sync: `v`, `sub`, the temporary directory; then the parent's, injected.
-        let inject = "inject=fsync:error=EIO:when=4".to_owned();
-        let (output, trace) = strace_run(test, &env, "fsync,renameat2", &["-e".into(), inject]);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success() && stdout.contains("1 passed"),
-            "exchange: {}\n{}\n{}",
-            exchange,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let (passed, trace) = run_injected(test, &dir, "fsync:error=EIO:when=4", "renameat2");
+        assert!(passed, "{}", method);
         // The injected failure was the parent's fsync after the rename, and the last one.
         let all = calls(&trace);
         let rename = all.iter().position(|c| c.name == "renameat2").unwrap();
@@ -1467,5 +1457,62 @@ fn a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promise
             .position(|c| c.line.contains("(INJECTED)"))
             .unwrap_or_else(|| panic!("nothing injected:\n{}", trace));
         assert!(failed > rename && failed + 1 == all.len(), "{}", trace);
+    }
+}
+
+/// `replace` settles a destination that vanishes or appears between its check and the rename
+/// with a few more rounds, and retries nothing else. Made deterministic by injection on the
+/// first `renameat2`: `ENOENT` (the destination seemed to vanish: the next round publishes
+/// without replacing, finds it there again (`EEXIST`) and exchanges), or `EIO` (reported at
+/// once, the tree handed back).
+#[test]
+fn directory_replace_retries_a_destination_that_vanishes_or_appears_and_nothing_else() {
+    if let Some(dir) = tracee_arg() {
+        let site = dir.join("site");
+        let staged = staged(&dir, "v", "new");
+        let staged_path = staged.path().to_path_buf();
+        if dir.ends_with("EIO") {
+            let err = staged.replace(&site).unwrap_err();
+            assert!(err.to_string().contains("Input/output error"), "{}", err);
+            assert_eq!(err.dir.path(), staged_path);
+            assert_eq!(
+                std::fs::read_to_string(staged_path.join("sub/v")).unwrap(),
+                "new"
+            );
+            drop(err);
+            assert_eq!(std::fs::read_to_string(site.join("sub/v")).unwrap(), "old");
+        } else {
+            staged.replace(&site).unwrap();
+            assert_eq!(std::fs::read_to_string(site.join("sub/v")).unwrap(), "new");
+        }
+        assert_eq!(list(&dir), ["site"]);
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let test = "directory_replace_retries_a_destination_that_vanishes_or_appears_and_nothing_else";
+    for (error, rounds) in [("ENOENT", 3), ("EIO", 1)] {
+        let scratch = Scratch::new();
+        let dir = scratch.path().join(error);
+        std::fs::create_dir_all(dir.join("site/sub")).unwrap();
+        std::fs::write(dir.join("site/sub/v"), "old").unwrap();
+        let inject = format!("renameat2:error={}:when=1", error);
+        let (passed, trace) = run_injected(test, &dir, &inject, "");
+        assert!(passed, "{}", error);
+        let flags: Vec<&str> = calls(&trace)
+            .iter()
+            .map(|c| {
+                if c.line.contains("RENAME_EXCHANGE") {
+                    "exchange"
+                } else if c.line.contains("RENAME_NOREPLACE") {
+                    "noreplace"
+                } else {
+                    "other"
+                }
+            })
+            .collect();
+        let want = ["exchange", "noreplace", "exchange"];
+        assert_eq!(flags, want[..rounds], "{}: {}", error, trace);
     }
 }
