@@ -403,3 +403,136 @@ fn an_unreadable_entry_is_left_unchanged_by_an_unprivileged_reaper() {
         assert!(!removed[0].path().exists());
     }
 }
+
+/// Whether a thread of `pid` is inside `openat` of the relative name `name` (its
+/// `/proc/.../syscall` and the name read from its memory): where the traced reaper is held.
+#[cfg(target_os = "linux")]
+fn in_openat_of(pid: u32, name: &str) -> bool {
+    use std::os::unix::fs::FileExt;
+    let tasks = match std::fs::read_dir(format!("/proc/{}/task", pid)) {
+        Ok(tasks) => tasks,
+        Err(_) => return false,
+    };
+    tasks.flatten().any(|task| {
+        let syscall = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+        let fields: Vec<&str> = syscall.split_whitespace().collect();
+        if fields.len() < 3 || fields[0] != libc::SYS_openat.to_string() {
+            return false;
+        }
+        let addr = u64::from_str_radix(fields[2].trim_start_matches("0x"), 16).unwrap_or(0);
+        let mut buf = vec![0u8; name.len() + 1];
+        std::fs::File::open(task.path().join("mem"))
+            .and_then(|mem| mem.read_exact_at(&mut buf, addr))
+            .is_ok()
+            && buf[..name.len()] == *name.as_bytes()
+            && buf[name.len()] == 0
+    })
+}
+
+/// The pids of `parent`'s children.
+#[cfg(target_os = "linux")]
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{}/task/{}/children", parent, parent))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// A FIFO swapped in at a dead owner's file name between its judging and its opening must
+/// not block the reaper (`O_NONBLOCK`): the open returns at once, the identity check finds
+/// another inode, and the FIFO is left alone. Made deterministic with strace: the reaper's
+/// `openat` of the name is held on entry (`delay_enter`) while the test swaps the file for a
+/// FIFO, then runs on the FIFO. Bounded: a blocked reaper fails the test.
+#[cfg(target_os = "linux")] // /proc, strace
+#[test]
+fn a_fifo_swapped_in_at_the_name_never_blocks_the_reaper() {
+    if let Some(dir) = common::tracee_arg() {
+        let entries = ReapOptions::new().reap(&dir).unwrap();
+        assert_eq!(entries.len(), 1, "{:?}", entries);
+        assert!(
+            matches!(entries[0].outcome(), ReapOutcome::Skipped)
+                && entries[0].reason().contains("changed"),
+            "{}",
+            entries[0]
+        );
+        return;
+    }
+    if !common::trace::strace_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    leak(&dir, &scratch.path().join("record"), 0, 1, true);
+    let victim = recorded(&scratch.path().join("record")).remove(0);
+    let name = victim.file_name().unwrap().to_str().unwrap().to_owned();
+    // Only calls naming the entry are traced (`-P`), so the delay holds its open alone.
+    let mut child = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=openat",
+            "-P",
+            &name,
+        ])
+        .args(["-e", "inject=openat:delay_enter=3000000:when=1"])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_fifo_swapped_in_at_the_name_never_blocks_the_reaper",
+        ])
+        .args(["--test-threads=1"])
+        .env("TEMPKIT_TEST_TRACEE", &dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = std::time::Instant::now();
+    let tracee = loop {
+        let tracee = children_of(child.id())
+            .into_iter()
+            .find(|&pid| in_openat_of(pid, &name));
+        if let Some(pid) = tracee {
+            break pid;
+        }
+        assert!(
+            held.elapsed() < std::time::Duration::from_secs(60),
+            "the reaper never opened the entry"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    // Made beside, then renamed over the file: a new inode (a file removed first could
+    // hand its inode number to the FIFO).
+    let beside = scratch.path().join("fifo");
+    let fifo = std::ffi::CString::new(beside.as_os_str().to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::rename(&beside, &victim).unwrap();
+    assert!(
+        in_openat_of(tracee, &name),
+        "the swap came too late: the open had already run"
+    );
+    // Far longer than the delay; a reaper blocked in the open never ends by itself.
+    let status = common::try_wait_for(&mut child, std::time::Duration::from_secs(60));
+    if status.is_none() {
+        // Release a reader blocked on the FIFO, then stop everything.
+        let _ = std::fs::OpenOptions::new().write(true).open(&victim);
+        common::kill_within(&mut child);
+        panic!("the reaper blocked on the FIFO swapped in at {}", name);
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(
+        status.unwrap().success() && out.contains("test result: ok. 1 passed"),
+        "{}",
+        out
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&victim)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
