@@ -505,7 +505,7 @@ impl TemporaryDirectory {
     pub fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<PathBuf, PersistDirError> {
         let to = to.as_ref();
         self.publish_at(to, DirOp::Publish, |dir, dest| {
-            dir.rename(dest, Rename::NoReplace)
+            (Rename::NoReplace, dir.rename(dest, Rename::NoReplace))
         })
         .map(|(dir, to)| {
             let _ = dir.keep();
@@ -546,7 +546,8 @@ impl TemporaryDirectory {
         let to = to.as_ref();
         let (mut old, to) = self.publish_at(to, DirOp::Replace, |dir, dest| {
             // Something may appear or vanish at `to` meanwhile: a few rounds settle it.
-            let mut result = dir.rename(dest, Rename::Exchange);
+            let mut how = Rename::Exchange;
+            let mut result = dir.rename(dest, how);
             for _ in 0..3 {
                 let retry = match &result {
                     Err(Failure {
@@ -559,9 +560,10 @@ impl TemporaryDirectory {
                     }) if error.kind() == io::ErrorKind::AlreadyExists => Rename::Exchange,
                     _ => break,
                 };
-                result = dir.rename(dest, retry);
+                how = retry;
+                result = dir.rename(dest, how);
             }
-            result
+            (how, result)
         })?;
         // After an exchange the old tree is at our path; after a plain publish, nothing is.
         match old.cleanup() {
@@ -618,20 +620,21 @@ impl TemporaryDirectory {
     pub fn exchange<P: AsRef<Path>>(self, to: P) -> Result<TemporaryDirectory, PersistDirError> {
         let to = to.as_ref();
         self.publish_at(to, DirOp::Exchange, |dir, dest| {
-            dir.rename(dest, Rename::Exchange)
+            (Rename::Exchange, dir.rename(dest, Rename::Exchange))
         })
         .map(|(old, _)| old)
     }
 
-    /// The publishing sequence with `rename` as its rename: opens the directory of `to`,
-    /// checks what is there, runs it. Returns the guard of what is at this directory's path
+    /// The publishing sequence with `rename` as its rename (which says how it renamed last:
+    /// a `replace` may end in a plain publish): opens the directory of `to`, checks what is
+    /// there, runs it. Returns the guard of what is at this directory's path
     /// afterwards (the old tree after an exchange; nothing after a plain publish) and `to`,
     /// absolute; or hands `self` back with the error.
     fn publish_at(
         mut self,
         to: &Path,
         op: DirOp,
-        rename: impl FnOnce(&TemporaryDirectory, &Destination) -> Result<(), Failure>,
+        rename: impl FnOnce(&TemporaryDirectory, &Destination) -> (Rename, Result<(), Failure>),
     ) -> Result<(TemporaryDirectory, PathBuf), PersistDirError> {
         let what = format!(
             "failed to {} directory `{}` as `{}`",
@@ -664,7 +667,8 @@ impl TemporaryDirectory {
             );
             return Err(PersistDirError { error, dir: self });
         }
-        let outcome = match rename(&self, &dest) {
+        let (how, renamed) = rename(&self, &dest);
+        let outcome = match renamed {
             Ok(()) => Published::Done,
             Err(Failure {
                 stage: Stage::SyncDir,
@@ -691,7 +695,9 @@ impl TemporaryDirectory {
                         what
                     ),
                 );
-                let dir = if op == DirOp::Exchange {
+                // After a swap (`exchange`, or `replace` over a tree) the old tree is at our
+                // path: its guard goes with the error; else the published tree, disarmed.
+                let dir = if how == Rename::Exchange {
                     old
                 } else {
                     let _ = old.keep();

@@ -1396,19 +1396,24 @@ fn published_objects_lose_their_owner_tag() {
 
 /// A directory `fsync` after the publishing rename fails (EIO injected on the last `fsync`,
 /// the parent's, after `renameat2`): the rename happened, and the error hands back what each
-/// method promises. `exchange`: a guard owning the old tree, now at the temporary path;
-/// `persist_noclobber`: a disarmed handle on the published tree at the destination.
+/// method promises. `exchange`, and `replace` over a tree: a guard owning the old tree, now
+/// at the temporary path (nothing left behind once dropped); `persist_noclobber`, and
+/// `replace` with nothing at the destination: a disarmed handle on the published tree.
 #[test]
 fn a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promises() {
     if let Some(dir) = tracee_arg() {
         let live = dir.join("live");
         let staged = staged(&dir, "v", "new");
         let staged_path = staged.path().to_path_buf();
-        let exchange = dir.ends_with("exchange");
-        let err = if exchange {
+        // Over a tree, `exchange` and `replace` swap; `persist_noclobber`, and `replace` with
+        // nothing at the destination, publish.
+        let exchange = dir.ends_with("exchange") || dir.ends_with("replace");
+        let err = if dir.ends_with("exchange") {
             staged.exchange(&live).unwrap_err()
-        } else {
+        } else if dir.ends_with("noclobber") {
             staged.persist_noclobber(&live).map(drop).unwrap_err()
+        } else {
+            staged.replace(&live).map(drop).unwrap_err()
         };
         let message = err.error.to_string();
         assert!(message.contains("durability"), "{}", message);
@@ -1438,16 +1443,23 @@ fn a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promise
         return;
     }
     let test = "a_failed_directory_fsync_after_the_rename_hands_back_what_each_method_promises";
-    for method in ["exchange", "noclobber"] {
+    for method in ["exchange", "noclobber", "replace", "replace-new"] {
         let scratch = Scratch::new();
         let dir = scratch.path().join(method);
         std::fs::create_dir(&dir).unwrap();
-        if method == "exchange" {
+        if method == "exchange" || method == "replace" {
             std::fs::create_dir_all(dir.join("live/sub")).unwrap();
             std::fs::write(dir.join("live/sub/v"), "old").unwrap();
         }
         // The tree's sync: `v`, `sub`, the temporary directory; then the parent's, injected.
-        let (passed, trace) = run_injected(test, &dir, "fsync:error=EIO:when=4", "renameat2");
+        // `replace` with nothing there first tries to swap (the tree synced, the rename
+        // refused), then publishes (the tree synced again).
+        let inject = if method == "replace-new" {
+            "fsync:error=EIO:when=7"
+        } else {
+            "fsync:error=EIO:when=4"
+        };
+        let (passed, trace) = run_injected(test, &dir, inject, "renameat2");
         assert!(passed, "{}", method);
         // The injected failure was the parent's fsync after the rename, and the last one.
         let all = calls(&trace);
