@@ -170,6 +170,24 @@ fn root_replacing_keeps_the_owner_65534_and_setuid() {
     assert_eq!(mode(&path), 0o4750);
 }
 
+/// As root, replacing a file of ours whose group alone is another's keeps that group: the
+/// owner is set when either of the two differs, not only when both do.
+#[test]
+fn root_replacing_keeps_a_foreign_group_65534_under_its_own_owner() {
+    if !is_root() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let path = scratch.path().join("grouped");
+    std::fs::write(&path, OLD).unwrap();
+    std::os::unix::fs::chown(&path, None, Some(NOBODY)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    tempkit::write_atomic(&path, b"new").unwrap();
+    let meta = path.symlink_metadata().unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, NOBODY));
+    assert_eq!(mode(&path), 0o640);
+}
+
 /// An unprivileged caller cannot give the file to another owner: `EPERM` from `fchown` is
 /// ignored, the content is replaced and the mode kept (the file is now the caller's).
 #[test]
@@ -482,6 +500,10 @@ fn order_directory_opened_first_fsync_file_before_rename_fsync_dir_after() {
     assert!(seq[create]
         .line
         .contains(&format!("openat({}, \".dest.", dirfd)));
+    // Created exclusively, never through a symlink squatting the name, never inherited.
+    for flag in ["O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_CLOEXEC"] {
+        assert!(seq[create].line.contains(flag), "{}", seq[create].line);
+    }
     assert!(seq[rename]
         .line
         .contains(&format!("renameat({}, \".dest.", dirfd)));
@@ -1275,14 +1297,19 @@ fn directory_publish_syncs_the_tree_before_and_the_parent_after() {
     let all = calls(&trace);
     let seq = sequence_of(&all, scratch.path());
     let parent_fd = seq[0].line.rsplit("= ").next().unwrap().trim().to_owned();
-    let fd_of = |needle: &str| {
-        let c = seq
-            .iter()
+    let open_of = |needle: &str| {
+        *seq.iter()
             .find(|c| c.name.starts_with("open") && c.line.contains(needle))
-            .unwrap_or_else(|| panic!("{} never opened: {:#?}", needle, seq));
-        c.line.rsplit("= ").next().unwrap().trim().to_owned()
+            .unwrap_or_else(|| panic!("{} never opened: {:#?}", needle, seq))
     };
-    let (sub_fd, file_fd) = (fd_of("\"sub\""), fd_of("\"v\""));
+    let fd_of = |c: &Call| c.line.rsplit("= ").next().unwrap().trim().to_owned();
+    let (open_sub, open_v) = (open_of("\"sub\""), open_of("\"v\""));
+    let (sub_fd, file_fd) = (fd_of(open_sub), fd_of(open_v));
+    // The file is opened to be synced only as what `fstatat` saw: never through a symlink,
+    // never blocking (a FIFO swapped in), never inherited.
+    for flag in ["O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC"] {
+        assert!(open_v.line.contains(flag), "{}", open_v.line);
+    }
     let fsync_of = |fd: &str| {
         seq.iter()
             .position(|c| c.line.contains(&format!("fsync({})", fd)))
@@ -1298,6 +1325,72 @@ fn directory_publish_syncs_the_tree_before_and_the_parent_after() {
         .contains(&format!("fsync({})", parent_fd)));
     assert!(rename < last_fsync);
     assert!(seq[rename].line.contains("RENAME_NOREPLACE"));
+}
+
+/// Durable: an `fsync` in the tree that fails (`EIO`) fails the publish, and nothing is
+/// moved; only a walk out of descriptors falls back to `syncfs`.
+#[test]
+fn directory_publish_tree_fsync_eio_moves_nothing() {
+    if let Some(dir) = tracee_arg() {
+        let err = staged(&dir, "v", "new")
+            .persist_noclobber(dir.join("site"))
+            .unwrap_err();
+        assert!(err.to_string().contains("nothing was moved"), "{}", err);
+        assert!(err.to_string().contains("Input/output error"), "{}", err);
+        assert!(err.dir.path().join("sub/v").is_file());
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let test = "directory_publish_tree_fsync_eio_moves_nothing";
+    let (passed, trace) = run_injected(test, scratch.path(), "fsync:error=EIO", "syncfs,renameat2");
+    assert!(passed);
+    assert!(list(scratch.path()).is_empty());
+    let all = calls(&trace);
+    assert!(
+        all.iter()
+            .all(|c| c.name != "syncfs" && c.name != "renameat2"),
+        "{}",
+        trace
+    );
+}
+
+/// Durable, with a tree deeper than the descriptors left: the walk runs out (`EMFILE`) and
+/// the tree is synced with `syncfs` of its file system instead, before the rename.
+#[test]
+fn directory_publish_too_deep_for_the_descriptors_falls_back_to_syncfs() {
+    if let Some(dir) = tracee_arg() {
+        let staged = staged(&dir, "v", "new");
+        let deep: std::path::PathBuf = std::iter::repeat("d").take(40).collect();
+        std::fs::create_dir_all(staged.path().join("sub").join(&deep)).unwrap();
+        let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as libc::rlim_t;
+        let limit = libc::rlimit {
+            rlim_cur: open + 8,
+            rlim_max: open + 8,
+        };
+        // SAFETY: setrlimit has no preconditions; this process runs only this test.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+        staged.persist_noclobber(dir.join("site")).unwrap();
+        assert!(dir.join("site/sub").join(&deep).is_dir());
+        return;
+    }
+    let scratch = Scratch::new();
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let test = "directory_publish_too_deep_for_the_descriptors_falls_back_to_syncfs";
+    let trace = match strace_test(test, &env, "syncfs,renameat2") {
+        Some(trace) => trace,
+        None => return,
+    };
+    let all = calls(&trace);
+    let syncfs = all.iter().position(|c| c.name == "syncfs");
+    let rename = all.iter().position(|c| c.name == "renameat2");
+    assert!(
+        matches!((syncfs, rename), (Some(s), Some(r)) if s < r),
+        "{}",
+        trace
+    );
 }
 
 /// `durable(false)`: the same atomic publish without a single `fsync` (nor `syncfs`), the
