@@ -505,7 +505,10 @@ impl TemporaryDirectory {
     pub fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<PathBuf, PersistDirError> {
         let to = to.as_ref();
         self.publish_at(to, DirOp::Publish, |dir, dest| {
-            (Rename::NoReplace, dir.rename(dest, Rename::NoReplace))
+            (
+                Rename::NoReplace,
+                dir.rename(dest, Rename::NoReplace, false),
+            )
         })
         .map(|(dir, to)| {
             let _ = dir.keep();
@@ -547,7 +550,7 @@ impl TemporaryDirectory {
         let (mut old, to) = self.publish_at(to, DirOp::Replace, |dir, dest| {
             // Something may appear or vanish at `to` meanwhile: a few rounds settle it.
             let mut how = Rename::Exchange;
-            let mut result = dir.rename(dest, how);
+            let mut result = dir.rename(dest, how, false);
             for _ in 0..3 {
                 let retry = match &result {
                     Err(Failure {
@@ -560,8 +563,9 @@ impl TemporaryDirectory {
                     }) if error.kind() == io::ErrorKind::AlreadyExists => Rename::Exchange,
                     _ => break,
                 };
+                // Only a rename failed: the tree's sync before it stands.
                 how = retry;
-                result = dir.rename(dest, how);
+                result = dir.rename(dest, how, true);
             }
             (how, result)
         })?;
@@ -620,7 +624,7 @@ impl TemporaryDirectory {
     pub fn exchange<P: AsRef<Path>>(self, to: P) -> Result<TemporaryDirectory, PersistDirError> {
         let to = to.as_ref();
         self.publish_at(to, DirOp::Exchange, |dir, dest| {
-            (Rename::Exchange, dir.rename(dest, Rename::Exchange))
+            (Rename::Exchange, dir.rename(dest, Rename::Exchange, false))
         })
         .map(|(old, _)| old)
     }
@@ -708,10 +712,15 @@ impl TemporaryDirectory {
         }
     }
 
-    /// The publishing rename of this tree to `dest`, durable unless `durable(false)`.
-    fn rename(&self, dest: &Destination, how: Rename) -> Result<(), Failure> {
+    /// The publishing rename of this tree to `dest`, durable unless `durable(false)`;
+    /// `synced`: the tree was synced for an earlier try, which only failed to rename.
+    fn rename(&self, dest: &Destination, how: Rename, synced: bool) -> Result<(), Failure> {
         publish::publish(
-            Source::Tree(&self.path),
+            if synced {
+                Source::SyncedTree
+            } else {
+                Source::Tree(&self.path)
+            },
             At::path(&self.path),
             dest.at(),
             how,

@@ -37,6 +37,9 @@ pub(crate) enum Source<'a> {
     /// A directory tree: sync everything in it; no fallback for a no-clobber rename or an
     /// exchange (there is no race-free one for directories).
     Tree(&'a Path),
+    /// A directory tree whose sync already succeeded (a rename tried again): only the
+    /// rename and the destination's directory are left.
+    SyncedTree,
 }
 
 /// The step of [`publish`] that failed.
@@ -83,6 +86,7 @@ pub(crate) fn publish(
         let synced = match source {
             Source::File(file) => file.sync_all(),
             Source::Tree(root) => sync_tree(root),
+            Source::SyncedTree => Ok(()),
         };
         synced.map_err(|error| Failure {
             stage: Stage::Sync,
