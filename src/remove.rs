@@ -289,18 +289,10 @@ impl<'a> Walk<'a> {
     /// Hands the subdirectories pending in the top directory to threads, the current one
     /// among them, and waits for them. `false` if the walk had to stop.
     fn split(&mut self) -> bool {
-        let threads = match self.threads {
-            Some(threads) => threads,
-            None => {
-                let threads = self
-                    .stack
-                    .last()
-                    .and_then(Frame::handle)
-                    .map_or(1, threads_for);
-                self.threads = Some(threads);
-                threads
-            }
-        };
+        let stack = &self.stack;
+        let threads = *self
+            .threads
+            .get_or_insert_with(|| stack.last().and_then(Frame::handle).map_or(1, threads_for));
         if threads < 2 {
             // Threads would not pay here, or only take turns: serial from now on.
             self.may_split = false;
