@@ -490,20 +490,8 @@ fn compare(opts: &Options) -> io::Result<()> {
         }
     }
     let python = cpython::find();
-    let strace = !opts.no_counts
-        && Command::new("strace")
-            .arg("-V")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    let valgrind = !opts.no_counts
-        && Command::new("valgrind")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+    let strace = !opts.no_counts && tool_runs("strace", "-V");
+    let valgrind = !opts.no_counts && tool_runs("valgrind", "--version");
     let mut runner = Runner {
         quick: opts.quick,
         exe: std::env::current_exe()?,
@@ -645,6 +633,16 @@ fn compare(opts: &Options) -> io::Result<()> {
         std::fs::write(f, new)?;
     }
     Ok(())
+}
+
+/// Whether `tool` is installed and runs (`tool arg` exits with success).
+fn tool_runs(tool: &str, arg: &str) -> bool {
+    Command::new(tool)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 #[cfg(test)]
