@@ -101,14 +101,14 @@ pub fn set_tempdir(dir: Option<PathBuf>) {
 
 /// The candidates, in order, before making them absolute: the environment variables, the
 /// platform's fixed directories, then the current directory. Lazy, so that the usual first
-/// answer (`$TMPDIR`, `/tmp`) costs no `getcwd`.
+/// answer (`$TMPDIR`) builds no list and costs no `getcwd`.
 pub(crate) fn candidate_dirs() -> impl Iterator<Item = PathBuf> {
     ["TMPDIR", "TEMP", "TMP"]
         .iter()
         .filter_map(std::env::var_os)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .chain(sys::platform_temp_dirs())
+        .chain(std::iter::once(()).flat_map(|()| sys::platform_temp_dirs()))
         .chain(std::iter::once(()).filter_map(|()| std::env::current_dir().ok()))
 }
 
@@ -140,9 +140,8 @@ pub(crate) fn probe(dir: &Path) -> io::Result<()> {
     const PROBE: &[u8] = b"blat";
     let unnamed =
         sys::create_unnamed_file(dir).map_err(|e| error::with_path(e, "create a file in", dir))?;
-    if let Some(mut file) = unnamed {
-        return file
-            .write_all(PROBE)
+    if let Some(file) = unnamed {
+        return sys::write_all(&file, PROBE)
             .map_err(|e| error::with_path(e, "write a new file in", dir));
     }
     let template = Template {

@@ -8,8 +8,9 @@ use crate::error;
 
 /// `path` made absolute against the current directory, with `.` and `..` components and
 /// trailing separators folded away. Only a relative `path` costs a system call (`getcwd`).
+#[inline]
 pub(crate) fn absolute(path: &Path) -> io::Result<PathBuf> {
-    if path.is_absolute() {
+    if is_absolute(path) {
         return Ok(normalize(path));
     }
     let cwd = std::env::current_dir()
@@ -35,7 +36,7 @@ pub(crate) fn is_absolute(path: &Path) -> bool {
 /// `path` folded now if it is absolute (the result cannot change later), else as it is: a
 /// relative path is made absolute only when used, against the current directory of then.
 pub(crate) fn fold_if_absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
+    if is_absolute(path) {
         normalize(path)
     } else {
         path.to_owned()
@@ -43,7 +44,49 @@ pub(crate) fn fold_if_absolute(path: &Path) -> PathBuf {
 }
 
 /// Folds `.` and `..` lexically, as `os.path.normpath` does.
+#[inline]
 fn normalize(path: &Path) -> PathBuf {
+    if is_normal(path) {
+        return path.to_owned();
+    }
+    fold(path)
+}
+
+/// Whether [`fold`] would return `path` unchanged: on Unix a look at its bytes (no `.` or `..`
+/// component, no doubled or trailing separator), so that the usual answer (`/tmp`) is neither
+/// parsed nor rebuilt, and the first `gettempdir()` touches less code.
+#[inline]
+fn is_normal(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let rest = bytes.strip_prefix(b"/").unwrap_or(bytes);
+        // One pass: a component is folded away when empty, `.` or `..`.
+        let folded = |len: usize, dots: bool| len == 0 || (dots && len <= 2);
+        let (mut len, mut dots) = (0, true);
+        for &b in rest {
+            if b == b'/' {
+                if folded(len, dots) {
+                    return false;
+                }
+                (len, dots) = (0, true);
+            } else {
+                len += 1;
+                dots &= b == b'.';
+            }
+        }
+        rest.is_empty() || !folded(len, dots)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// The component by component fold of [`normalize`].
+fn fold(path: &Path) -> PathBuf {
     let mut out = PathBuf::with_capacity(path.as_os_str().len());
     for component in path.components() {
         match component {
@@ -73,6 +116,24 @@ mod tests {
             normalize(Path::new("/Mixed/Case")),
             Path::new("/Mixed/Case")
         );
+    }
+
+    #[test]
+    fn paths_taken_as_normal_are_those_the_fold_keeps() {
+        let kept = ["/", "/tmp", "/var/tmp", "/a/b.c/.d/..e/...", "a", "a/b", ""];
+        let changed = [
+            "/tmp/", "//tmp", "/a//b", "/a/.", "/a/./b", "/a/..", "/../x", "./a", "a/", "..",
+        ];
+        for p in kept {
+            assert_eq!(fold(Path::new(p)), Path::new(p), "{p}");
+            #[cfg(unix)]
+            assert!(is_normal(Path::new(p)), "{p}");
+        }
+        for p in changed {
+            assert_ne!(fold(Path::new(p)).as_os_str(), p, "{p}");
+            assert!(!is_normal(Path::new(p)), "{p}");
+            assert_eq!(normalize(Path::new(p)), fold(Path::new(p)), "{p}");
+        }
     }
 
     #[test]

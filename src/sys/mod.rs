@@ -155,6 +155,14 @@ pub(crate) fn link_then_unlink(from: At<'_>, to: At<'_>) -> io::Result<()> {
     Ok(())
 }
 
+/// `data` written to `file` with std's `write_all` (Unix makes the `write` itself, inlined).
+#[cfg(not(unix))]
+pub(crate) fn write_all(file: &std::fs::File, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = file;
+    file.write_all(data)
+}
+
 /// Random bytes from std's hasher keys, which std seeds from the OS's random source once per
 /// thread. The last resort when the OS's own interface fails (a very old kernel, a sandbox).
 pub(crate) fn fill_random_from_std(buf: &mut [u8]) {

@@ -139,6 +139,10 @@ static NO_TMPFILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool
 /// missing or not a directory, where the fallback reports the very error a named file gets.
 /// Errors that a named file would meet just the same (no space, no descriptors left, read-only
 /// file system, path too long) are returned at once.
+///
+/// Inlined: the first `gettempdir()` of a process then runs its probe from the code of its
+/// caller, one page fault fewer than a call into another part of the program.
+#[inline]
 pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -173,6 +177,22 @@ pub(crate) fn create_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
         let _ = dir;
         Ok(None)
     }
+}
+
+/// `data` written to `file`, retried after a short write or `EINTR`: `write(2)` itself, inlined,
+/// where std's `write_all` goes through its own I/O layer (the first `gettempdir()` of a
+/// process then touches no more code than the probe needs).
+#[inline]
+pub(crate) fn write_all(file: &File, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match rustix::io::write(file, data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// What identifies a file on this system: its device and inode numbers, and its birth time
