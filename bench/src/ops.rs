@@ -213,7 +213,9 @@ impl Op {
             (GettempdirFresh, Tempfile) => {
                 "spawn + wait: process calling tempfile::env::temp_dir()"
             }
-            (GettempdirFresh, Floor) => "spawn + wait: process doing nothing",
+            (GettempdirFresh, Floor) => {
+                "spawn + wait: process doing open($TMPDIR, O_TMPFILE) + write + close by hand"
+            }
             (GettempdirFresh, Python) => "spawn + wait: python3 -c 'tempfile.gettempdir()'",
             (WriteAtomicDurable, Tempkit) => "tempkit::write_atomic(d/published, 4 KiB)",
             (WriteAtomicDurable, Tempfile) => {
@@ -281,6 +283,24 @@ impl Op {
             n
         }
     }
+}
+
+/// The order of the contenders (indices into [`Who::ALL`]) in round `rep`: a shuffle fixed by
+/// `rep`, so that over the rounds each contender comes after each other one about equally
+/// often. (A rotation keeps the neighbours: the contender after CPython, whose exit leaves the
+/// next process slower, was nearly always tempkit.)
+pub fn round_order(rep: usize) -> [usize; Who::ALL.len()] {
+    let mut order: [usize; Who::ALL.len()] = std::array::from_fn(|i| i);
+    // xorshift64*, seeded by the round.
+    let mut state = (rep as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for i in (1..order.len()).rev() {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let j = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % (i + 1);
+        order.swap(i, j);
+    }
+    order
 }
 
 impl Who {
@@ -360,6 +380,15 @@ pub fn child_entry() {
             black_box(tempfile::env::temp_dir());
             0
         }
+        // The least a probe with Python's guarantee can do, by hand: `$TMPDIR` accepts a new
+        // (unnamed) file and a write.
+        Some("floor") => {
+            let probed = std::env::var_os("TMPDIR")
+                .ok_or_else(|| io::Error::other("TMPDIR not set"))
+                .and_then(|dir| floor::c_path(Path::new(&dir)))
+                .and_then(|dir| floor::tmpfile_write_close(&dir, b"blat"));
+            i32::from(probed.is_err())
+        }
         _ => 0,
     };
     std::process::exit(code);
@@ -400,6 +429,20 @@ pub fn spawn_child(exe: &Path, who: Who, dir: &Path) -> io::Result<()> {
             who.id()
         )))
     }
+}
+
+/// Spawns `n` processes of this binary that exit at once, untimed: they take what a heavy
+/// process leaves behind for the next one (see [`crate::cpython::fresh_gettempdir`]).
+pub fn settle(n: usize) -> io::Result<()> {
+    let exe = self_exe()?;
+    for _ in 0..n {
+        Command::new(&exe)
+            .env(CHILD_ENV, "settle")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()?;
+    }
+    Ok(())
 }
 
 /// Builds the tree of [`Op::RemoveTree`] inside `root` (one `mkdir` per directory, one

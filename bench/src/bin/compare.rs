@@ -213,8 +213,7 @@ impl Runner {
             self.repeats
         };
         for rep in 0..repeats {
-            for k in 0..Who::ALL.len() {
-                let i = (rep + k) % Who::ALL.len();
+            for i in ops::round_order(rep) {
                 let Some(n) = batch[i] else { continue };
                 match self.time(op, Who::ALL[i], dir, n) {
                     Ok(Some(t)) => row.cells[i].samples.push(t.as_nanos() as f64 / n as f64),
