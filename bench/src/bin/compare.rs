@@ -7,9 +7,10 @@
 //! ```
 //!
 //! Every operation runs in a scratch directory made inside each `--dir` (default: the system
-//! temp dir and `/dev/shm`). The contenders take turns in batches (round-robin, the starting
-//! one rotating) so that drift of the machine hits all of them alike; a batch is sized to last
-//! about the same time for each. ns/op is the median over the repeats. System calls are
+//! temp dir and `/dev/shm`). The contenders take turns in batches, in an order shuffled every
+//! round ([`ops::round_order`]), so that drift of the machine hits all of them alike and none
+//! always follows the same other one; a batch is sized to last about the same time for each.
+//! ns/op is the median over the repeats. System calls are
 //! counted by running this same binary (hidden mode `--count-syscalls`) under `strace -f -c`,
 //! once doing N operations and once doing only their untimed setup, and dividing the
 //! difference by N. User-space instructions are counted the same way under
