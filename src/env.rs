@@ -1,7 +1,7 @@
 //! Where temporary objects go by default: `gettempdir`, its cache and override, the prefix.
 
 use std::ffi::OsStr;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -151,8 +151,8 @@ pub(crate) fn probe(dir: &Path) -> io::Result<()> {
         random_len: 8,
     };
     create::create(template, Kind::File, |candidate| {
-        let mut file = sys::create_file(candidate)?;
-        let written = file.write_all(PROBE);
+        let file = sys::create_file(candidate)?;
+        let written = sys::write_all(&file, PROBE);
         drop(file);
         let removed = std::fs::remove_file(candidate);
         written.and(removed)
