@@ -171,6 +171,7 @@ impl Child {
     /// Runs the child as the unprivileged user and group (65534), without supplementary
     /// groups, when we are root (otherwise as ourselves, who are unprivileged already).
     #[cfg(unix)]
+    #[allow(clippy::wrong_self_convention)] // a builder step, named like the old helper
     pub fn as_nobody(self) -> Child {
         if super::is_root() {
             self.uid_gid(super::NOBODY, super::NOBODY)
