@@ -9,7 +9,7 @@ mod common;
 use std::ffi::OsStr;
 use std::io::{self, Write};
 
-use common::child::{child_arg, run_child, ChildRun};
+use common::child::{child_arg, run_child, Child, ChildRun};
 use common::Scratch;
 
 /// The objects [`child_panics_holding_objects`] makes, by prefix: what their builder says.
@@ -469,6 +469,51 @@ fn tempkit_keep_is_read_once_per_process_at_the_first_drop() {
     assert!(run.passed(), "{}", run.output);
     common::assert_empty(scratch.path());
     assert!(run.lines_with("tempkit:").is_empty(), "{}", run.output);
+}
+
+/// Makes a directory and a file, then sets `TEMPKIT_KEEP=always` in its own environment
+/// (long after the process started, and after the objects were created), then drops them.
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_sets_tempkit_keep_before_the_first_drop() {
+    let dir = builder("dir-").temporary_directory().unwrap();
+    std::fs::write(dir.path().join("evidence"), "dir-").unwrap();
+    let mut file = builder("file-").named_temporary_file().unwrap();
+    file.write_all(b"file-").unwrap();
+    std::env::set_var("TEMPKIT_KEEP", "always");
+    drop(dir);
+    drop(file);
+}
+
+#[test]
+fn tempkit_keep_is_read_at_the_first_drop_not_at_start() {
+    let scratch = Scratch::new();
+    // A fresh process with no TEMPKIT_KEEP at its start: only the child's set_var sets it.
+    let run = Child::new("child_sets_tempkit_keep_before_the_first_drop")
+        .arg(scratch.path())
+        .env_remove("TEMPKIT_KEEP")
+        .run();
+    assert!(run.passed(), "{}", run.output);
+    let left = scratch.names();
+    assert_eq!(
+        left.len(),
+        2,
+        "both objects are kept: {:?}\n{}",
+        left,
+        run.output
+    );
+    let dir = scratch.path().join(named(&left, "dir-"));
+    let file = scratch.path().join(named(&left, "file-"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("evidence")).unwrap(),
+        "dir-"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "file-");
+    for path in [dir, file] {
+        let line = format!("tempkit: kept {} (TEMPKIT_KEEP=always)", path.display());
+        assert_eq!(run.lines_with(&line).len(), 1, "{}\n{}", line, run.output);
+    }
+    assert_eq!(run.lines_with("tempkit: kept").len(), 2, "{}", run.output);
 }
 
 /// Reapable objects kept on panic, and, as the control, a reapable directory leaked without
