@@ -71,9 +71,14 @@ pub(crate) enum StatKind {
 pub(crate) struct Stat {
     pub(crate) kind: StatKind,
     pub(crate) uid: u32,
+    /// The permission bits (`st_mode & 0o7777`).
+    pub(crate) mode: u32,
     pub(crate) dev: u64,
     pub(crate) ino: u64,
     pub(crate) nlink: u64,
+    /// The last status change (`st_ctime`, seconds and nanoseconds): a `chmod`, `chown`,
+    /// `link`, `setxattr` or write moves it, so two equal values bracket no such change.
+    pub(crate) ctime: (i64, i64),
 }
 
 /// What `/proc/PID/stat` says of a process.
