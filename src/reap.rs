@@ -532,6 +532,9 @@ impl<'a> Reaper<'a> {
             Ok(stat) => stat,
             Err(e) => return Judged::Skip(format!("cannot stat it: {}", e)),
         };
+        if stat.dev != named.dev || stat.ino != named.ino {
+            return Judged::Skip(CHANGED.into());
+        }
         // Read after the fstat: a tag written after it moves the ctime, which the check
         // under the lock compares.
         let tag = match sys::get_tag(held.fd()) {
