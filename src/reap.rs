@@ -776,13 +776,16 @@ mod tests {
         procs.insert(47, process(b'X', 1000, true));
         // A reused pid whose new process is such a leader: still reused.
         procs.insert(48, process(b'Z', 2000, true));
-        let check = |o: Owner, proc_ours: bool, procs: &mut HashMap<u32, Option<Process>>| {
-            match liveness(&o, &me, proc_ours, procs).unwrap() {
+        let check =
+            |o: Owner, proc_ours: bool, procs: &mut HashMap<u32, Option<Process>>| match liveness(
+                &o, &me, proc_ours, procs,
+            )
+            .unwrap()
+            {
                 Liveness::Dead(_) => "dead",
                 Liveness::Alive(_) => "alive",
                 Liveness::Unknown(_) => "unknown",
-            }
-        };
+            };
         let with = |f: &dyn Fn(&mut Owner)| {
             let mut o = owner();
             f(&mut o);
@@ -935,11 +938,7 @@ mod tests {
             std::fs::rename(&v, &d).unwrap();
         });
         let entry = only(&entries);
-        assert!(
-            matches!(entry.outcome(), ReapOutcome::Skipped),
-            "{}",
-            entry
-        );
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
         assert_eq!(entry.reason(), UNTAGGED);
         assert_eq!(std::fs::read(decoy.join("precious")).unwrap(), b"mine");
         std::fs::remove_dir_all(&base).unwrap();
@@ -958,11 +957,7 @@ mod tests {
             std::fs::set_permissions(&v, std::fs::Permissions::from_mode(0o777)).unwrap();
         });
         let entry = only(&entries);
-        assert!(
-            matches!(entry.outcome(), ReapOutcome::Skipped),
-            "{}",
-            entry
-        );
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
         assert_eq!(entry.reason(), CHANGED);
         assert!(victim.is_dir());
         std::fs::remove_dir_all(&base).unwrap();
@@ -978,20 +973,12 @@ mod tests {
         let holder = sys::open_dir_handle(&victim).unwrap();
         sys::lock_shared(holder.fd()).unwrap();
         let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
-        assert!(
-            matches!(entry.outcome(), ReapOutcome::Skipped),
-            "{}",
-            entry
-        );
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
         assert!(entry.reason().starts_with("locked"), "{}", entry);
         assert!(victim.is_dir());
         drop(holder);
         let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
-        assert!(
-            matches!(entry.outcome(), ReapOutcome::Removed),
-            "{}",
-            entry
-        );
+        assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
         assert!(!victim.exists());
         std::fs::remove_dir_all(&base).unwrap();
     }

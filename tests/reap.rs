@@ -9,7 +9,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{in_child, is_root, list, Scratch, NOBODY};
+use common::child::Child;
+use common::{list, Scratch, NOBODY};
 use tempkit::{Builder, ReapEntry, ReapOptions, ReapOutcome};
 
 const TAG: &str = "user.tempkit.owner";
@@ -72,46 +73,62 @@ fn names(paths: &[PathBuf]) -> BTreeSet<String> {
         .collect()
 }
 
-/// In a forked child: makes `dirs` tagged directories (each with a file and a subdirectory
-/// inside) and `files` tagged named files in `dir`, writes their paths to `record`, and ends
-/// without running a destructor: `_exit`, or `SIGKILL` when `kill`.
+/// In a fresh process ([`child_leak`]): makes `dirs` tagged directories (each with a file
+/// and a subdirectory inside) and `files` tagged named files in `dir`, writes their paths to
+/// `record`, and ends without running a destructor: `_exit`, or `SIGKILL` when `kill`.
 fn leak(dir: &Path, record: &Path, dirs: usize, files: usize, kill: bool) {
-    in_child(
-        || {},
-        || {
-            let mut made = String::new();
-            // Held until `_exit`, which runs no destructor: leaked as by a crash.
-            let mut held_dirs = Vec::new();
-            let mut held_files = Vec::new();
-            for _ in 0..dirs {
-                let d = reapable(dir).temporary_directory().unwrap();
-                assert!(d.is_reapable());
-                std::fs::write(d.path().join("inside"), b"x").unwrap();
-                std::fs::create_dir(d.path().join("sub")).unwrap();
-                made.push_str(&format!("{}\n", d.path().display()));
-                held_dirs.push(d);
-            }
-            for _ in 0..files {
-                let f = reapable(dir).named_temporary_file().unwrap();
-                assert!(f.is_reapable());
-                made.push_str(&format!("{}\n", f.path().display()));
-                held_files.push(f);
-            }
-            std::fs::write(record, made).unwrap();
-            // SAFETY: plain system calls in the forked child; nothing runs after them.
-            unsafe {
-                if kill {
-                    libc::kill(libc::getpid(), libc::SIGKILL);
-                }
-                libc::_exit(0)
-            }
-        },
-    );
+    leaker(dir, record, dirs, files, kill).run();
+    assert_eq!(recorded(record).len(), dirs + files, "the leaking child");
+}
+
+/// The [`child_leak`] child for [`leak`], not started yet.
+fn leaker(dir: &Path, record: &Path, dirs: usize, files: usize, kill: bool) -> Child {
+    Child::new("child_leak")
+        .arg(dir)
+        .arg(record)
+        .arg(dirs.to_string())
+        .arg(files.to_string())
+        .arg(if kill { "kill" } else { "exit" })
+}
+
+#[test]
+#[ignore]
+fn child_leak() {
+    let args = common::child::child_args();
+    let (dir, record) = (&args[0], &args[1]);
+    let count = |i: usize| -> usize { args[i].to_str().unwrap().parse().unwrap() };
+    let (dirs, files, kill) = (count(2), count(3), args[4].to_str() == Some("kill"));
+    let mut made = String::new();
+    // Held until `_exit`, which runs no destructor: leaked as by a crash.
+    let mut held_dirs = Vec::new();
+    let mut held_files = Vec::new();
+    for _ in 0..dirs {
+        let d = reapable(dir).temporary_directory().unwrap();
+        assert!(d.is_reapable());
+        std::fs::write(d.path().join("inside"), b"x").unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        made.push_str(&format!("{}\n", d.path().display()));
+        held_dirs.push(d);
+    }
+    for _ in 0..files {
+        let f = reapable(dir).named_temporary_file().unwrap();
+        assert!(f.is_reapable());
+        made.push_str(&format!("{}\n", f.path().display()));
+        held_files.push(f);
+    }
+    std::fs::write(record, made).unwrap();
+    // SAFETY: plain system calls; nothing runs after them.
+    unsafe {
+        if kill {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        libc::_exit(0)
+    }
 }
 
 fn recorded(record: &Path) -> Vec<PathBuf> {
     std::fs::read_to_string(record)
-        .unwrap()
+        .unwrap_or_default()
         .lines()
         .map(PathBuf::from)
         .collect()
@@ -268,45 +285,44 @@ fn forged_tags_are_judged_as_specified() {
 fn a_zombie_owner_is_dead() {
     let scratch = Scratch::new();
     let record = scratch.path().join("record");
-    // SAFETY: fork in a test; the child only creates, records and _exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let d = reapable(scratch.path()).temporary_directory().unwrap();
-        std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
-        // SAFETY: ends the child at once, `d` not dropped: leaked as by a crash.
-        unsafe { libc::_exit(0) };
-    }
-    // Not reaped yet: wait until it is a zombie (bounded), without reaping it.
-    let mut zombie = false;
-    for _ in 0..500 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap();
-        if stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .trim_start()
-            .starts_with('Z')
-        {
-            zombie = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(zombie, "the child did not end within 5 s");
-    let leaked = PathBuf::from(std::fs::read_to_string(&record).unwrap());
-    let entries = ReapOptions::new().reap(scratch.path()).unwrap();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    // A fresh process that leaks a directory and exits; not waited for, so a zombie.
+    let mut running = leaker(&dir, &record, 1, 0, false).spawn();
+    let pid = running.child.id();
+    let zombie = wait_until(|| proc_state(pid) == Some('Z'));
+    assert!(zombie, "the child did not end within the bound");
+    let leaked = recorded(&record).remove(0);
+    let entries = ReapOptions::new().reap(&dir).unwrap();
     let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
     assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
     assert!(entry.reason().contains("zombie"), "{}", entry);
     assert!(!leaked.exists());
-    common::wait_status(pid);
+    common::try_wait_for(&mut running.child, std::time::Duration::from_secs(10))
+        .expect("reap the zombie");
+}
+
+/// Field 3 of `/proc/PID/stat`: the state of the process (its leader thread).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).ok()?;
+    stat.rsplit(')').next()?.trim_start().chars().next()
+}
+
+/// Polls `done` every 10 ms for at most 20 s; whether it became true.
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    done()
 }
 
 #[test]
 fn another_users_entry_needs_all_users_and_a_matching_tag() {
-    if !is_root() {
-        eprintln!("not root: cannot make another user's entries");
+    if !common::need::root() {
         return;
     }
     let scratch = Scratch::new();
@@ -372,36 +388,41 @@ fn two_reapers_at_once_never_fail_and_remove_each_entry_once() {
 fn an_unreadable_entry_is_left_unchanged_by_an_unprivileged_reaper() {
     // Its tag cannot be read without changing its mode (user extended attributes need read
     // permission), and a possibly untagged entry is never changed: skipped, with the reason.
+    if !common::need::root() {
+        return;
+    }
     let scratch = Scratch::for_nobody();
     let dir = scratch.path().to_path_buf();
-    let record = dir.join("record");
-    let ok = common::as_nobody(|| {
-        in_child(
-            || {},
-            || {
-                let d = reapable(&dir).temporary_directory().unwrap();
-                std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
-                // SAFETY: ends the child without dropping `d`: leaked as by a crash.
-                unsafe { libc::_exit(0) }
-            },
-        );
-        let leaked = PathBuf::from(std::fs::read_to_string(&record).unwrap());
-        let entries = ReapOptions::new().reap(&dir).unwrap();
-        let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
-        matches!(entry.outcome(), ReapOutcome::Skipped)
-            && entry.reason().contains("cannot read its tag")
-            && common::mode(&leaked) == 0
-    });
-    assert!(ok);
+    let record = Scratch::for_nobody();
+    let record = record.path().join("record");
+    // Leaked by nobody's process, then made unreadable (mode 000), as its owner may.
+    leaker(&dir, &record, 1, 0, false).as_nobody().run();
+    let leaked = recorded(&record).remove(0);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&leaked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    Child::new("child_an_unreadable_entry_is_skipped")
+        .arg(&dir)
+        .arg(&leaked)
+        .as_nobody()
+        .assert_passes();
+    assert_eq!(common::mode(&leaked), 0);
     // Root reads it regardless, and removes it when asked to judge other users' entries.
-    if is_root() {
-        let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
-        let removed: Vec<&ReapEntry> = entries.iter().filter(|e| e.is_reaped()).collect();
-        assert_eq!(removed.len(), 1, "{:?}", entries);
-        assert!(!removed[0].path().exists());
-    }
+    let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
+    let removed: Vec<&ReapEntry> = entries.iter().filter(|e| e.is_reaped()).collect();
+    assert_eq!(removed.len(), 1, "{:?}", entries);
+    assert!(!removed[0].path().exists());
+}
+
+#[test]
+#[ignore]
+fn child_an_unreadable_entry_is_skipped() {
+    let args = common::child::child_args();
+    let (dir, leaked) = (&args[0], &args[1]);
+    let entries = ReapOptions::new().reap(dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(entry.reason().contains("cannot read its tag"), "{}", entry);
+    assert_eq!(common::mode(leaked), 0);
 }
 
 /// Whether a thread of `pid` is inside `openat` of the relative name `name` (its
@@ -458,7 +479,7 @@ fn a_fifo_swapped_in_at_the_name_never_blocks_the_reaper() {
         );
         return;
     }
-    if !common::trace::strace_available() {
+    if !common::need::strace() {
         return;
     }
     let scratch = Scratch::new();
