@@ -557,3 +557,331 @@ fn a_fifo_swapped_in_at_the_name_never_blocks_the_reaper() {
         .file_type()
         .is_fifo());
 }
+
+/// The victim of the forgery tests, and the attacker's extra group.
+const VICTIM: u32 = 1000;
+const SHARED_GROUP: u32 = 4242;
+
+/// Makes `path` a directory (`dir`) or file owned by `uid:gid` with `mode`, and, for a
+/// directory, `sub/precious` inside it, owned by the victim, mode 0700: what someone able to
+/// write `path` still cannot delete.
+fn victims(path: &Path, dir: bool, uid: u32, gid: u32, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    if dir {
+        std::fs::create_dir(path).unwrap();
+        std::fs::create_dir(path.join("sub")).unwrap();
+        std::fs::write(path.join("sub/precious"), b"mine").unwrap();
+        for p in [path.join("sub/precious"), path.join("sub")] {
+            std::os::unix::fs::chown(&p, Some(VICTIM), Some(VICTIM)).unwrap();
+        }
+        std::fs::set_permissions(path.join("sub"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    } else {
+        std::fs::write(path, b"mine").unwrap();
+    }
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A tag for `path` saying "owner dead (another boot), uid = `uid`", as tempkit would write it.
+fn dead_tag_for(path: &Path, scratch: &Path, uid: u32) -> String {
+    let tag = with_field(&live_tag_for(path, scratch), "boot", "another-boot");
+    with_field(&tag, "uid", &uid.to_string())
+}
+
+/// Finding 1 of issue 21. Anyone who may write an entry may set its `user.*` attributes (a
+/// file; a directory without the sticky bit), not only its owner. The attacker (65534, also in
+/// group 4242) forges "owner dead, uid = victim" on the victim's (1000) 0777 directory, 0666
+/// file and 2775 directory of a group it shares, in a sticky directory like /tmp. Neither the
+/// victim's own reap nor root's `--all-users` reap may remove them or what they hold, which
+/// the attacker could not delete itself. Controls: the same tags on the victim's 0700
+/// directory and 0600 file (which only the victim could have written) are reaped.
+#[test]
+fn a_tag_forged_by_someone_who_may_write_the_entry_is_never_trusted() {
+    if !common::need::root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let forged = [
+        (dir.join("wide-dir"), true, VICTIM, 0o777),
+        (dir.join("wide-file"), false, VICTIM, 0o666),
+        (dir.join("group-dir"), true, SHARED_GROUP, 0o2775),
+    ];
+    let mut attacker = Child::new("child_forge_tags");
+    for (path, is_dir, gid, mode) in &forged {
+        victims(path, *is_dir, VICTIM, *gid, *mode);
+        attacker = attacker
+            .arg(path)
+            .arg(dead_tag_for(path, scratch.path(), VICTIM));
+    }
+    attacker
+        .uid_gid(NOBODY, NOBODY)
+        .groups(&[SHARED_GROUP])
+        .assert_passes();
+    let controls = |round: &str| -> Vec<PathBuf> {
+        let (d, f) = (
+            dir.join(format!("private-dir-{}", round)),
+            dir.join(format!("private-file-{}", round)),
+        );
+        victims(&d, true, VICTIM, VICTIM, 0o700);
+        victims(&f, false, VICTIM, VICTIM, 0o600);
+        for p in [&d, &f] {
+            set_tag(p, &dead_tag_for(p, scratch.path(), VICTIM));
+        }
+        vec![d, f]
+    };
+    let assert_forged_kept = |entries: &[ReapEntry]| {
+        for (path, is_dir, _, mode) in &forged {
+            let entry = entries.iter().find(|e| e.path() == path).unwrap();
+            assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+            assert!(entry.reason().contains("writable by others"), "{}", entry);
+            assert_eq!(common::mode(path) & 0o7777, *mode);
+            let precious = if *is_dir {
+                path.join("sub/precious")
+            } else {
+                path.clone()
+            };
+            assert_eq!(std::fs::read(&precious).unwrap(), b"mine");
+        }
+    };
+
+    // The victim's own reap, in a fresh process as uid 1000.
+    let first = controls("victim");
+    let mut victim = Child::new("child_victim_reaps").arg(&dir);
+    for (path, ..) in &forged {
+        victim = victim.arg(path);
+    }
+    victim.uid_gid(VICTIM, VICTIM).assert_passes();
+    assert_forged_kept(
+        &ReapOptions::new()
+            .dry_run(true)
+            .all_users(true)
+            .reap(&dir)
+            .unwrap(),
+    );
+    for control in &first {
+        assert!(!control.exists(), "{} stayed", control.display());
+    }
+
+    // Root's reap of every user's entries.
+    let second = controls("root");
+    let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    assert_forged_kept(&entries);
+    let removed: BTreeSet<&Path> = entries
+        .iter()
+        .filter(|e| matches!(e.outcome(), ReapOutcome::Removed))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(removed, second.iter().map(PathBuf::as_path).collect());
+}
+
+/// The attacker: writes each forged tag (arguments: path, tag, path, tag, ...) and shows it
+/// could not delete what the victim's entries hold.
+#[test]
+#[ignore]
+fn child_forge_tags() {
+    let args = common::child::child_args();
+    for pair in args.chunks(2) {
+        let (path, tag) = (&pair[0], pair[1].to_str().unwrap());
+        rustix::fs::lsetxattr(path, TAG, tag.as_bytes(), rustix::fs::XattrFlags::empty())
+            .unwrap_or_else(|e| panic!("the attacker could not tag {}: {}", path.display(), e));
+        let precious = if path.is_dir() {
+            path.join("sub/precious")
+        } else {
+            path.clone()
+        };
+        let denied = std::fs::remove_file(&precious).unwrap_err();
+        assert_eq!(denied.kind(), std::io::ErrorKind::PermissionDenied);
+    }
+}
+
+/// The victim's reap (arguments: the directory, then the forged entries): every forged entry
+/// stays, with its reason; its own private entries with the same tag are removed.
+#[test]
+#[ignore]
+fn child_victim_reaps() {
+    let args = common::child::child_args();
+    let entries = ReapOptions::new().reap(&args[0]).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    for path in &args[1..] {
+        let entry = entries.iter().find(|e| e.path() == path).unwrap();
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+        assert!(entry.reason().contains("writable by others"), "{}", entry);
+    }
+    let removed = entries
+        .iter()
+        .filter(|e| matches!(e.outcome(), ReapOutcome::Removed))
+        .count();
+    assert_eq!(removed, 2, "the two private controls");
+}
+
+/// Waits (bounded) until `record` holds a line, and returns it; panics with `running`'s
+/// output if it never does.
+fn await_record(record: &Path, running: &common::child::Running) -> PathBuf {
+    let done = wait_until(|| {
+        std::fs::read_to_string(record)
+            .map(|t| t.ends_with('\n'))
+            .unwrap_or(false)
+    });
+    assert!(
+        done,
+        "the child never wrote {}; its output:\n{}",
+        record.display(),
+        running.output()
+    );
+    PathBuf::from(std::fs::read_to_string(record).unwrap().trim_end())
+}
+
+/// In a child: waits (bounded) until `release` exists.
+fn await_release(release: &Path) {
+    assert!(wait_until(|| release.exists()), "never released");
+}
+
+/// Finding 5a of issue 21. A process in a pid namespace entered without mounting its own
+/// /proc (`unshare --pid --fork`) tags with its pid there (1) and its namespace, but the /proc
+/// it sees shows the outer namespace's pids: /proc/1 is another process. A reaper in that
+/// namespace must not take the live owner for dead ("pid reused"); a reaper outside it sees
+/// another namespace. Both keep the live owner's directory.
+#[test]
+fn a_live_owner_in_a_pid_namespace_without_its_own_proc_is_never_reaped() {
+    if !common::need::root() || !common::need::program("unshare", "--version") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    let (record, release) = (
+        scratch.path().join("record"),
+        scratch.path().join("release"),
+    );
+    let running = Child::new("child_owner_in_a_pid_namespace")
+        .arg(&dir)
+        .arg(&record)
+        .arg(&release)
+        .wrapped_in(&["unshare", "--pid", "--fork"])
+        .spawn();
+    let owned = await_record(&record, &running);
+    let entries = ReapOptions::new().reap(&dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == owned).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(
+        entry.reason().contains("another pid namespace"),
+        "{}",
+        entry
+    );
+    assert!(owned.is_dir());
+    std::fs::write(&release, b"").unwrap();
+    let run = running.wait();
+    assert!(run.passed(), "{}", run.output);
+}
+
+/// The owner (pid 1 of a new pid namespace, the outer /proc mounted): makes a tagged
+/// directory, reaps its directory itself, records the path, and lives until released.
+#[test]
+#[ignore]
+fn child_owner_in_a_pid_namespace() {
+    let args = common::child::child_args();
+    let (dir, record, release) = (&args[0], &args[1], &args[2]);
+    assert_eq!(std::process::id(), 1, "not pid 1 of a new pid namespace");
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+    assert!(
+        nspid.split_whitespace().count() > 2,
+        "the /proc here is not the outer namespace's: {}",
+        nspid
+    );
+    let owned = reapable(dir).temporary_directory().unwrap();
+    let entries = ReapOptions::new().reap(dir).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    let entry = entries.iter().find(|e| e.path() == owned.path()).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(entry.reason().contains("/proc"), "{}", entry);
+    assert!(owned.path().is_dir());
+    std::fs::write(record, format!("{}\n", owned.path().display())).unwrap();
+    await_release(release);
+}
+
+/// Finding 5b of issue 21. A process whose main thread has exited (`pthread_exit` in `main`;
+/// here the raw `exit` of that thread alone) shows its leader as a zombie while its other
+/// threads run: it is alive, and its directory stays. Control: once the process has really
+/// ended, the same directory is reaped.
+#[test]
+fn a_process_whose_main_thread_has_exited_is_alive_while_another_thread_runs() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    let (record, release) = (
+        scratch.path().join("record"),
+        scratch.path().join("release"),
+    );
+    let running = Child::new("child_main_thread_exits")
+        .arg(&dir)
+        .arg(&record)
+        .arg(&release)
+        .spawn();
+    let pid = running.child.id();
+    let owned = await_record(&record, &running);
+    assert_eq!(proc_state(pid), Some('Z'), "the leader is not a zombie");
+    let entries = ReapOptions::new().reap(&dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == owned).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(entry.reason().contains("alive"), "{}", entry);
+    assert!(owned.is_dir());
+    // Control: the whole process ends (and is waited for): now it is dead.
+    std::fs::write(&release, b"").unwrap();
+    let run = running.wait();
+    assert!(run.status.success(), "{}", run.output);
+    let entries = ReapOptions::new().reap(&dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == owned).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
+    assert!(!owned.exists());
+}
+
+/// Makes a tagged directory, ends its main thread alone (the raw `exit` system call, which is
+/// what `pthread_exit` ends with, from a signal handler run on that thread), records the path
+/// once the leader is a zombie, and lives on in this thread until released; then ends the
+/// whole process without destructors (the directory is left for the control).
+#[test]
+#[ignore]
+fn child_main_thread_exits() {
+    extern "C" fn exit_this_thread(_: libc::c_int) {
+        // SAFETY: the raw exit of the calling thread only; async-signal-safe.
+        unsafe {
+            libc::syscall(libc::SYS_exit, 0);
+        }
+    }
+    let args = common::child::child_args();
+    let (dir, record, release) = (&args[0], &args[1], &args[2]);
+    let owned = reapable(dir).temporary_directory().unwrap();
+    // SAFETY: installs a handler that makes one raw system call, then signals the main
+    // thread (its tid is the pid) with it.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = exit_this_thread as extern "C" fn(libc::c_int) as usize;
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+        let pid = libc::getpid();
+        assert_eq!(libc::syscall(libc::SYS_tgkill, pid, pid, libc::SIGUSR1), 0);
+    }
+    assert!(
+        wait_until(|| proc_state(std::process::id()) == Some('Z')),
+        "the main thread did not exit"
+    );
+    std::fs::write(record, format!("{}\n", owned.path().display())).unwrap();
+    await_release(release);
+    std::mem::forget(owned);
+    // SAFETY: ends the process at once, as a crash would.
+    unsafe { libc::_exit(0) }
+}
