@@ -502,15 +502,17 @@ impl<'a> Reaper<'a> {
     /// meanwhile cannot lend one inode's tag to another.
     fn judge(&mut self, name: &sys::Name, path: &Path) -> Judged {
         // One system call for the common case, an untagged entry; never follows a link.
-        match sys::get_tag_path(path) {
-            Ok(Some(_)) => {}
+        let by_path = match sys::get_tag_path(path) {
+            Ok(Some(bytes)) => bytes,
             Ok(None) => return Judged::Skip(UNTAGGED.into()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
             // No read permission (mode 000, for a reaper that is not root): its tag cannot be
             // read without changing its mode, and an entry that may be untagged is never
             // changed. Left alone.
             Err(e) => return Judged::Skip(format!("cannot read its tag: {}", e)),
-        }
+        };
+        #[cfg(test)]
+        hooks::after_tag_by_path(path);
         // The kind decides how to open it; a symlink, a FIFO or a device is never opened.
         let named = match sys::stat_at(&self.handle, name) {
             Ok(stat) => stat,
@@ -520,8 +522,6 @@ impl<'a> Reaper<'a> {
         if let Some(why) = refuse_kind(&named) {
             return Judged::Skip(why);
         }
-        #[cfg(test)]
-        hooks::before_open(path);
         let held = match sys::open_entry(&self.handle, name, named.kind == StatKind::Dir) {
             Ok(held) => held,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
@@ -538,6 +538,8 @@ impl<'a> Reaper<'a> {
         // Read after the fstat: a tag written after it moves the ctime, which the check
         // under the lock compares.
         let tag = match sys::get_tag(held.fd()) {
+            // The tag read by path may have been another inode's.
+            Ok(Some(bytes)) if bytes != by_path => return Judged::Skip(CHANGED.into()),
             Ok(Some(bytes)) => match Tag::parse(&bytes) {
                 Some(tag) => tag,
                 None => return Judged::Skip("unreadable tag".into()),
@@ -689,7 +691,7 @@ mod hooks {
     }
 
     thread_local! {
-        pub(super) static BEFORE_OPEN: RefCell<Option<Hook>> = RefCell::new(None);
+        pub(super) static AFTER_TAG_BY_PATH: RefCell<Option<Hook>> = RefCell::new(None);
         pub(super) static BEFORE_LOCK: RefCell<Option<Hook>> = RefCell::new(None);
     }
 
@@ -701,9 +703,9 @@ mod hooks {
         });
     }
 
-    /// After the tag was found by path, before the entry is opened.
-    pub(super) fn before_open(path: &Path) {
-        call(&BEFORE_OPEN, path)
+    /// After the tag was read by path, before anything else.
+    pub(super) fn after_tag_by_path(path: &Path) {
+        call(&AFTER_TAG_BY_PATH, path)
     }
 
     /// After the entry was judged on its descriptor, before it is locked.
@@ -932,7 +934,7 @@ mod tests {
         sys::set_tag(held.fd(), forged.as_bytes()).unwrap();
         drop(held);
         let (v, d) = (victim.clone(), decoy.clone());
-        let entries = reap_with_hook(&hooks::BEFORE_OPEN, &dir, move |path| {
+        let entries = reap_with_hook(&hooks::AFTER_TAG_BY_PATH, &dir, move |path| {
             assert_eq!(path, d);
             // The victim takes the decoy's name (an empty directory is replaced).
             std::fs::rename(&v, &d).unwrap();
@@ -960,6 +962,45 @@ mod tests {
         assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
         assert_eq!(entry.reason(), CHANGED);
         assert!(victim.is_dir());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// A tagged file with another name elsewhere (a hard link: a name its owner may not have
+    /// made, and whose removal would not free it) is left alone.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_file_with_another_hard_link_is_left_alone() {
+        let (base, dir, _outside) = scratch("link");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"x").unwrap();
+        let file = std::fs::File::open(&victim).unwrap();
+        let stat = sys::stat_fd(sys::file_fd(&file)).unwrap();
+        let mut owner = (*me().unwrap()).clone();
+        owner.boot = "another-boot".into();
+        let tag = Tag {
+            owner,
+            uid: stat.uid,
+            dev: stat.dev,
+            ino: stat.ino,
+        };
+        sys::set_tag(sys::file_fd(&file), tag.encode().as_bytes()).unwrap();
+        std::fs::hard_link(&victim, base.join("elsewhere")).unwrap();
+        let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
+        assert!(
+            matches!(entry.outcome(), ReapOutcome::Skipped),
+            "{}",
+            entry
+        );
+        assert!(entry.reason().contains("hard links"), "{}", entry);
+        assert!(victim.is_file());
+        // Control: with its one name, it goes.
+        std::fs::remove_file(base.join("elsewhere")).unwrap();
+        let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
+        assert!(
+            matches!(entry.outcome(), ReapOutcome::Removed),
+            "{}",
+            entry
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 
