@@ -921,7 +921,7 @@ mod tests {
         let decoy = dead_dir(&dir, "decoy");
         let vstat = sys::stat_path(&victim).unwrap();
         let held = sys::open_dir_handle(&decoy).unwrap();
-        let text = String::from_utf8(sys::get_tag(held.fd()).unwrap().unwrap()).unwrap();
+        let text = String::from_utf8(sys::get_tag_path(&decoy).unwrap().unwrap()).unwrap();
         let forged = text
             .split(' ')
             .map(|w| match w.split_once('=') {
@@ -986,21 +986,13 @@ mod tests {
         sys::set_tag(sys::file_fd(&file), tag.encode().as_bytes()).unwrap();
         std::fs::hard_link(&victim, base.join("elsewhere")).unwrap();
         let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
-        assert!(
-            matches!(entry.outcome(), ReapOutcome::Skipped),
-            "{}",
-            entry
-        );
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
         assert!(entry.reason().contains("hard links"), "{}", entry);
         assert!(victim.is_file());
         // Control: with its one name, it goes.
         std::fs::remove_file(base.join("elsewhere")).unwrap();
         let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
-        assert!(
-            matches!(entry.outcome(), ReapOutcome::Removed),
-            "{}",
-            entry
-        );
+        assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
         std::fs::remove_dir_all(&base).unwrap();
     }
 
