@@ -201,6 +201,7 @@ fn a_tag_forged_by_someone_who_may_write_the_entry_is_never_trusted() {
         .assert_passes();
     let check = |out: &str| {
         for path in [&wide_dir, &wide_file] {
+            assert!(path.exists(), "{} was removed:\n{}", path.display(), out);
             let line = format!(
                 "skipped {} (writable by others (mode 0{:o}): its tag may be forged)",
                 path.display(),
