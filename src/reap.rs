@@ -14,11 +14,19 @@
 //! removed before an object is published (`keep`, `persist*`), so a crash after that leaves
 //! an untagged file or directory, which no reaper touches.
 //!
+//! # Trust
+//! Anyone who may write a file, or a directory without the sticky bit, may set its `user.*`
+//! attributes, not only its owner. A tag is therefore judged only on an entry nobody but its
+//! owner may write (no group or other write bit; tempkit makes 0700 and 0600) that belongs to
+//! the uid the tag names, and only as read from the descriptor the entry is removed through.
+//!
 //! # Liveness (no ages)
 //! In this order: another machine id: skipped (its processes cannot be seen from here);
-//! another boot id: dead; another pid namespace: skipped; `/proc/<pid>/stat` missing: dead;
-//! state `Z` or `X` (a zombie holds no locks and runs no destructors): dead; another start
-//! time: dead (the pid was reused); else alive.
+//! another boot id: dead; another pid namespace, or a mounted `/proc` that shows another pid
+//! namespace's pids: skipped; `/proc/<pid>/stat` missing: dead; another start time: dead (the
+//! pid was reused); state `Z` or `X` (a zombie holds no locks and runs no destructors) with no
+//! other thread running: dead (a leader that called `pthread_exit` is a zombie while its
+//! other threads run: alive); else alive.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -377,17 +385,26 @@ impl ReapOptions {
 /// An entry is removed only if all hold: it is a directory or a regular file (never a
 /// symlink; a file with other hard links neither); it carries a tempkit owner tag (see
 /// [`Builder::reapable`](crate::Builder::reapable)); the tag names its own device and inode
-/// (a copy that carried the tag along does not); it belongs to the effective user; the tag's
-/// machine and pid namespace are this process's, so liveness can be checked; and the owner is
-/// dead: another boot, no process with its pid, a zombie, or a process with its pid but
-/// another start time. No age rule is involved anywhere.
+/// (a copy that carried the tag along does not); nobody but its owner may write it (no group
+/// or other write bit: anyone who may write an entry may set its tag); it belongs to the uid
+/// the tag names, and that is the effective user; the tag's machine and pid namespace are
+/// this process's, and the mounted `/proc` shows this pid namespace, so liveness can be
+/// checked; and the owner is dead: another boot, no process with its pid, a process with its
+/// pid but another start time, or a zombie none of whose threads runs. No age rule is
+/// involved anywhere.
 ///
 /// Removal is that of [`TemporaryDirectory::cleanup`](crate::TemporaryDirectory::cleanup):
-/// descriptor-relative, never following a symlink. Before removing, the entry is opened
-/// without following links, locked with `flock(LOCK_EX|LOCK_NB)` (a held lock means a
-/// live holder or another reaper: skipped), and the name checked to still refer to the tagged
-/// inode; so two reapers at once never fail and remove each entry once, and an entry swapped
-/// meanwhile is left alone. [`ReapOptions`] gives the reason for each entry.
+/// descriptor-relative, never following a symlink. The entry is judged on one descriptor
+/// opened without following links (its `fstat` and its tag), then locked with
+/// `flock(LOCK_EX|LOCK_NB)` (a held lock means a live holder or another reaper: skipped); under
+/// the lock its `fstat` must be unchanged (ctime included) and its name must still refer to
+/// it; so two reapers at once never fail and remove each entry once, and an entry swapped or
+/// changed meanwhile is left alone. [`ReapOptions`] gives the reason for each entry.
+///
+/// Costs, per entry: one `lgetxattr` (all an untagged entry costs); for a tagged one also
+/// `fstatat`, `openat`, `fstat` and `fgetxattr`; for a dead owner's also `flock`, `fstat`,
+/// `fstatat` and the removal. Per reap: one read of `/proc/self/status`; per owner pid, one
+/// read of its `/proc/<pid>/stat`, and for a zombie leader a listing of its threads.
 ///
 /// # Errors
 /// If `dir` cannot be opened or listed, or this process's identity cannot be read. An entry
