@@ -1,8 +1,11 @@
 //! Exact reaping: `reap` removes exactly what dead owners left (exit without destructors,
-//! SIGKILL, zombie, another boot, a reused pid), and never a live owner's, an untagged, kept,
-//! persisted, symlinked, copied, another user's or a foreign machine's entry.
+//! SIGKILL, zombie, another boot, a reused pid), and never a live owner's (also in a pid
+//! namespace without its own /proc, or with its main thread exited), an untagged, kept,
+//! persisted, symlinked, copied, another user's, a foreign machine's entry, or one whose tag
+//! someone else may have forged.
 
 #![cfg(unix)] // flock, extended attributes, /proc: Unix features (tests/windows.rs checks the no-ops)
+#![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
 mod common;
 
@@ -881,7 +884,7 @@ fn child_main_thread_exits() {
     );
     std::fs::write(record, format!("{}\n", owned.path().display())).unwrap();
     await_release(release);
-    std::mem::forget(owned);
-    // SAFETY: ends the process at once, as a crash would.
+    // SAFETY: ends the process at once, as a crash would: `owned` is never dropped, and its
+    // directory stays for the control.
     unsafe { libc::_exit(0) }
 }
