@@ -248,7 +248,7 @@ fn forged_tags_are_judged_as_specified() {
         ("boot", "another-boot", true),      // another boot of this machine
         ("host", "another-host", false),     // another machine: cannot be checked
         ("pidns", "1", false),               // another pid namespace: cannot be checked
-        ("uid", &NOBODY.to_string(), false), // fine if ours: only uid of the inode counts
+        ("uid", &NOBODY.to_string(), false), // names another uid than the owner: never judged
     ];
     let mut expect = BTreeSet::new();
     for (i, (key, value, dead)) in cases.iter().enumerate() {
