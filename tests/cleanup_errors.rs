@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use common::child::{child_arg, run_child};
+use common::child::{child_arg, run_child, Child};
 use common::{is_root, Scratch, NOBODY};
 
 /// What the recording hook saw: path, error kind, is_dir, while_panicking, Display.
@@ -315,54 +315,17 @@ fn child_default_hook_while_the_panicking_thread_holds_stderr() {
 #[test]
 fn the_default_hook_never_waits_for_stderrs_lock_held_by_the_panicking_thread() {
     let scratch = ImmutableScratch::new();
-    let logs = Scratch::new();
-    let out = logs.path().join("out");
-    let append = || {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&out)
-            .unwrap()
-    };
-    // Not `run_child`: libtest's output capture, which the hook's thread inherits, would take
-    // the report away from the real stderr and its lock; `--nocapture` keeps them.
-    let test = "child_default_hook_while_the_panicking_thread_holds_stderr";
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            test,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("TEMPKIT_TEST_CHILD_ARG", scratch.path())
-        .env_remove("TEMPKIT_KEEP")
-        .env_remove("RUST_BACKTRACE")
-        .stdin(std::process::Stdio::null())
-        .stdout(append())
-        .stderr(append())
-        .spawn()
-        .unwrap();
-    // Seconds when it works; forever when the hook waits for the lock.
+    // `nocapture`: libtest's output capture, which the hook's thread inherits, would take
+    // `eprintln!` away from the real stderr and its lock. Seconds when it works; forever when
+    // the hook waits for the lock (then the child is killed and this test fails).
     let limit = std::time::Duration::from_secs(30);
-    let status = common::try_wait_for(&mut child, limit);
-    if status.is_none() {
-        common::kill_within(&mut child);
-    }
-    let output = String::from_utf8_lossy(&std::fs::read(&out).unwrap()).into_owned();
-    let status = status.unwrap_or_else(|| {
-        panic!(
-            "the child hung for {:?} (killed): the default hook blocked on std's stderr \
-             lock:\n{}",
-            limit, output
-        )
-    });
-    assert!(
-        status.success() && output.contains("the unwinding drop returned"),
-        "{:?}\n{}",
-        status,
-        output
-    );
+    let run = Child::new("child_default_hook_while_the_panicking_thread_holds_stderr")
+        .arg(scratch.path())
+        .nocapture()
+        .timeout(limit)
+        .assert_passes();
+    let output = &run.output;
+    assert!(output.contains("the unwinding drop returned"), "{}", output);
     let dir = output
         .lines()
         .find_map(|l| l.split_once("dir: ").map(|(_, dir)| dir))
