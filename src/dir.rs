@@ -488,10 +488,10 @@ impl TemporaryDirectory {
     ///
     /// # Errors
     /// A [`PersistDirError`] that hands this directory back, unchanged (unless a sync failed,
-    /// see below): `AlreadyExists` if
-    /// something is at `to`; `Unsupported` where the file system cannot refuse to replace
-    /// atomically (FUSE, NFS, older kernels): there is no silent non-atomic fallback; the
-    /// OS's cross-device error (`EXDEV`) if `to` is on another file system. If only the
+    /// see below): `AlreadyExists` if something is at `to`; `Unsupported` where the file
+    /// system cannot refuse to replace atomically (FUSE, NFS, older kernels): there is no
+    /// silent non-atomic fallback; the OS's cross-device error (`EXDEV`) if `to` is on
+    /// another file system. If only the
     /// final directory `fsync` failed, the tree *is* at `to`: the error says so and its
     /// `dir` is disarmed and refers to `to`.
     ///
@@ -615,10 +615,9 @@ impl TemporaryDirectory {
     ///
     /// # Errors
     /// A [`PersistDirError`] that hands this directory back, unchanged (unless a sync failed):
-    /// `NotFound` if nothing
-    /// is at `to`; `InvalidInput` if `to` is not a directory (a symlink included);
-    /// `Unsupported` where the file system cannot exchange atomically (FUSE, NFS, an
-    /// overlayfs lower layer, older kernels): no silent non-atomic fallback; the
+    /// `NotFound` if nothing is at `to`; `InvalidInput` if `to` is not a directory (a symlink
+    /// included); `Unsupported` where the file system cannot exchange atomically (FUSE, NFS,
+    /// an overlayfs lower layer, older kernels): no silent non-atomic fallback; the
     /// cross-device error if `to` is on another file system. If only the final directory
     /// `fsync` failed, the swap happened: the error says so and its `dir` owns the old tree.
     /// After a failed sync the directory handed back is poisoned, as for

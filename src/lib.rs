@@ -177,9 +177,8 @@
 //! (path, `io::Error`, directory or file, whether panicking). The default hook prints one line
 //! to the process's stderr, with one `write(2)` and without std's lock on `Stderr` (it never
 //! waits for a thread holding it); [`Builder::ignore_cleanup_errors`] objects report nothing;
-//! the explicit
-//! [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook never makes
-//! `Drop` panic.
+//! the explicit [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook
+//! never makes `Drop` panic.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicUsize, Ordering};

@@ -16,6 +16,10 @@
 //!    `renameat2(RENAME_EXCHANGE)` (swap).
 //! 4. Durable only: `fsync` of the destination's directory, which makes the rename itself
 //!    durable. An error here comes after the commit: the caller says so.
+//!
+//! After a failed `fsync` (step 2 or 4), [`AtomicFile`] removes its temporary file, and the
+//! object that `persist_durable` or a directory publish hands back is poisoned ([`Poison`]):
+//! a retry by the caller would be told 0 by the kernel, so it is refused.
 
 use std::ffi::OsStr;
 #[cfg(not(unix))]
