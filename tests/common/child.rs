@@ -132,6 +132,7 @@ pub struct Child {
     umask: Option<u32>,
     wrapper: Vec<OsString>,
     timeout: Duration,
+    nocapture: bool,
 }
 
 /// A child test started by [`Child::spawn`], still running (or ended and not yet waited for).
@@ -181,6 +182,7 @@ impl Child {
             umask: None,
             wrapper: Vec::new(),
             timeout: TIMEOUT,
+            nocapture: false,
         }
     }
 
@@ -260,6 +262,14 @@ impl Child {
         self
     }
 
+    /// Runs the child test with `--nocapture` instead of `--show-output`: what it prints goes
+    /// straight to the process's stdout and stderr (through std's locks on them), not into
+    /// libtest's capture, which the threads it starts would inherit.
+    pub fn nocapture(mut self) -> Child {
+        self.nocapture = true;
+        self
+    }
+
     /// Runs the child to its end, bounded by its timeout; panics if it must be killed.
     pub fn run(self) -> ChildRun {
         self.spawn().wait()
@@ -283,7 +293,11 @@ impl Child {
             OsStr::new(&self.test),
             OsStr::new("--exact"),
             OsStr::new("--ignored"),
-            OsStr::new("--show-output"),
+            OsStr::new(if self.nocapture {
+                "--nocapture"
+            } else {
+                "--show-output"
+            }),
             OsStr::new("--test-threads=1"),
         ];
         let mut cmd = match self.wrapper.split_first() {
