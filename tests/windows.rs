@@ -1,6 +1,7 @@
 //! Windows behaviour, run under wine by `.ci/windows` (built with Rust 1.63): delete-on-close
 //! unnamed files, sharing, the delete table, atomic no-clobber persist, removal of read-only
-//! trees and of trees with files held open, owner-only directories.
+//! trees and of trees with files held open, owner-only directories, publishing (a durable
+//! directory publish of read-only files, `replace` onto nothing).
 //!
 //! What wine cannot show (symlinks and junctions, ACL enforcement, POSIX delete) is listed in
 //! SECURITY.md.
@@ -671,7 +672,10 @@ fn a_tree_holding_read_only_files_is_published_durably_and_they_stay_read_only()
     let staged_path = staged.path().to_owned();
     let to = scratch.path().join("published");
     let published = staged.persist_noclobber(&to).unwrap();
-    assert_eq!(std::fs::read(published.join("ro.txt")).unwrap(), b"read-only");
+    assert_eq!(
+        std::fs::read(published.join("ro.txt")).unwrap(),
+        b"read-only"
+    );
     assert!(!staged_path.exists());
     for dir in [to.clone(), to.join("a"), to.join("a").join("b")] {
         assert_eq!(std::fs::read(dir.join("ro.txt")).unwrap(), b"read-only");
@@ -712,7 +716,12 @@ fn replace_onto_nothing_publishes_and_exchange_onto_nothing_is_not_found() {
     drop(err);
     // Over a tree there is still no atomic swap on Windows: refused, both trees untouched.
     let err = staged_with(b"3").replace(&to).unwrap_err();
-    assert_eq!(err.error.kind(), io::ErrorKind::Unsupported, "{}", err.error);
+    assert_eq!(
+        err.error.kind(),
+        io::ErrorKind::Unsupported,
+        "{}",
+        err.error
+    );
     assert_eq!(std::fs::read(err.dir.path().join("v")).unwrap(), b"3");
     assert_eq!(std::fs::read(to.join("v")).unwrap(), b"1");
     drop(err);
