@@ -77,6 +77,14 @@ use crate::{error, path, reap, remove, Builder};
 /// later `cleanup()` finishes once it is closed. Entries are found by path, not relative to a
 /// handle. Other non-Unix platforms use a path-based walk built on `std` only.
 ///
+/// Publishing on Windows: [`persist_noclobber`](TemporaryDirectory::persist_noclobber) is
+/// `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`; its durable sync flushes every file
+/// through a handle to the entry itself (a symlink or junction is never followed), a read-only
+/// file with its attribute cleared for the flush and restored after it (there is no directory
+/// flush). There is no atomic exchange: [`exchange`](TemporaryDirectory::exchange) is
+/// `Unsupported` (`NotFound` with nothing at `to`), so [`replace`](TemporaryDirectory::replace)
+/// works onto nothing only.
+///
 /// # Python equivalent
 /// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`. The
 /// `with` block is the value's scope: [`path`](TemporaryDirectory::path) is what `__enter__`

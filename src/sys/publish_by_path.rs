@@ -1,13 +1,15 @@
 //! The primitives of publishing (`publish.rs`) by path with `std`, for the platforms that are
 //! not Unix (`windows.rs`, `fallback.rs`). Each platform adds `open_dir_following`,
 //! `rename_no_replace` (the native rename that refuses to replace, or `Unsupported`) and
-//! `unlink_at`.
+//! `unlink_at`; Windows also its own `sync_file_at`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::PathBuf;
 
-use super::{At, DirHandle, EntryMeta, MetaKind, Name, Rename};
+#[cfg(not(windows))]
+use super::Name;
+use super::{At, DirHandle, EntryMeta, MetaKind, Rename};
 
 /// The path `at` names.
 pub(crate) fn path_of(at: &At<'_>) -> PathBuf {
@@ -70,12 +72,20 @@ pub(crate) fn set_owner_and_mode(file: &File, meta: &EntryMeta) -> io::Result<()
 }
 
 /// `std::fs::rename` for `Replace`; `NoReplace` where the platform has it natively
-/// (`rename_no_replace`: Windows); `Exchange` is not available: `Unsupported`.
+/// (`rename_no_replace`: Windows); `Exchange` is not available: `Unsupported` if something is
+/// at `to`, and `NotFound` (as `renameat2` gives) if nothing is, so that a `replace` onto
+/// nothing goes on as a plain no-clobber rename, as on Unix.
 pub(crate) fn rename_at(from: At<'_>, to: At<'_>, how: Rename) -> io::Result<()> {
     match how {
         Rename::Replace => fs::rename(path_of(&from), path_of(&to)),
         Rename::NoReplace => super::rename_no_replace(&path_of(&from), &path_of(&to)),
-        Rename::Exchange => Err(unsupported_rename()),
+        Rename::Exchange => match entry_meta(to)? {
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "nothing to exchange with",
+            )),
+            Some(_) => Err(unsupported_rename()),
+        },
     }
 }
 
@@ -103,7 +113,9 @@ pub(crate) fn sync_dir(dir: &DirHandle) -> io::Result<()> {
     Ok(())
 }
 
-/// Flushes the entry `name` of `dir` if it is a regular file.
+/// Flushes the entry `name` of `dir` if it is a regular file. (Windows has its own, through
+/// a handle that never follows a link.)
+#[cfg(not(windows))]
 pub(crate) fn sync_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
     let path = dir.path().join(name);
     if fs::symlink_metadata(&path)?.is_file() {
