@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
 use crate::error;
-use crate::sys::{self, At, DirHandle, EntryKind, EntryMeta, MetaKind, Rename};
+use crate::sys::{self, At, DirHandle, EntryKind, EntryMeta, KeepMeta, MetaKind, Rename};
 
 /// What is being published.
 #[derive(Clone, Copy, Debug)]
@@ -577,8 +577,9 @@ pub struct AtomicFile {
     target: Destination,
     /// The temporary name in `target.dir`.
     temp: PathBuf,
-    /// The metadata to copy: an existing regular destination's.
-    meta: Option<EntryMeta>,
+    /// What the commit keeps of the file it replaces (an existing regular destination, or
+    /// the target of a symlink destination).
+    keep: Option<KeepMeta>,
     durable: bool,
     /// The temporary name is still ours to remove.
     armed: bool,
@@ -652,13 +653,31 @@ impl AtomicFile {
                 _ => {}
             }
         }
-        // Only an existing regular file's metadata is copied (at commit). A new file starts
+        // Only an existing regular file's metadata is kept (at commit). A symlink replaced as
+        // a link is not what readers of the name saw: its target was, so the target's mode
+        // caps the new file's (one more `fstatat`, for a symlink only). A new file starts
         // with its final mode (the umask applies).
+        let (meta, of_link_target) = match meta {
+            Some(m) if m.kind == MetaKind::Symlink => {
+                let pointed = sys::entry_meta_following(target.at())
+                    .map_err(|e| error::with_path(e, "inspect the target of", target.path()))?;
+                (pointed, true)
+            }
+            other => (other, false),
+        };
         let meta = meta.filter(|m| m.kind == MetaKind::File);
         let mode = match meta {
-            Some(m) => mode_until_commit(m.mode),
+            // Never more than a new file would be asked for: where the old file may have been
+            // planted, that is all the commit will keep.
+            Some(m) => mode_until_commit(m.mode) & options.mode,
             None => options.mode,
         };
+        let keep = meta.map(|meta| KeepMeta {
+            meta,
+            of_link_target,
+            new_mode: options.mode,
+            created_mode: mode,
+        });
         let mut prefix_buf = PrefixBuf::new();
         let prefix = prefix_buf.temp_prefix(target.name());
         let template = Template {
@@ -681,7 +700,7 @@ impl AtomicFile {
             named,
             target,
             temp,
-            meta,
+            keep,
             durable: options.durable,
             armed: true,
         })
@@ -831,8 +850,8 @@ impl AtomicFile {
             Rename::NoReplace => "commit (without replacing)",
             _ => "commit",
         };
-        if let Some(meta) = self.meta {
-            if let Err(e) = sys::set_owner_and_mode(&self.file, &meta) {
+        if let Some(keep) = self.keep {
+            if let Err(e) = sys::set_owner_and_mode(&self.file, &self.target.dir, &keep) {
                 let error = self.context(e, what, "copying the owner and mode failed");
                 return Err(CommitError::handed_back(error, self));
             }
