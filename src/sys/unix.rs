@@ -358,9 +358,13 @@ mod publishing {
         }))
     }
 
-    /// The group permission bits and setgid: what is taken away when the group cannot be
-    /// kept, so that the caller's own group never gets what the old group had.
-    const GROUP_BITS: u32 = 0o2070;
+    /// `mode` for a file whose group could not be kept: the group gets only what others get,
+    /// and no setgid, so that the group the file now has (the caller's) never gets what the
+    /// old group had (0640 is 0600, 0644 stays 0644).
+    fn group_as_others(mode: u32) -> u32 {
+        let common = (mode >> 3) & mode & 0o7;
+        (mode & !0o2070) | (common << 3)
+    }
 
     /// Gives `file` (the new version, created by us with `keep.created_mode`) what it keeps
     /// of the file it replaces, in `dir` (the directory published in).
@@ -373,13 +377,14 @@ mod publishing {
     /// - Only we (and root) can write `dir`: the old file was put there by us or by root, so
     ///   its owner and group are kept (`fchown`; as an unprivileged user, who cannot give a file
     ///   away, the group alone with `fchown(-1, gid)`, and if even that is refused, the group
-    ///   bits are cleared: the caller's own group never gets what the old group had), then its
+    ///   gets only what others get: the caller's own group never gets what the old group had),
+    ///   then its
     ///   mode (`fchmod`, after `fchown`, which clears setuid and setgid).
     /// - Someone else can write `dir` (group or other write bit, or another owner; the sticky
     ///   bit does not help, since we may rename over others' entries), or `keep` describes a
     ///   symlink's target: anyone may have planted the old file. The new file stays ours
     ///   (never `fchown` to another user); its group is kept only if the old file is our own
-    ///   (else the group bits are cleared), and its mode is at most what a new file gets
+    ///   (else the group gets only what others get), and its mode is at most what a new file gets
     ///   (`keep.new_mode` minus the umask; the umask is read from `/proc/self/status` only
     ///   when the file's creation did not already show it).
     #[allow(clippy::unnecessary_cast)] // the field types differ between targets
@@ -408,7 +413,7 @@ mod publishing {
                     chowned = change_owner(file, None, old.gid)?;
                 }
                 if !chowned && old.gid != group {
-                    mode &= !GROUP_BITS;
+                    mode = group_as_others(mode);
                 }
             }
         } else {
@@ -416,7 +421,7 @@ mod publishing {
                 let own = old.uid == caller && !keep.of_link_target;
                 match own && change_owner(file, None, old.gid)? {
                     true => chowned = true,
-                    false => mode &= !GROUP_BITS,
+                    false => mode = group_as_others(mode),
                 }
             }
             mode = capped(mode, keep, now);
