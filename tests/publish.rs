@@ -89,7 +89,11 @@ fn child_plant() {
 #[ignore = "a child test: run by its parent"]
 fn child_open() {
     let args = child_args();
-    let (path, how, want) = (&args[0], args[1].to_str().unwrap(), args[2].to_str().unwrap());
+    let (path, how, want) = (
+        &args[0],
+        args[1].to_str().unwrap(),
+        args[2].to_str().unwrap(),
+    );
     let opened = match how {
         "read" => std::fs::File::open(path),
         _ => std::fs::OpenOptions::new().write(true).open(path),
@@ -522,7 +526,10 @@ fn acls_are_not_carried_over_and_a_default_acl_applies_as_to_any_new_file() {
     setfacl(&["-m", "u:65534:r"], &path);
     assert!(acl_lists(&path, "user:65534:r--"));
     tempkit::write_atomic(&path, b"new").unwrap();
-    assert!(!acl_lists(&path, "user:65534:"), "the access ACL is dropped");
+    assert!(
+        !acl_lists(&path, "user:65534:"),
+        "the access ACL is dropped"
+    );
     assert_eq!(mode(&path), 0o640);
 
     let with_default = scratch.path().join("default");
@@ -534,8 +541,14 @@ fn acls_are_not_carried_over_and_a_default_acl_applies_as_to_any_new_file() {
     chmod(&path, 0o640);
     assert!(!acl_lists(&path, "user:65534:"));
     tempkit::write_atomic(&path, b"new").unwrap();
-    assert!(acl_lists(&path, "user:65534:rw-"), "the default ACL applies");
-    assert!(acl_lists(&path, "mask::r--"), "limited by the mode's group bits");
+    assert!(
+        acl_lists(&path, "user:65534:rw-"),
+        "the default ACL applies"
+    );
+    assert!(
+        acl_lists(&path, "mask::r--"),
+        "limited by the mode's group bits"
+    );
     assert_eq!(mode(&path), 0o640);
 }
 
@@ -854,8 +867,8 @@ fn atomic_only_replacing_an_own_file_makes_eight_calls_and_no_fchmod() {
     if !need::strace() {
         return;
     }
-    let trace = strace_test(test, &env, &format!("{},fchmodat,fchownat", SEQUENCE))
-    .expect("strace ran");
+    let trace =
+        strace_test(test, &env, &format!("{},fchmodat,fchownat", SEQUENCE)).expect("strace ran");
     let all = calls(&trace);
     let seq = sequence_of(&all, scratch.path());
     let names: Vec<&str> = seq.iter().take(8).map(|c| c.name.as_str()).collect();
@@ -897,8 +910,7 @@ fn atomic_only_makes_no_fsync() {
     if !need::strace() {
         return;
     }
-    let trace = strace_test("atomic_only_makes_no_fsync", &env, SEQUENCE)
-    .expect("strace ran");
+    let trace = strace_test("atomic_only_makes_no_fsync", &env, SEQUENCE).expect("strace ran");
     let all = calls(&trace);
     let seq = sequence_of(&all, scratch.path());
     assert!(seq.iter().all(|c| c.name != "fsync"), "{:#?}", seq);
@@ -1372,8 +1384,10 @@ fn control_naive_write_is_torn_by_random_sigkill() {
     while torn == 0 && started.elapsed() < Duration::from_secs(20) {
         round += 1;
         // A fresh process, never a fork of this multi-threaded harness.
-        let mut child =
-            spawn_writer("child_naive_writer_alternating_two_contents", scratch.path());
+        let mut child = spawn_writer(
+            "child_naive_writer_alternating_two_contents",
+            scratch.path(),
+        );
         // Past the fresh process's start (a few milliseconds), then at a varying moment.
         std::thread::sleep(Duration::from_micros(2_000 + (round * 7919) % 30_000));
         common::kill_within(&mut child);
@@ -1704,8 +1718,7 @@ fn directory_publish_too_deep_for_the_descriptors_falls_back_to_syncfs() {
     if !need::strace() {
         return;
     }
-    let trace = strace_test(test, &env, "syncfs,renameat2")
-    .expect("strace ran");
+    let trace = strace_test(test, &env, "syncfs,renameat2").expect("strace ran");
     let all = calls(&trace);
     let syncfs = all.iter().position(|c| c.name == "syncfs");
     let rename = all.iter().position(|c| c.name == "renameat2");
