@@ -585,6 +585,48 @@ mod publishing {
     pub(crate) fn is_out_of_descriptors(err: &io::Error) -> bool {
         matches!(Errno::from_io_error(err), Some(Errno::MFILE | Errno::NFILE))
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_group_not_kept_gets_only_what_others_get() {
+            for (mode, want) in [
+                (0o640, 0o600),
+                (0o644, 0o644),
+                (0o664, 0o644),
+                (0o2750, 0o700),
+                (0o4755, 0o4755),
+                (0o606, 0o606),
+            ] {
+                assert_eq!(group_as_others(mode), want, "{:o}", mode);
+            }
+        }
+
+        /// Where the creation showed the umask for every bit asked (here 0644 created,
+        /// umask 077 gave 0600), it is not read: the cap is what a new file would get.
+        #[test]
+        fn the_cap_is_a_new_files_mode_where_the_creation_showed_the_umask() {
+            let meta = EntryMeta {
+                kind: MetaKind::File,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+            };
+            let keep = |new_mode, created_mode| KeepMeta {
+                meta,
+                of_link_target: false,
+                new_mode,
+                created_mode,
+            };
+            assert_eq!(capped(0o644, &keep(0o666, 0o644), 0o600), 0o600);
+            assert_eq!(capped(0o644, &keep(0o666, 0o644), 0o644), 0o644);
+            assert_eq!(capped(0o666, &keep(0o600, 0o600), 0o600), 0o600);
+            assert_eq!(capped(0o755, &keep(0o666, 0o644), 0o644), 0o644);
+            assert_eq!(capped(0o4755, &keep(0o777, 0o755), 0o755), 0o755);
+        }
+    }
 }
 
 pub(crate) use removal::*;
