@@ -840,6 +840,15 @@ fn order_directory_opened_first_fsync_file_before_rename_fsync_dir_after() {
         seq
     );
     assert_ne!(fsync_file, fsync_dir);
+    // The mode must change (0640 is created 0600): one `fstat` of the directory decides
+    // whether the old file could have been planted; only we write it, so the umask is not
+    // read.
+    let dir_fstats = seq
+        .iter()
+        .filter(|c| c.name == "fstat" && c.line.contains(&format!("fstat({},", dirfd)))
+        .count();
+    assert_eq!(dir_fstats, 1, "{:#?}", seq);
+    assert!(seq.iter().all(|c| !c.line.contains("/proc/self/status")));
     assert_eq!(
         std::fs::read(scratch.path().join("dest")).unwrap(),
         new_content()
