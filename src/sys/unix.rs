@@ -338,11 +338,12 @@ mod publishing {
 
     /// `fstatat(dir, name)`, following a symlink: the regular file a symlink at the
     /// destination points to (whose mode a new file replacing the link must not exceed);
-    /// `None` if nothing is there (a dangling link).
+    /// `None` if nothing can be found there (a dangling link, a loop, a target we may not
+    /// reach): the link is then replaced as a new file would be.
     pub(crate) fn entry_meta_following(at: At<'_>) -> io::Result<Option<EntryMeta>> {
         let st = match rustix::fs::statat(fd_of(&at), at.name, AtFlags::empty()) {
             Ok(st) => st,
-            Err(Errno::NOENT | Errno::LOOP) => return Ok(None),
+            Err(Errno::NOENT | Errno::LOOP | Errno::ACCESS | Errno::NOTDIR) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let kind = match FileType::from_raw_mode(st.st_mode as _) {
