@@ -71,9 +71,14 @@ pub(crate) enum StatKind {
 pub(crate) struct Stat {
     pub(crate) kind: StatKind,
     pub(crate) uid: u32,
+    /// The permission bits (`st_mode & 0o7777`).
+    pub(crate) mode: u32,
     pub(crate) dev: u64,
     pub(crate) ino: u64,
     pub(crate) nlink: u64,
+    /// The last status change (`st_ctime`, seconds and nanoseconds): a `chmod`, `chown`,
+    /// `link`, `setxattr` or write moves it, so two equal values bracket no such change.
+    pub(crate) ctime: (i64, i64),
 }
 
 /// What `/proc/PID/stat` says of a process.
@@ -178,6 +183,27 @@ pub(crate) fn write_all(file: &std::fs::File, data: &[u8]) -> std::io::Result<()
     use std::io::Write;
     let mut file = file;
     file.write_all(data)
+}
+
+/// `line` written to the process's standard error without std's lock on `Stderr` (which a
+/// thread may hold for as long as it likes, or while it panics): one `WriteFile` on a
+/// duplicate of the standard error handle. Errors are dropped.
+#[cfg(windows)]
+pub(crate) fn write_stderr(line: &[u8]) {
+    use std::io::Write;
+    use std::os::windows::io::AsHandle;
+    // `as_handle` borrows the handle without locking anything.
+    if let Ok(handle) = std::io::stderr().as_handle().try_clone_to_owned() {
+        let _ = std::fs::File::from(handle).write_all(line);
+    }
+}
+
+/// `line` written to the process's standard error, through std (no raw descriptor to write
+/// to here): elsewhere than on Unix and Windows this takes std's lock on `Stderr`.
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn write_stderr(line: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(line);
 }
 
 /// Random bytes from std's hasher keys, which std seeds from the OS's random source once per

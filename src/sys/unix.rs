@@ -195,6 +195,24 @@ pub(crate) fn write_all(file: &File, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `line` written to the process's standard error (fd 2) with `write(2)`, without std's lock
+/// on `Stderr` (which a thread may hold for as long as it likes, or while it panics); retried
+/// only for what a short write left or `EINTR`. Errors are dropped: a report that cannot be
+/// written is lost, never a panic.
+pub(crate) fn write_stderr(mut line: &[u8]) {
+    use std::os::unix::io::AsFd;
+    // `as_fd` borrows descriptor 2 without locking anything.
+    let stderr = io::stderr();
+    while !line.is_empty() {
+        match rustix::io::write(stderr.as_fd(), line) {
+            Ok(0) => return,
+            Ok(n) => line = &line[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
 /// What identifies a file on this system: its device and inode numbers, and its birth time
 /// where the file system records one (inode numbers are reused as soon as a file is deleted;
 /// the birth time tells a new file under a recycled number from the old one).
@@ -1017,9 +1035,11 @@ mod owner {
         Stat {
             kind,
             uid: st.st_uid,
+            mode: st.st_mode as u32 & 0o7777,
             dev: st.st_dev as u64,
             ino: st.st_ino as u64,
             nlink: st.st_nlink as u64,
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
         }
     }
 
@@ -1095,6 +1115,25 @@ mod owner {
         }
     }
 
+    /// `fgetxattr(fd, "user.tempkit.owner")`: the tag of exactly the inode `fd` holds (a
+    /// name read by path may meanwhile name another one); `None` when it has none.
+    pub(crate) fn get_tag(fd: Fd<'_>) -> io::Result<Option<Vec<u8>>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let mut buf = [0u8; TAG_MAX];
+            match rustix::fs::fgetxattr(fd, TAG, &mut buf[..]) {
+                Ok(n) => Ok(Some(buf[..n].to_vec())),
+                Err(Errno::NODATA | Errno::OPNOTSUPP | Errno::RANGE) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = fd;
+            Ok(None)
+        }
+    }
+
     /// `fremovexattr(fd, "user.tempkit.owner")`; no tag is success.
     pub(crate) fn remove_tag(fd: Fd<'_>) -> io::Result<()> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -1153,6 +1192,65 @@ mod owner {
     /// The identity of our pid namespace: the inode of `/proc/self/ns/pid`.
     pub(crate) fn pid_namespace() -> io::Result<u64> {
         Ok(rustix::fs::stat("/proc/self/ns/pid")?.st_ino as u64)
+    }
+
+    /// Whether the mounted `/proc` shows the pids of our own pid namespace, the one
+    /// `getpid()` and the tags speak of. `NSpid:` in `/proc/self/status` lists our pid in
+    /// each namespace from that of `/proc` down to ours: one entry (our `getpid()`) means the
+    /// same namespace. A `/proc` of an ancestor namespace (`unshare --pid --fork` without a new
+    /// `/proc`) shows two or more; one of an unrelated namespace has no `/proc/self`; a
+    /// kernel before 4.1 has no `NSpid:`. Each of those is `false`: such a `/proc` cannot
+    /// tell whether a pid of ours is alive. One read of a small file.
+    pub(crate) fn proc_shows_our_pids() -> bool {
+        let text = match std::fs::read_to_string("/proc/self/status") {
+            Ok(text) => text,
+            Err(_) => return false,
+        };
+        let line = match text.lines().find_map(|l| l.strip_prefix("NSpid:")) {
+            Some(line) => line,
+            None => return false,
+        };
+        let pids: Vec<&str> = line.split_whitespace().collect();
+        pids.len() == 1 && pids[0] == std::process::id().to_string()
+    }
+
+    /// Whether a thread of process `pid` other than its leader still runs: listed in
+    /// `/proc/PID/task` and not a zombie. A process whose main thread has exited
+    /// (`pthread_exit` in `main`) shows its leader as a zombie while its other threads run.
+    /// Only asked of a zombie leader: one directory listing, and one read per thread.
+    pub(crate) fn other_thread_alive(pid: u32) -> io::Result<bool> {
+        let tasks = match std::fs::read_dir(format!("/proc/{}/task", pid)) {
+            Ok(tasks) => tasks,
+            // Gone meanwhile: no thread left.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let leader = pid.to_string();
+        for task in tasks {
+            let task = task?;
+            if task.file_name().to_str() == Some(leader.as_str()) {
+                continue;
+            }
+            let text = match std::fs::read(task.path().join("stat")) {
+                Ok(text) => text,
+                // A thread that ended between the listing and the read.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => continue,
+                Err(e) => return Err(e),
+            };
+            match parse_proc_stat(&text) {
+                Some(st) if st.state == b'Z' || st.state == b'X' => {}
+                Some(_) => return Ok(true),
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("cannot parse {}", task.path().join("stat").display()),
+                    ))
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// `/proc/PID/stat` of process `pid` (`"self"` for ours): `None` if there is no such
