@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[cfg(not(windows))]
 use super::Name;
-use super::{At, DirHandle, EntryMeta, MetaKind, Rename};
+use super::{At, DirHandle, EntryMeta, KeepMeta, MetaKind, Rename};
 
 /// The path `at` names.
 pub(crate) fn path_of(at: &At<'_>) -> PathBuf {
@@ -64,10 +64,37 @@ pub(crate) fn read_link(at: At<'_>) -> io::Result<PathBuf> {
     fs::read_link(path_of(&at))
 }
 
-/// Only the read-only attribute can be copied here.
-pub(crate) fn set_owner_and_mode(file: &File, meta: &EntryMeta) -> io::Result<()> {
+/// What a symlink at `at` points to, following it; `None` if nothing is there.
+pub(crate) fn entry_meta_following(at: At<'_>) -> io::Result<Option<EntryMeta>> {
+    let meta = match fs::metadata(path_of(&at)) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let kind = if meta.is_dir() {
+        MetaKind::Dir
+    } else if meta.is_file() {
+        MetaKind::File
+    } else {
+        MetaKind::Other
+    };
+    let mode = if meta.permissions().readonly() {
+        0o444
+    } else {
+        0o666
+    };
+    Ok(Some(EntryMeta {
+        kind,
+        mode,
+        uid: 0,
+        gid: 0,
+    }))
+}
+
+/// Only the read-only attribute can be copied here (there are no owners or modes to widen).
+pub(crate) fn set_owner_and_mode(file: &File, _dir: &DirHandle, keep: &KeepMeta) -> io::Result<()> {
     let mut permissions = file.metadata()?.permissions();
-    permissions.set_readonly(meta.mode & 0o222 == 0);
+    permissions.set_readonly(keep.meta.mode & 0o222 == 0);
     file.set_permissions(permissions)
 }
 
