@@ -226,6 +226,7 @@ fn run_command(
     if let Err(e) = waited {
         out::error(PROG, format_args!("waiting for the command: {}", e));
     }
+    pause_at("after-exit");
     // Before reaping: where the guardian has no pidfd of the command, it must learn that the
     // pid is no longer to be signalled while the pid is still ours.
     if let Some(guardian) = guardian.as_mut() {
@@ -241,8 +242,9 @@ fn run_command(
 
 /// Test-only failpoint: stops tempkit (`SIGSTOP`) at `point` when `TEMPKIT_TEST_PAUSE_AT` names
 /// it, so that a test can kill it exactly there (`after-spawn`: the command has exec'd, tempkit
-/// has done nothing with it yet; `after-reap`: the command is reaped, the directory not yet
-/// removed). Not a feature: undocumented outside the tests, and it only stops tempkit itself.
+/// has done nothing with it yet; `after-exit`: the command has ended, is not reaped, and the
+/// guardian is not told; `after-reap`: the command is reaped, the directory not yet removed).
+/// Not a feature: undocumented outside the tests, and it only stops tempkit itself.
 fn pause_at(point: &str) {
     if std::env::var_os("TEMPKIT_TEST_PAUSE_AT").is_some_and(|p| p == point) {
         // SAFETY: raise has no memory-safety preconditions.

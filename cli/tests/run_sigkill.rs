@@ -308,7 +308,10 @@ fn state_of(pid: u32) -> Option<char> {
 
 /// A `tempkit run` started with a test-only failpoint.
 struct Paused {
+    /// tempkit, or the strace running it.
     tempkit: Child,
+    /// tempkit's pid when `tempkit` is strace.
+    tempkit_pid: Option<u32>,
     /// The terminal's master side, held while tempkit runs in the foreground of it.
     _terminal: Option<std::fs::File>,
 }
@@ -323,7 +326,38 @@ fn start_paused(
     pause_at: &str,
     foreground: bool,
 ) -> Paused {
-    let mut cmd = Command::new(TEMPKIT);
+    start_paused_with(
+        parent,
+        script,
+        args,
+        pause_at,
+        foreground,
+        None,
+        None,
+        &|| true,
+    )
+}
+
+/// [`start_paused`], with tempkit run under `strace STRACE_ARGS INJECT` when given (a traced
+/// tempkit stops in a tracing stop, `t`).
+fn start_paused_with(
+    parent: &Path,
+    script: &str,
+    args: &[&Path],
+    pause_at: &str,
+    foreground: bool,
+    strace_args: Option<&[&str]>,
+    inject: Option<&str>,
+    ready: &dyn Fn() -> bool,
+) -> Paused {
+    let mut cmd = match strace_args {
+        Some(strace_args) => {
+            let mut cmd = Command::new("strace");
+            cmd.args(strace_args).args(inject).arg(TEMPKIT);
+            cmd
+        }
+        None => Command::new(TEMPKIT),
+    };
     cmd.arg("run")
         .arg("--dir")
         .arg(parent)
@@ -367,24 +401,100 @@ fn start_paused(
             .stdout(Stdio::null())
             .stderr(Stdio::null());
     }
-    let tempkit = cmd.spawn().unwrap();
+    let spawned = cmd.spawn();
+    if strace_args.is_some() {
+        spawned.as_ref().expect("run strace: this test needs it");
+    }
+    let spawned = spawned.unwrap();
     drop(cmd); // our copies of the terminal's slave side
-    let paused = Paused {
-        tempkit,
-        _terminal: terminal,
+    let pid = match strace_args {
+        // tempkit is strace's child.
+        Some(_) => {
+            let strace = spawned.id();
+            let mut tempkit = None;
+            assert!(
+                within(10, || {
+                    // strace also forks short-lived children of its own to probe ptrace.
+                    tempkit = children_of(strace).into_iter().find(|&c| {
+                        std::fs::read_to_string(format!("/proc/{}/comm", c)).ok()
+                            == Some("tempkit\n".into())
+                    });
+                    tempkit.is_some()
+                }),
+                "strace started no tempkit"
+            );
+            tempkit.unwrap() as u32
+        }
+        None => spawned.id(),
     };
-    let pid = paused.tempkit.id();
+    let traced = strace_args.is_some();
+    // A traced process shows `t` at every traced system call too: there the caller's `ready`
+    // says when tempkit has passed the point before the failpoint (it does nothing else
+    // before it stops).
     assert!(
-        within(10, || state_of(pid) == Some('T')),
-        "tempkit did not stop at {}",
-        pause_at
+        within(10, || state_of(pid) == Some('T')
+            || (traced && ready() && state_of(pid) == Some('t'))),
+        "tempkit did not stop at {} (state {:?}; processes: {})",
+        pause_at,
+        state_of(pid),
+        String::from_utf8_lossy(
+            &Command::new("ps")
+                .args(["-eo", "pid,ppid,pgid,sid,stat,args"])
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default()
+        )
     );
-    paused
+    if traced {
+        // Kill tempkit itself; strace then ends on its own.
+        return Paused {
+            tempkit: spawned,
+            tempkit_pid: Some(pid),
+            _terminal: terminal,
+        };
+    }
+    Paused {
+        tempkit: spawned,
+        tempkit_pid: None,
+        _terminal: terminal,
+    }
 }
 
-/// Kills the paused tempkit with SIGKILL and reaps it.
+/// The children of `pid` (from /proc).
+fn children_of(pid: u32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap() {
+        let name = entry.unwrap().file_name();
+        let Ok(child) = name.to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", child)) else {
+            continue;
+        };
+        let ppid = stat.rsplit(')').next().unwrap().split_whitespace().nth(1);
+        if ppid == Some(&*pid.to_string()) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+impl Paused {
+    /// tempkit's pid.
+    fn pid(&self) -> i32 {
+        self.tempkit_pid.unwrap_or(self.tempkit.id()) as i32
+    }
+}
+
+/// Kills the paused tempkit with SIGKILL and reaps it; under strace, waits until strace has
+/// reaped it (strace itself runs on while it traces the guardian).
 fn kill_paused(paused: &mut Paused) {
-    kill(paused.tempkit.id() as i32, libc::SIGKILL);
+    kill(paused.pid(), libc::SIGKILL);
+    if paused.tempkit_pid.is_some() {
+        let pid = paused.pid();
+        assert!(within(10, || is_gone(pid) && state_of(pid as u32).is_none()));
+        return;
+    }
     let status = common::wait_within(&mut paused.tempkit);
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&status),
@@ -399,69 +509,102 @@ fn read_marker(marker: &Path) -> (PathBuf, i32) {
     (PathBuf::from(dir), pid.parse().unwrap())
 }
 
-/// tempkit is killed after it reaped the command and before it removed the directory; the
-/// command's pid (and process group id) has meanwhile gone to a stranger (in a pid namespace of
-/// the test's own, `ns_last_pid` hands it out exactly). The guardian must not signal it, with
-/// the command in a group of its own or in tempkit's (foreground) group.
+/// The command's pid (and process group id) goes to a stranger while the guardian has yet to
+/// act on tempkit's death (in a pid namespace of the test's own, `ns_last_pid` hands it out
+/// exactly). The guardian must not signal the stranger, with the command in a group of its own
+/// or in tempkit's (foreground) group, in each scenario:
+/// - `after-reap`: tempkit is killed after it reaped the command and before it removed the
+///   directory (the pidfd, and the "ended" message sent before the reap, protect);
+/// - `after-exit`: tempkit is killed after the command ended and before it told the guardian;
+///   the guardian is held stopped while the test (pid 1, the orphan's new parent) reaps the
+///   command and hands its pid out (only the pidfd and the anchor protect);
+/// - `no-pidfd`: as `after-reap`, with `pidfd_open` failing with `ENOSYS` (strace), as on
+///   kernels before 5.3: the ordering rule alone protects.
 #[test]
-fn a_pid_reused_after_the_command_was_reaped_is_never_signalled() {
+fn a_pid_reused_after_the_command_ended_is_never_signalled() {
     assert!(
         common::is_root(),
         "this test needs root (a pid namespace of its own and ns_last_pid)"
     );
-    for foreground in [false, true] {
-        let out = common::output_of(
-            Command::new("unshare")
-                .args(["--pid", "--fork", "--mount-proc", "--"])
-                .arg(std::env::current_exe().unwrap())
-                .args([
-                    "child_a_reused_pid_is_never_signalled",
-                    "--exact",
-                    "--ignored",
-                    "--test-threads=1",
-                    "--nocapture",
-                ])
-                .env(
-                    "TEMPKIT_TEST_FOREGROUND",
-                    if foreground { "1" } else { "0" },
-                ),
-        )
-        .expect("run unshare (util-linux): this test needs it");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success() && text.contains("test result: ok. 1 passed"),
-            "foreground {}: {}",
-            foreground,
-            text
-        );
+    for scenario in ["after-reap", "after-exit", "no-pidfd"] {
+        for foreground in [false, true] {
+            let out = common::output_of(
+                Command::new("unshare")
+                    .args(["--pid", "--fork", "--mount-proc", "--"])
+                    .arg(std::env::current_exe().unwrap())
+                    .args([
+                        "child_a_reused_pid_is_never_signalled",
+                        "--exact",
+                        "--ignored",
+                        "--test-threads=1",
+                        "--nocapture",
+                    ])
+                    .env("TEMPKIT_TEST_SCENARIO", scenario)
+                    .env(
+                        "TEMPKIT_TEST_FOREGROUND",
+                        if foreground { "1" } else { "0" },
+                    ),
+            )
+            .expect("run unshare (util-linux): this test needs it");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.status.success() && text.contains("test result: ok. 1 passed"),
+                "{}, foreground {}: {}",
+                scenario,
+                foreground,
+                text
+            );
+        }
     }
 }
 
 #[test]
-#[ignore = "run by a_pid_reused_after_the_command_was_reaped_is_never_signalled, as pid 1 of a pid namespace"]
+#[ignore = "run by a_pid_reused_after_the_command_ended_is_never_signalled, as pid 1 of a pid namespace"]
 fn child_a_reused_pid_is_never_signalled() {
     assert_eq!(std::process::id(), 1, "not in a pid namespace of its own");
     let foreground = std::env::var("TEMPKIT_TEST_FOREGROUND").unwrap() == "1";
+    let scenario = std::env::var("TEMPKIT_TEST_SCENARIO").unwrap();
     let scratch = Scratch::new();
     let parent = scratch.path().join("tmp");
     std::fs::create_dir(&parent).unwrap();
     let marker = scratch.path().join("marker");
-    let mut paused = start_paused(
-        &parent,
-        "echo \"$TMPDIR $$\" > \"$0\"",
-        &[&marker],
-        "after-reap",
-        foreground,
-    );
+    let script = "echo \"$TMPDIR $$\" > \"$0.tmp\"; mv \"$0.tmp\" \"$0\"";
+    let mut paused = match scenario.as_str() {
+        "no-pidfd" => start_paused_with(
+            &parent,
+            script,
+            &[&marker],
+            "after-reap",
+            foreground,
+            Some(&["-f", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open"][..]),
+            Some("-einject=pidfd_open:error=ENOSYS"),
+            // The command has run and was reaped.
+            &|| marker.exists() && state_of(read_marker(&marker).1 as u32).is_none(),
+        ),
+        point => start_paused(&parent, script, &[&marker], point, foreground),
+    };
     let (dir, command) = read_marker(&marker);
     assert!(
         dir.is_dir(),
         "tempkit stopped before removing the directory"
     );
+    let mut guardian = None;
+    if scenario == "after-exit" {
+        let g = guardian_of(paused.pid() as u32, command);
+        kill(g, libc::SIGSTOP);
+        assert!(within(10, || state_of(g as u32) == Some('T')));
+        guardian = Some(g);
+        kill_paused(&mut paused);
+        // We are init here: the unreaped command is ours now.
+        assert!(
+            common::reap_within(command, std::time::Duration::from_secs(10)).is_some(),
+            "the command was not handed to us"
+        );
+    }
     // Nothing else forks in this namespace now: the next pid is exactly the command's.
     std::fs::write("/proc/sys/kernel/ns_last_pid", (command - 1).to_string()).unwrap();
     let mut stranger = Command::new("sleep")
@@ -474,7 +617,10 @@ fn child_a_reused_pid_is_never_signalled() {
         command,
         "the stranger did not get the command's pid"
     );
-    kill_paused(&mut paused);
+    match guardian {
+        Some(g) => kill(g, libc::SIGCONT),
+        None => kill_paused(&mut paused),
+    }
     // The guardian signals (if at all) before it removes the directory.
     assert!(
         within(15, || !dir.exists()),
@@ -489,6 +635,7 @@ fn child_a_reused_pid_is_never_signalled() {
         command
     );
     common::assert_empty(&parent);
+    common::wait_within(&mut paused.tempkit); // strace, if it ran tempkit
 }
 
 /// tempkit is killed right after `spawn` returned, before it did anything with the command:
