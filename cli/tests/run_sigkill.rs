@@ -326,19 +326,10 @@ fn start_paused(
     pause_at: &str,
     foreground: bool,
 ) -> Paused {
-    start_paused_with(
-        parent,
-        script,
-        args,
-        pause_at,
-        foreground,
-        None,
-        None,
-        &|| true,
-    )
+    start_paused_with(parent, script, args, pause_at, foreground, None, &|| true)
 }
 
-/// [`start_paused`], with tempkit run under `strace STRACE_ARGS INJECT` when given (a traced
+/// [`start_paused`], with tempkit run under `strace STRACE_ARGS` when given (a traced
 /// tempkit stops in a tracing stop, `t`).
 fn start_paused_with(
     parent: &Path,
@@ -347,13 +338,12 @@ fn start_paused_with(
     pause_at: &str,
     foreground: bool,
     strace_args: Option<&[&str]>,
-    inject: Option<&str>,
     ready: &dyn Fn() -> bool,
 ) -> Paused {
     let mut cmd = match strace_args {
         Some(strace_args) => {
             let mut cmd = Command::new("strace");
-            cmd.args(strace_args).args(inject).arg(TEMPKIT);
+            cmd.args(strace_args).arg(TEMPKIT);
             cmd
         }
         None => Command::new(TEMPKIT),
@@ -580,8 +570,18 @@ fn child_a_reused_pid_is_never_signalled() {
             &[&marker],
             "after-reap",
             foreground,
-            Some(&["-f", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open"][..]),
-            Some("-einject=pidfd_open:error=ENOSYS"),
+            Some(
+                &[
+                    "-f",
+                    "-qq",
+                    "-o",
+                    "/dev/null",
+                    "-e",
+                    "trace=pidfd_open",
+                    "-e",
+                    "inject=pidfd_open:error=ENOSYS",
+                ][..],
+            ),
             // The command has run and was reaped.
             &|| marker.exists() && state_of(read_marker(&marker).1 as u32).is_none(),
         ),
