@@ -63,6 +63,11 @@ use crate::out;
 
 /// How long the command gets between `SIGTERM` and `SIGKILL`.
 const GRACE: Duration = Duration::from_secs(2);
+/// How long the guardian waits for killed processes to be gone before it removes the
+/// directory anyway: they can run no code of their own any more, but a system call already
+/// under way (a file being created) finishes, and on a loaded machine a killed process may
+/// take a while to be scheduled and exit. Only a process stuck in the kernel takes longer.
+const KILL_WAIT: Duration = Duration::from_secs(10);
 
 /// The messages on the socket: one tag byte and a process id (native byte order).
 /// Guardian to tempkit: the anchor's pid (0: no anchor).
@@ -411,8 +416,8 @@ impl Command {
 }
 
 /// `SIGTERM` to the anchor's process group and to the command, then `SIGKILL` after
-/// [`GRACE`] if any of them is still there; then waits (bounded) until they are gone, so that
-/// nothing writes into the directory meanwhile.
+/// [`GRACE`] if any of them is still there; then waits (at most [`KILL_WAIT`]) until they are
+/// gone, so that nothing writes into the directory meanwhile.
 fn stop(group: Option<i32>, command: Option<&Command>) {
     let signal_all = |signal: Signal| {
         if let Some(anchor) = group {
@@ -432,17 +437,17 @@ fn stop(group: Option<i32>, command: Option<&Command>) {
         return;
     }
     signal_all(Signal::TERM);
-    if wait_gone(&alive) {
+    if wait_gone(&alive, GRACE) {
         return;
     }
     signal_all(Signal::KILL);
-    wait_gone(&alive);
+    wait_gone(&alive, KILL_WAIT);
 }
 
-/// Polls `alive` every 20 ms for at most [`GRACE`]; whether it ended.
-fn wait_gone(alive: &dyn Fn() -> bool) -> bool {
+/// Polls `alive` every 20 ms for at most `bound`; whether it ended.
+fn wait_gone(alive: &dyn Fn() -> bool, bound: Duration) -> bool {
     let start = Instant::now();
-    while start.elapsed() < GRACE {
+    while start.elapsed() < bound {
         if !alive() {
             return true;
         }

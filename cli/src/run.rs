@@ -200,6 +200,12 @@ fn run_command(
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
+            // The process that failed to exec may have announced itself; std has reaped it
+            // already. (Only a guardian without pidfds, on Linux before 5.3, would signal its
+            // pid; it must not from now on.)
+            if let Some(guardian) = guardian.as_mut() {
+                guardian.command_ended();
+            }
             let mut message = program.as_encoded_bytes().to_vec();
             message.extend_from_slice(b": ");
             message.extend_from_slice(out::strerror(&e).as_bytes());
