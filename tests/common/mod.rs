@@ -8,6 +8,7 @@
 pub mod child;
 #[cfg(unix)]
 pub mod creators;
+pub mod need;
 #[cfg(unix)]
 pub mod trace;
 
