@@ -13,7 +13,7 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -1294,118 +1294,183 @@ fn sigkill_at_every_call_of_a_directory_replace_leaves_old_or_new() {
     }
 }
 
-/// Child: the writer of the random-kill test: replaces `DIR/dest` with "A..." and "B..." in
-/// turn, until its parent kills it.
+/// The child side of the random-kill tests: `write_b()` once, then a mark at `mark` (made
+/// whole by a rename) holding how long that took in microseconds, then `write_a()` and
+/// `write_b()` in turn until the parent kills it.
+fn mark_the_first_write_then_alternate(
+    mark: &Path,
+    mut write_a: impl FnMut(),
+    mut write_b: impl FnMut(),
+) {
+    let started = Instant::now();
+    write_b();
+    let took = started.elapsed().as_micros().to_string();
+    let half = mark.with_extension("part");
+    std::fs::write(&half, took).unwrap();
+    std::fs::rename(&half, mark).unwrap();
+    loop {
+        write_a();
+        write_b();
+    }
+}
+
+/// Child: the writer of the random-kill test: replaces `DIR/dest` (first argument) with
+/// "B..." once, marks that at `MARK` (second argument), then with "A..." and "B..." in turn
+/// until its parent kills it.
 #[test]
 #[ignore = "a child test: run by its parent"]
 fn child_writer_alternating_two_contents() {
+    let args = child_args();
     let (a, b) = contents_a_b();
-    let dest = child_args()[0].join("dest");
-    loop {
-        tempkit::write_atomic(&dest, &b).unwrap();
-        tempkit::write_atomic(&dest, &a).unwrap();
-    }
+    let dest = args[0].join("dest");
+    mark_the_first_write_then_alternate(
+        &args[1],
+        || tempkit::write_atomic(&dest, &a).unwrap(),
+        || tempkit::write_atomic(&dest, &b).unwrap(),
+    );
 }
 
-/// Child: the naive writer of the control: `std::fs::write` (truncate, then write) of "A..."
-/// and "B..." in turn to `DIR/dest`, until its parent kills it.
+/// Child: the naive writer of the control: `std::fs::write` (truncate, then write) of "B..."
+/// once, marked at `MARK`, then of "A..." and "B..." in turn to `DIR/dest`, until its parent
+/// kills it.
 #[test]
 #[ignore = "a child test: run by its parent"]
 fn child_naive_writer_alternating_two_contents() {
+    let args = child_args();
     let (a, b) = contents_a_b();
-    let dest = child_args()[0].join("dest");
-    loop {
-        std::fs::write(&dest, &b).unwrap();
-        std::fs::write(&dest, &a).unwrap();
-    }
-}
-
-/// Starts the ignored child test `test` of this binary on `dir` (as `common::child::Child`
-/// would, but without waiting: the parent kills it), its output discarded.
-fn spawn_writer(test: &str, dir: &Path) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--ignored", "--test-threads=1"])
-        .env("TEMPKIT_TEST_CHILD_ARGS", "1")
-        .env("TEMPKIT_TEST_CHILD_ARG", dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    let dest = args[0].join("dest");
+    mark_the_first_write_then_alternate(
+        &args[1],
+        || std::fs::write(&dest, &a).unwrap(),
+        || std::fs::write(&dest, &b).unwrap(),
+    );
 }
 
 fn contents_a_b() -> (Vec<u8>, Vec<u8>) {
     (vec![b'A'; 256 * 1024], vec![b'B'; 256 * 1024])
 }
 
+/// One round of a random-kill test: starts the writer `test` (a fresh process, never a fork
+/// of this multi-threaded harness) on `dir`, waits until it has written once (its mark
+/// appears: an event, bounded by [`common::CHILD_TIMEOUT`], never a guess at how long a
+/// process takes to start on a loaded machine), lets it run for a random part (`seed`) of
+/// twice the time its first write took, so that the kill lands anywhere in the next write or
+/// two, and kills it with `SIGKILL`.
+fn kill_a_writer(test: &str, dir: &Path, marks: &Path, round: u64, seed: u64) {
+    let mark = marks.join(round.to_string());
+    let mut running = Child::new(test).arg(dir).arg(&mark).spawn();
+    let deadline = Instant::now() + common::CHILD_TIMEOUT;
+    let first_write = loop {
+        if let Ok(took) = std::fs::read_to_string(&mark) {
+            break Duration::from_micros(took.parse().expect("the mark holds microseconds"));
+        }
+        if let Some(status) = running.child.try_wait().unwrap() {
+            panic!(
+                "round {}: the writer ended ({}) before its first write:\n{}",
+                round,
+                status,
+                running.output()
+            );
+        }
+        if Instant::now() > deadline {
+            common::kill_within(&mut running.child);
+            panic!(
+                "round {}: the writer made no write within {:?}:\n{}",
+                round,
+                common::CHILD_TIMEOUT,
+                running.output()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let window = 2 * first_write.as_micros() as u64 + 1;
+    std::thread::sleep(Duration::from_micros(seed % window));
+    let status = common::kill_within(&mut running.child);
+    assert!(
+        !status.success(),
+        "round {}: the writer stopped by itself:\n{}",
+        round,
+        running.output()
+    );
+}
+
+/// How many writers the random-kill test kills: a count of events, whatever the load.
+const KILL_ROUNDS: u64 = 50;
+
 /// Real `SIGKILL`s at random moments of a writer that alternates two contents: the
 /// destination is always exactly one of them (never missing, never torn), and each kill
-/// leaves at most one temporary name.
+/// leaves at most one temporary name. Every round kills a writer that has already committed
+/// once, somewhere in its next commit or two.
 #[test]
 fn random_sigkill_leaves_exactly_one_of_the_two_contents() {
     let scratch = Scratch::new();
+    let marks = Scratch::new();
     let dest = scratch.path().join("dest");
     let (a, b) = contents_a_b();
     std::fs::write(&dest, &a).unwrap();
     let mut seed = std::process::id() as u64 ^ 0x9e37_79b9_7f4a_7c15;
-    let started = Instant::now();
-    let (mut rounds, mut saw_b) = (0, false);
-    while rounds < 300 && started.elapsed() < Duration::from_secs(20) {
-        rounds += 1;
+    let (mut ended_a, mut left_behind) = (0, 0);
+    for round in 1..=KILL_ROUNDS {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = spawn_writer("child_writer_alternating_two_contents", scratch.path());
-        std::thread::sleep(Duration::from_micros(2_000 + seed % 30_000));
-        let status = common::kill_within(&mut child);
-        assert!(!status.success(), "the writer stopped by itself");
+        kill_a_writer(
+            "child_writer_alternating_two_contents",
+            scratch.path(),
+            marks.path(),
+            round,
+            seed,
+        );
         let content = std::fs::read(&dest).expect("the destination is never missing");
         assert!(
             content == a || content == b,
             "round {}: torn content",
-            rounds
+            round
         );
-        saw_b |= content == b;
+        ended_a += usize::from(content == a);
         let left = leftovers(scratch.path());
-        assert!(left.len() <= 1, "round {}: {:?}", rounds, left);
+        assert!(left.len() <= 1, "round {}: {:?}", round, left);
+        left_behind += left.len();
         for name in left {
             std::fs::remove_file(scratch.path().join(name)).unwrap();
         }
+        assert_eq!(list(scratch.path()), ["dest"], "round {}", round);
     }
-    assert!(rounds >= 50, "only {} rounds", rounds);
-    assert!(
-        saw_b,
-        "the writer never got to commit: the test proved nothing"
+    eprintln!(
+        "{} kills: {} left \"A\", {} \"B\", {} a temporary name",
+        KILL_ROUNDS,
+        ended_a,
+        KILL_ROUNDS as usize - ended_a,
+        left_behind
     );
 }
 
+/// The most writers the control kills looking for a torn file (the first one usually is).
+const CONTROL_ROUNDS: u64 = 200;
+
 /// The control of the random-kill test: the naive `std::fs::write` (truncate, then write)
-/// does leave torn or empty files when killed at random, so the test above can fail.
+/// does leave torn or empty files when killed at random in the same way, so the test above
+/// can fail.
 #[test]
 fn control_naive_write_is_torn_by_random_sigkill() {
     let scratch = Scratch::new();
+    let marks = Scratch::new();
     let dest = scratch.path().join("dest");
     let (a, b) = contents_a_b();
     std::fs::write(&dest, &a).unwrap();
-    let started = Instant::now();
-    let mut torn = 0;
-    let mut round = 0u64;
-    while torn == 0 && started.elapsed() < Duration::from_secs(20) {
-        round += 1;
-        // A fresh process, never a fork of this multi-threaded harness.
-        let mut child = spawn_writer(
+    let torn_in = (1..=CONTROL_ROUNDS).find(|&round| {
+        kill_a_writer(
             "child_naive_writer_alternating_two_contents",
             scratch.path(),
+            marks.path(),
+            round,
+            round * 7919,
         );
-        // Past the fresh process's start (a few milliseconds), then at a varying moment.
-        std::thread::sleep(Duration::from_micros(2_000 + (round * 7919) % 30_000));
-        common::kill_within(&mut child);
         let content = std::fs::read(&dest).unwrap();
-        if content != a && content != b {
-            torn += 1;
-        }
-    }
-    assert!(torn > 0, "no torn write in {} rounds", round);
+        content != a && content != b
+    });
+    let round = torn_in.unwrap_or_else(|| panic!("no torn write in {} rounds", CONTROL_ROUNDS));
+    eprintln!("the naive write was torn by kill {}", round);
 }
 
 // ---- directories -----------------------------------------------------------------------
@@ -1546,8 +1611,13 @@ fn directory_exchange_returns_a_guard_owning_the_old_tree() {
 fn directory_publish_across_file_systems_is_refused_and_the_tree_handed_back() {
     let shm = Path::new("/dev/shm");
     let scratch = Scratch::new();
-    if !shm.is_dir() || shm.metadata().unwrap().dev() == scratch.path().metadata().unwrap().dev() {
-        eprintln!("no second file system at /dev/shm: skipped");
+    let elsewhere =
+        shm.is_dir() && shm.metadata().unwrap().dev() != scratch.path().metadata().unwrap().dev();
+    if !need::feature(
+        "dev-shm",
+        elsewhere,
+        "/dev/shm, on another file system than the scratch directory",
+    ) {
         return;
     }
     let to = scratch.path().join("site");
@@ -1590,32 +1660,81 @@ fn directory_publish_across_file_systems_is_refused_and_the_tree_handed_back() {
     assert!(list(&to).is_empty());
 }
 
-/// Where the file system refuses `RENAME_EXCHANGE`/`RENAME_NOREPLACE` (`EINVAL`), the error
-/// says so (`Unsupported`) and nothing is moved: no silent non-atomic fallback.
+/// Where the file system refuses `RENAME_EXCHANGE`/`RENAME_NOREPLACE` (`EINVAL`), each
+/// method (`replace` and `exchange` over a tree, `persist_noclobber` onto nothing) says so
+/// (`Unsupported`), hands the tree back intact and moves nothing: no silent non-atomic
+/// fallback (no plain `rename`, no `link`), the destination untouched.
 #[test]
 fn directory_publish_without_renameat2_support_is_refused() {
     if let Some(dir) = tracee_arg() {
-        let to = dir.join("site");
-        let err = staged(&dir, "v", "new").replace(&to).unwrap_err();
-        assert_eq!(err.error.kind(), io::ErrorKind::Unsupported, "{}", err);
-        assert!(err.dir.path().join("sub/v").is_file());
-        let err = staged(&dir, "v", "new")
-            .persist_noclobber(dir.join("other"))
-            .unwrap_err();
-        assert_eq!(err.error.kind(), io::ErrorKind::Unsupported, "{}", err);
+        let site = dir.join("site");
+        for how in ["replace", "exchange", "persist_noclobber"] {
+            let staged = staged(&dir, "v", how);
+            let staged_path = staged.path().to_owned();
+            let err = match how {
+                "replace" => staged.replace(&site).unwrap_err(),
+                "exchange" => staged.exchange(&site).unwrap_err(),
+                _ => staged.persist_noclobber(dir.join("other")).unwrap_err(),
+            };
+            assert_eq!(
+                err.error.kind(),
+                io::ErrorKind::Unsupported,
+                "{}: {}",
+                how,
+                err
+            );
+            // The very tree, at its own path, as it was.
+            assert_eq!(err.dir.path(), staged_path, "{}", how);
+            assert_eq!(list(err.dir.path()), ["sub"], "{}", how);
+            assert_eq!(list(&err.dir.path().join("sub")), ["v"], "{}", how);
+            assert_eq!(
+                std::fs::read_to_string(err.dir.path().join("sub/v")).unwrap(),
+                how,
+                "{}: the tree is handed back intact",
+                how
+            );
+            assert_eq!(list(&site), ["old"], "{}", how);
+            assert_eq!(std::fs::read_to_string(site.join("old")).unwrap(), "old");
+        }
         return;
     }
     if !need::strace() {
         return;
     }
     let scratch = Scratch::new();
-    std::fs::create_dir(scratch.path().join("site")).unwrap();
-    std::fs::write(scratch.path().join("site/old"), "old").unwrap();
+    let site = scratch.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("old"), "old").unwrap();
+    let before = site.symlink_metadata().unwrap();
     let test = "directory_publish_without_renameat2_support_is_refused";
-    let (passed, _) = run_injected(test, scratch.path(), "renameat2:error=EINVAL", "");
-    assert!(passed);
+    let (passed, trace) = run_injected(
+        test,
+        scratch.path(),
+        "renameat2:error=EINVAL",
+        "rename,renameat,link,linkat",
+    );
+    assert!(passed, "{}", trace);
+    // Each method tried its one atomic rename, was refused, and tried nothing else.
+    let all = calls(&trace);
+    let renames: Vec<&str> = all.iter().map(|c| c.line.as_str()).collect();
+    assert_eq!(renames.len(), 3, "{:#?}", renames);
+    for (line, flag) in
+        renames
+            .iter()
+            .zip(["RENAME_EXCHANGE", "RENAME_EXCHANGE", "RENAME_NOREPLACE"])
+    {
+        assert!(
+            line.contains("renameat2(") && line.contains(flag) && line.contains("(INJECTED)"),
+            "{}",
+            line
+        );
+    }
+    // Nothing at the destination changed: the same directory, its one file, its content.
+    let after = site.symlink_metadata().unwrap();
+    assert_eq!((after.dev(), after.ino()), (before.dev(), before.ino()));
     assert_eq!(list(scratch.path()), ["site"]);
-    assert_eq!(list(&scratch.path().join("site")), ["old"]);
+    assert_eq!(list(&site), ["old"]);
+    assert_eq!(std::fs::read_to_string(site.join("old")).unwrap(), "old");
 }
 
 /// Durable: every file and directory of the tree is synced before the rename, the
@@ -1670,6 +1789,138 @@ fn directory_publish_syncs_the_tree_before_and_the_parent_after() {
         .contains(&format!("fsync({})", parent_fd)));
     assert!(rename < last_fsync);
     assert!(seq[rename].line.contains("RENAME_NOREPLACE"));
+}
+
+/// The first quoted argument of a trace line (`renameat2(AT_FDCWD</d>, "FROM", ...)`: FROM).
+fn first_quoted(line: &str) -> &str {
+    let (_, rest) = line
+        .split_once('"')
+        .unwrap_or_else(|| panic!("no path in {}", line));
+    rest.split_once('"').unwrap().0
+}
+
+/// The path `strace -y` gives the descriptor of a one-descriptor call (`fsync(5</a/b>)`:
+/// `/a/b`), as `/proc/PID/fd` showed it when the call was made.
+fn fd_path(line: &str) -> &str {
+    let (_, args) = line.split_once('(').unwrap();
+    let (_, rest) = args
+        .split_once('<')
+        .unwrap_or_else(|| panic!("no descriptor path (strace -y) in {}", line));
+    rest.split_once('>').unwrap().0
+}
+
+/// Durable, for each method (`persist_noclobber` onto nothing, `replace` of a tree,
+/// `exchange`): before its rename the staged root itself is synced, by an `fsync` of a
+/// descriptor of that very directory (`strace -y` names it) that succeeds, after every
+/// file and subdirectory of the tree; the destination's directory after the rename.
+#[test]
+fn directory_publish_syncs_the_staged_root_itself_last_before_the_rename() {
+    if let Some(dir) = tracee_arg() {
+        staged(&dir, "v", "new")
+            .persist_noclobber(dir.join("fresh"))
+            .unwrap();
+        staged(&dir, "v", "new")
+            .replace(dir.join("replaced"))
+            .unwrap();
+        let old = staged(&dir, "v", "new")
+            .exchange(dir.join("exchanged"))
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(old.path().join("sub/v")).unwrap(),
+            "old"
+        );
+        return;
+    }
+    if !need::strace() {
+        return;
+    }
+    let scratch = Scratch::new();
+    for name in ["replaced", "exchanged"] {
+        std::fs::create_dir_all(scratch.path().join(name).join("sub")).unwrap();
+        std::fs::write(scratch.path().join(name).join("sub/v"), "old").unwrap();
+    }
+    let env = [(TRACEE, scratch.path().as_os_str())];
+    let trace = common::trace::strace_test_with(
+        "directory_publish_syncs_the_staged_root_itself_last_before_the_rename",
+        &env,
+        &["-y".into()],
+        "openat,fsync,renameat2",
+    )
+    .expect("strace ran");
+    // `strace -y` shows the path the kernel resolves: symlinks in the scratch path resolved.
+    let base = scratch.path().canonicalize().unwrap();
+    let all = calls(&trace);
+    let renames: Vec<usize> = (0..all.len())
+        .filter(|&i| all[i].name == "renameat2" && all[i].line.ends_with("= 0"))
+        .collect();
+    assert_eq!(renames.len(), 3, "{}", trace);
+    let mut after_previous = 0;
+    for (&rename, dest) in renames.iter().zip(["fresh", "replaced", "exchanged"]) {
+        let call = &all[rename];
+        assert!(
+            call.line.contains(&format!("\"{}\"", dest)),
+            "{}",
+            call.line
+        );
+        let staged_name = Path::new(first_quoted(&call.line)).file_name().unwrap();
+        let root = base.join(staged_name);
+        let root = root.to_str().unwrap();
+        // This publish's calls, in the thread that made it.
+        let window: Vec<&Call> = all[after_previous..rename]
+            .iter()
+            .filter(|c| c.pid == call.pid)
+            .collect();
+        let tree_fsyncs: Vec<&&Call> = window
+            .iter()
+            .filter(|c| {
+                c.name == "fsync"
+                    && (fd_path(&c.line) == root
+                        || fd_path(&c.line).starts_with(&format!("{}/", root)))
+            })
+            .collect();
+        let synced: Vec<&str> = tree_fsyncs.iter().map(|c| fd_path(&c.line)).collect();
+        let (sub, v) = (format!("{}/sub", root), format!("{}/sub/v", root));
+        assert!(
+            synced.contains(&v.as_str()) && synced.contains(&sub.as_str()),
+            "{}: the tree's entries are not all synced: {:#?}",
+            dest,
+            window
+        );
+        // The root itself, once, last of the tree, successfully, before the rename.
+        let own: Vec<&&&Call> = tree_fsyncs
+            .iter()
+            .filter(|c| fd_path(&c.line) == root)
+            .collect();
+        assert_eq!(
+            own.len(),
+            1,
+            "{}: the staged root {} is not synced once before the rename: {:#?}",
+            dest,
+            root,
+            window
+        );
+        assert!(own[0].line.ends_with("= 0"), "{}", own[0].line);
+        assert_eq!(synced.last(), Some(&root), "{}: {:#?}", dest, window);
+        // The destination's directory after the rename: the next fsync of this thread.
+        let parent_sync = all[rename + 1..]
+            .iter()
+            .find(|c| c.pid == call.pid && c.name == "fsync")
+            .unwrap_or_else(|| panic!("{}: no fsync after the rename", dest));
+        assert_eq!(
+            fd_path(&parent_sync.line),
+            base.to_str().unwrap(),
+            "{}",
+            dest
+        );
+        after_previous = rename + 1;
+    }
+    for dest in ["fresh", "replaced", "exchanged"] {
+        assert_eq!(
+            std::fs::read_to_string(scratch.path().join(dest).join("sub/v")).unwrap(),
+            "new"
+        );
+    }
+    assert_eq!(list(scratch.path()), ["exchanged", "fresh", "replaced"]);
 }
 
 /// Durable: an `fsync` in the tree that fails (`EIO`) fails the publish, and nothing is
@@ -1807,8 +2058,12 @@ fn published_objects_lose_their_owner_tag() {
     let scratch = Scratch::new();
     let reapable = || Builder::new().dir(scratch.path()).reapable(true).clone();
     let dir = reapable().temporary_directory().unwrap();
-    if !dir.is_reapable() || !has_owner_tag(dir.path()) {
-        eprintln!("no user extended attributes here: skipped");
+    let tagged = dir.is_reapable() && has_owner_tag(dir.path());
+    if !need::feature(
+        "xattrs",
+        tagged,
+        "user extended attributes on the scratch directory's file system",
+    ) {
         return;
     }
     let site = scratch.path().join("site");
