@@ -47,13 +47,7 @@ fn child_creates_every_kind() {
     let args = child_args();
     let dir = &args[0];
     let mask = u32::from_str_radix(args[1].to_str().unwrap(), 8).unwrap();
-    // SAFETY: umask has no preconditions; it is set back at once.
-    let current = unsafe {
-        let current = libc::umask(0);
-        libc::umask(current);
-        current
-    };
-    assert_eq!(current as u32, mask, "the child's umask");
+    assert_eq!(common::current_umask(), mask, "the child's umask");
     for creator in creators::all() {
         let mut b = tempkit::Builder::new();
         b.dir(dir).prefix("tkperm-");

@@ -510,6 +510,18 @@ pub fn assert_mode_under_umasks(scratch: &Scratch, masks: &[u32], want: u32, chi
 }
 
 #[cfg(unix)]
+/// The process's umask (read by setting it and setting it back at once: only for a child
+/// test, which runs alone in its process).
+pub fn current_umask() -> u32 {
+    // SAFETY: umask has no preconditions.
+    unsafe {
+        let current = libc::umask(0);
+        libc::umask(current);
+        current as u32
+    }
+}
+
+#[cfg(unix)]
 /// The body of a child test run by [`assert_mode_under_umasks`]: checks that the process's
 /// umask is the one the parent asked for, makes one object with `create` in the directory it
 /// was given and asserts that the object's mode is the one wanted.
@@ -519,14 +531,7 @@ pub fn umask_child(create: impl Fn(&Path) -> PathBuf) {
         u32::from_str_radix(args[i].to_str().expect("an octal number"), 8).expect("octal")
     };
     let (dir, mask, want) = (&args[0], octal(1), octal(2));
-    // SAFETY: umask has no preconditions; it is set back at once (this process runs this one
-    // test).
-    let current = unsafe {
-        let current = libc::umask(0);
-        libc::umask(current);
-        current
-    };
-    assert_eq!(current as u32, mask, "the child's umask");
+    assert_eq!(current_umask(), mask, "the child's umask");
     let created = create(dir);
     let got = mode(&created);
     assert!(
