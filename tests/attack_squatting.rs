@@ -20,8 +20,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use common::creators::{self, Creator};
 use common::child::{child_args, Child};
+use common::creators::{self, Creator};
 use common::{list, Scratch};
 
 /// Python's alphabet: the 37 names a random part of length 1 can take.

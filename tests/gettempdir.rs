@@ -109,8 +109,8 @@ fn location(held: &mut creators::Held) -> PathBuf {
 /// that every path is absolute).
 fn assert_every_creator_lands_in(builder: &tempkit::Builder, dir: &Path) {
     for creator in creators::all() {
-        let mut held = (creator.create)(builder)
-            .unwrap_or_else(|e| panic!("{}: {}", creator.name, e));
+        let mut held =
+            (creator.create)(builder).unwrap_or_else(|e| panic!("{}: {}", creator.name, e));
         let at = location(&mut held);
         let absolute = held.path().map_or(true, Path::is_absolute);
         assert!(
@@ -148,9 +148,12 @@ fn child_every_creator_lands_in() {
 fn every_creator_uses_the_discovered_directory() {
     let scratch = Scratch::new();
     let dir = scratch.path().to_path_buf();
-    with_env("child_every_creator_lands_in", &[("TMPDIR", dir.as_os_str())])
-        .arg(&dir)
-        .assert_passes();
+    with_env(
+        "child_every_creator_lands_in",
+        &[("TMPDIR", dir.as_os_str())],
+    )
+    .arg(&dir)
+    .assert_passes();
     assert!(scratch.names().is_empty());
 }
 
@@ -305,10 +308,13 @@ fn the_answer_is_cached_until_set_tempdir_none() {
         std::fs::create_dir(&p).unwrap();
         p
     });
-    with_env("child_the_answer_is_cached", &[("TMPDIR", first.as_os_str())])
-        .arg(&first)
-        .arg(&second)
-        .assert_passes();
+    with_env(
+        "child_the_answer_is_cached",
+        &[("TMPDIR", first.as_os_str())],
+    )
+    .arg(&first)
+    .arg(&second)
+    .assert_passes();
 }
 
 /// The child of [`the_answer_is_cached_until_set_tempdir_none`], whose `TMPDIR` is its first
@@ -334,9 +340,12 @@ fn child_the_answer_is_cached() {
 fn concurrent_first_calls_agree() {
     let scratch = Scratch::new();
     let dir = scratch.path().to_path_buf();
-    with_env("child_concurrent_first_calls", &[("TMPDIR", dir.as_os_str())])
-        .arg(&dir)
-        .assert_passes();
+    with_env(
+        "child_concurrent_first_calls",
+        &[("TMPDIR", dir.as_os_str())],
+    )
+    .arg(&dir)
+    .assert_passes();
     assert!(
         scratch.names().is_empty(),
         "the probes left {:?}",
@@ -389,10 +398,18 @@ fn child_set_tempdir_is_taken_as_given() {
     // `tempfile.tempdir` pointed at a bad directory).
     let err = tempkit::mkstemp().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{}", err);
-    assert!(err.to_string().contains(missing.to_str().unwrap()), "{}", err);
+    assert!(
+        err.to_string().contains(missing.to_str().unwrap()),
+        "{}",
+        err
+    );
     let err = tempkit::mkdtemp().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{}", err);
-    assert!(err.to_string().contains(missing.to_str().unwrap()), "{}", err);
+    assert!(
+        err.to_string().contains(missing.to_str().unwrap()),
+        "{}",
+        err
+    );
     tempkit::set_tempdir(Some(file.clone()));
     assert_answers(file);
     let err = tempkit::mkstemp().unwrap_err();

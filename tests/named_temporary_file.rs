@@ -15,9 +15,9 @@ use std::path::Path;
 #[cfg(unix)]
 use std::path::PathBuf;
 
-use common::Scratch;
 #[cfg(unix)]
 use common::child::{child_args, Child};
+use common::Scratch;
 #[cfg(unix)]
 use common::{assert_empty, list, mode};
 use tempkit::{Builder, NamedTemporaryFile, PersistError};

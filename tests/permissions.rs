@@ -8,8 +8,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::creators;
 use common::child::{child_args, Child};
+use common::creators;
 use common::trace::{lines_about, strace_test_with};
 use common::Scratch;
 

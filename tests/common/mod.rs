@@ -6,9 +6,9 @@
 // Unix only: modes, forks, strace, ioctl. The rest of this file also serves the tests that
 // run under wine (.ci/windows), so it sticks to Rust 1.63.
 pub mod child;
-pub mod need;
 #[cfg(unix)]
 pub mod creators;
+pub mod need;
 #[cfg(unix)]
 pub mod trace;
 
