@@ -175,9 +175,10 @@
 //! What `Drop` cannot remove (an immutable file, an entry owned by someone else) is not
 //! swallowed: it goes to the hook set with [`set_cleanup_error_hook`] as a [`CleanupError`]
 //! (path, `io::Error`, directory or file, whether panicking). The default hook prints one line
-//! to stderr; [`Builder::ignore_cleanup_errors`] objects report nothing; the explicit
-//! [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook never makes
-//! `Drop` panic.
+//! to the process's stderr, with one `write(2)` and without std's lock on `Stderr` (it never
+//! waits for a thread holding it); [`Builder::ignore_cleanup_errors`] objects report nothing;
+//! the explicit [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook
+//! never makes `Drop` panic.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicUsize, Ordering};

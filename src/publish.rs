@@ -16,6 +16,10 @@
 //!    `renameat2(RENAME_EXCHANGE)` (swap).
 //! 4. Durable only: `fsync` of the destination's directory, which makes the rename itself
 //!    durable. An error here comes after the commit: the caller says so.
+//!
+//! After a failed `fsync` (step 2 or 4), [`AtomicFile`] removes its temporary file, and the
+//! object that `persist_durable` or a directory publish hands back is poisoned ([`Poison`]):
+//! a retry by the caller would be told 0 by the kernel, so it is refused.
 
 use std::ffi::OsStr;
 #[cfg(not(unix))]
@@ -69,6 +73,43 @@ impl Failure {
             stage: Stage::Rename,
             error,
         }
+    }
+}
+
+/// What a failed `fsync` leaves on the object it was syncing ("fsyncgate"): after `EIO` the
+/// kernel may have dropped the dirty pages and marked them clean, so a second `fsync` returns
+/// 0 for data that never reached the disk. An object that a durable publish hands back after
+/// a failed `fsync` (of its content, or of the destination's directory after the rename)
+/// carries this, and every later durable publish of it fails with [`Poison::error`], before
+/// any system call: no retry can turn the failure into a reported success.
+#[derive(Clone, Debug)]
+pub(crate) struct Poison {
+    /// The kind of the first failure, which the refusals keep.
+    kind: io::ErrorKind,
+    /// The first failure, for the refusals' message.
+    cause: String,
+}
+
+impl Poison {
+    /// The poison left by the failed `fsync` whose error is `error`.
+    pub(crate) fn new(error: &io::Error) -> Poison {
+        Poison {
+            kind: error.kind(),
+            cause: error.to_string(),
+        }
+    }
+
+    /// The error of a durable publish refused because of it; `what` says what was refused.
+    pub(crate) fn error(&self, what: &str) -> io::Error {
+        error::new(
+            self.kind,
+            format!(
+                "{}: poisoned by an earlier failed fsync ({}): the kernel may have dropped \
+                 the data, and a second fsync would report success anyway, so this can never \
+                 be published durably; write the content again into a new temporary object",
+                what, self.cause
+            ),
+        )
     }
 }
 

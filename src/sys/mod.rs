@@ -163,6 +163,27 @@ pub(crate) fn write_all(file: &std::fs::File, data: &[u8]) -> std::io::Result<()
     file.write_all(data)
 }
 
+/// `line` written to the process's standard error without std's lock on `Stderr` (which a
+/// thread may hold for as long as it likes, or while it panics): one `WriteFile` on a
+/// duplicate of the standard error handle. Errors are dropped.
+#[cfg(windows)]
+pub(crate) fn write_stderr(line: &[u8]) {
+    use std::io::Write;
+    use std::os::windows::io::AsHandle;
+    // `as_handle` borrows the handle without locking anything.
+    if let Ok(handle) = std::io::stderr().as_handle().try_clone_to_owned() {
+        let _ = std::fs::File::from(handle).write_all(line);
+    }
+}
+
+/// `line` written to the process's standard error, through std (no raw descriptor to write
+/// to here): elsewhere than on Unix and Windows this takes std's lock on `Stderr`.
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn write_stderr(line: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(line);
+}
+
 /// Random bytes from std's hasher keys, which std seeds from the OS's random source once per
 /// thread. The last resort when the OS's own interface fails (a very old kernel, a sandbox).
 pub(crate) fn fill_random_from_std(buf: &mut [u8]) {

@@ -195,6 +195,24 @@ pub(crate) fn write_all(file: &File, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `line` written to the process's standard error (fd 2) with `write(2)`, without std's lock
+/// on `Stderr` (which a thread may hold for as long as it likes, or while it panics); retried
+/// only for what a short write left or `EINTR`. Errors are dropped: a report that cannot be
+/// written is lost, never a panic.
+pub(crate) fn write_stderr(mut line: &[u8]) {
+    use std::os::unix::io::AsFd;
+    // `as_fd` borrows descriptor 2 without locking anything.
+    let stderr = io::stderr();
+    while !line.is_empty() {
+        match rustix::io::write(stderr.as_fd(), line) {
+            Ok(0) => return,
+            Ok(n) => line = &line[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
 /// What identifies a file on this system: its device and inode numbers, and its birth time
 /// where the file system records one (inode numbers are reused as soon as a file is deleted;
 /// the birth time tells a new file under a recycled number from the old one).

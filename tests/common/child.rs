@@ -131,6 +131,7 @@ pub struct Child {
     #[cfg(unix)]
     umask: Option<u32>,
     timeout: Duration,
+    nocapture: bool,
 }
 
 impl Child {
@@ -145,6 +146,7 @@ impl Child {
             #[cfg(unix)]
             umask: None,
             timeout: TIMEOUT,
+            nocapture: false,
         }
     }
 
@@ -217,6 +219,14 @@ impl Child {
         self
     }
 
+    /// Runs the child test with `--nocapture` instead of `--show-output`: what it prints goes
+    /// straight to the process's stdout and stderr (through std's locks on them), not into
+    /// libtest's capture, which the threads it starts would inherit.
+    pub fn nocapture(mut self) -> Child {
+        self.nocapture = true;
+        self
+    }
+
     /// Runs the child to its end, bounded by its timeout; panics if it must be killed.
     pub fn run(self) -> ChildRun {
         let logs = super::Scratch::new();
@@ -235,7 +245,11 @@ impl Child {
             OsStr::new(&self.test),
             OsStr::new("--exact"),
             OsStr::new("--ignored"),
-            OsStr::new("--show-output"),
+            OsStr::new(if self.nocapture {
+                "--nocapture"
+            } else {
+                "--show-output"
+            }),
             OsStr::new("--test-threads=1"),
         ];
         cmd.args(harness_args)
