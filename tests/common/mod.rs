@@ -481,24 +481,66 @@ pub fn assert_occupants_kept(dir: &Path, free: char) {
 }
 
 #[cfg(unix)]
-/// For each umask of `masks`: `create` makes one object in a fresh subdirectory of `scratch`,
-/// in a forked child with that umask. Asserts that its mode is `want`, as the child sees it
-/// and, afterwards, as the parent does.
-pub fn assert_mode_under_umasks(
-    scratch: &Scratch,
-    masks: &[u32],
-    want: u32,
-    create: impl Fn(&Path) -> PathBuf,
-) {
+/// For each umask of `masks`: the ignored child test `child_test` of this test binary runs in
+/// a fresh process with that umask (through [`child::Child`], never a fork of the harness)
+/// and makes one object in a fresh subdirectory of `scratch` (see [`umask_child`], which the
+/// child test calls). Asserts that its mode is `want`, as the child sees it and, afterwards,
+/// as the parent does.
+pub fn assert_mode_under_umasks(scratch: &Scratch, masks: &[u32], want: u32, child_test: &str) {
     for &mask in masks {
         let dir = scratch.path().join(format!("umask-{:03o}", mask));
         std::fs::create_dir(&dir).unwrap();
-        let ok = with_umask(mask, || mode(&create(&dir)) == want);
-        assert!(ok, "umask {:03o}: the child failed", mask);
+        child::Child::new(child_test)
+            .arg(&dir)
+            .arg(format!("{:o}", mask))
+            .arg(format!("{:o}", want))
+            .umask(mask)
+            .assert_passes();
         let names = list(&dir);
-        assert_eq!(names.len(), 1);
-        assert_eq!(mode(&dir.join(&names[0])), want, "umask {:03o}", mask);
+        assert_eq!(names.len(), 1, "umask {:03o}: {:?}", mask, names);
+        let got = mode(&dir.join(&names[0]));
+        assert!(
+            got == want,
+            "umask {:03o}: mode {:03o}, want {:03o}",
+            mask,
+            got,
+            want
+        );
     }
+}
+
+#[cfg(unix)]
+/// The process's umask (read by setting it and setting it back at once: only for a child
+/// test, which runs alone in its process).
+pub fn current_umask() -> u32 {
+    // SAFETY: umask has no preconditions.
+    unsafe {
+        let current = libc::umask(0);
+        libc::umask(current);
+        current as u32
+    }
+}
+
+#[cfg(unix)]
+/// The body of a child test run by [`assert_mode_under_umasks`]: checks that the process's
+/// umask is the one the parent asked for, makes one object with `create` in the directory it
+/// was given and asserts that the object's mode is the one wanted.
+pub fn umask_child(create: impl Fn(&Path) -> PathBuf) {
+    let args = child::child_args();
+    let octal = |i: usize| {
+        u32::from_str_radix(args[i].to_str().expect("an octal number"), 8).expect("octal")
+    };
+    let (dir, mask, want) = (&args[0], octal(1), octal(2));
+    assert_eq!(current_umask(), mask, "the child's umask");
+    let created = create(dir);
+    let got = mode(&created);
+    assert!(
+        got == want,
+        "umask {:03o}: mode {:03o}, want {:03o}",
+        mask,
+        got,
+        want
+    );
 }
 
 /// Builders whose `dir` is `dir` given as each path type a caller may hold: `&str`, `&String`,
