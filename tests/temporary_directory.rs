@@ -501,7 +501,7 @@ fn become_nobody() {
 /// the tree up as `case` says. Returns the tree's path (the one new name in `scratch`), left
 /// as the child's cleanup left it.
 #[cfg(unix)]
-fn clean_up_as_nobody(scratch: &Scratch, case: &str) -> PathBuf {
+fn cleaned_up_by_nobody(scratch: &Scratch, case: &str) -> PathBuf {
     let before = scratch.names();
     Child::new("child_cleans_a_tree_with_roots_entry")
         .arg(scratch.path())
@@ -577,7 +577,7 @@ fn cleanup_reports_what_it_cannot_remove_and_removes_the_rest() {
         return;
     }
     let scratch = Scratch::for_nobody();
-    let dir = clean_up_as_nobody(&scratch, "reports");
+    let dir = cleaned_up_by_nobody(&scratch, "reports");
     let stuck = dir.join("locked").join("stuck");
     assert_eq!(list(&dir), vec!["locked"]);
     assert_eq!(fs::read(&stuck).unwrap(), b"stuck");
@@ -591,7 +591,7 @@ fn ignore_cleanup_errors_hides_what_cannot_be_removed() {
         return;
     }
     let scratch = Scratch::for_nobody();
-    let dir = clean_up_as_nobody(&scratch, "ignore");
+    let dir = cleaned_up_by_nobody(&scratch, "ignore");
     assert_eq!(list(&dir), vec!["locked"]);
 }
 
@@ -603,11 +603,11 @@ fn ignore_cleanup_errors_also_covers_errors_of_the_permission_repair() {
         return;
     }
     let scratch = Scratch::for_nobody();
-    let dir = clean_up_as_nobody(&scratch, "ignore-repair");
+    let dir = cleaned_up_by_nobody(&scratch, "ignore-repair");
     assert_eq!(list(&dir), vec!["locked"]);
     assert_eq!(mode(&dir.join("locked")), 0o000);
     // Without ignore_cleanup_errors, the same tree: the error names the locked directory.
-    clean_up_as_nobody(&scratch, "strict-repair");
+    cleaned_up_by_nobody(&scratch, "strict-repair");
 }
 
 #[test]
@@ -617,7 +617,7 @@ fn drop_ignores_errors_without_panicking() {
         return;
     }
     let scratch = Scratch::for_nobody();
-    let path = clean_up_as_nobody(&scratch, "drop");
+    let path = cleaned_up_by_nobody(&scratch, "drop");
     assert_eq!(list(&path), vec!["locked"]);
 }
 
@@ -1128,7 +1128,7 @@ fn errors_in_a_parallel_removal_name_the_path_and_the_rest_goes() {
         return;
     }
     let scratch = Scratch::for_nobody_in(&where_threads_pay());
-    let path = clean_up_as_nobody(&scratch, "parallel");
+    let path = cleaned_up_by_nobody(&scratch, "parallel");
     // Only the path to the locked directory is left.
     let locked = path.join("dir7/locked");
     assert_eq!(list(&path), vec!["dir7"]);
