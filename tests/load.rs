@@ -1,7 +1,8 @@
 //! Load: 4 threads in each of 2 processes create 5,000 objects of every kind each, all in one
-//! directory. No creation fails, no name is handed out twice (threads and forked processes
-//! never repeat each other's names), and the directory is empty at the end. Each process is a
-//! child test of this binary, run in a fresh process (never a fork of the test harness).
+//! directory. No creation fails, no name is handed out twice (threads and processes never
+//! repeat each other's names), and the directory is empty at the end. Each process is a child
+//! test of this binary, run in a fresh process (never a fork of the test harness); that a
+//! forked child rekeys is shown by tests/names.rs.
 
 #![cfg(unix)] // for now
 
