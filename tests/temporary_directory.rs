@@ -756,8 +756,11 @@ fn entries_removed_concurrently_count_as_removed() {
 #[test]
 #[cfg(unix)]
 fn a_tree_ten_thousand_levels_deep_is_removed_with_few_descriptors() {
-    // In a child allowed 64 more descriptors: one per level would need 10,000.
-    cleanup_with_descriptors(&Scratch::new(), "ten-thousand-levels", 64);
+    // In a child allowed 64 more descriptors: one per level would need 10,000. In a
+    // temporary directory of ours: should the child fail, what it leaves is removed without
+    // a recursion 10,000 deep (the scratch directories' removal recurses).
+    let base = TemporaryDirectory::new().unwrap();
+    cleanup_with_descriptors(base.path(), "ten-thousand-levels", 64);
 }
 
 /// 10,000 levels `d/d/...` in `root`, a file every 100 levels.
@@ -780,17 +783,17 @@ fn ten_thousand_levels(root: &Path) {
 }
 
 /// Runs [`child_cleans_up_with_descriptors`] in a fresh process: it makes a temporary
-/// directory in `scratch` holding the tree named `tree`, and removes it allowed `free` more
+/// directory in `base` holding the tree named `tree`, and removes it allowed `free` more
 /// descriptors. Checks that nothing is left.
 #[cfg(unix)]
-fn cleanup_with_descriptors(scratch: &Scratch, tree: &str, free: u64) {
+fn cleanup_with_descriptors(base: &Path, tree: &str, free: u64) {
     Child::new("child_cleans_up_with_descriptors")
-        .arg(scratch.path())
+        .arg(base)
         .arg(tree)
         .arg(free.to_string())
         .timeout(common::CHILD_TIMEOUT)
         .assert_passes();
-    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+    assert!(list(base).is_empty(), "{:?}", list(base));
 }
 
 /// Makes a temporary directory holding the tree its parent names, then removes it in this
@@ -1172,7 +1175,7 @@ fn a_parallel_removal_keeps_the_descriptor_bound_in_total() {
     // In a child allowed 48 more descriptors: the walk's 32 in all fit, 32 per thread would
     // not. On tmpfs, where the tree is removed by several threads.
     let scratch = Scratch::new_in(&where_threads_pay());
-    cleanup_with_descriptors(&scratch, "chains", 48);
+    cleanup_with_descriptors(scratch.path(), "chains", 48);
 }
 
 #[test]
@@ -1191,7 +1194,7 @@ fn threads_share_the_descriptors_left_by_the_walk_and_no_more() {
         1 + threads * (31 / threads + 1)
     };
     let scratch = Scratch::new_in(&where_threads_pay());
-    cleanup_with_descriptors(&scratch, "wide-root-and-chains", allowance);
+    cleanup_with_descriptors(scratch.path(), "wide-root-and-chains", allowance);
 }
 
 /// 500 files in `root` and 4 chains of 300 levels.
@@ -1213,7 +1216,7 @@ fn threads_start_only_where_the_walk_holds_at_most_half_its_descriptors() {
     // child is allowed 34. Started anyway, each would hold two of its own. On tmpfs, where a
     // large tree is removed by several threads.
     let scratch = Scratch::new_in(&where_threads_pay());
-    cleanup_with_descriptors(&scratch, "wide-bottom", 34);
+    cleanup_with_descriptors(scratch.path(), "wide-bottom", 34);
 }
 
 /// A chain of 31 levels in `root`, holding at its bottom 500 files and 4 subdirectories.
