@@ -1,5 +1,7 @@
-//! Fixtures shared by the integration tests: scratch directories, and running a test body in
-//! a forked child (as an unprivileged user, or with a umask of its own).
+//! Fixtures shared by the integration tests: scratch directories, bounded waits for child
+//! processes, and name and mode checks. A test body that must run as another user, under a
+//! umask, an environment or a limit of its own runs in a fresh process (`child::Child`), never
+//! in a fork of the multi-threaded test harness (tests/fork_safety.rs shows why).
 #![allow(dead_code)] // each test binary uses its own share of these
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
@@ -143,22 +145,6 @@ pub fn is_root() -> bool {
 /// The longest a test waits for a child (process, traced re-run, command) before killing it
 /// and failing: a hang becomes a failure that names what hung, never a stuck suite.
 pub const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
-#[cfg(unix)]
-/// Forks a child that runs `body` and exits with status 0 if it returned `true`, 1 if it
-/// returned `false` or panicked (with `_exit`: none of the parent's destructors or atexit
-/// handlers run twice). Returns the child's pid at once; [`wait_child`] collects it.
-pub fn fork_child(body: impl FnOnce() -> bool) -> libc::pid_t {
-    // SAFETY: fork in a test process; the child only runs `body` and then _exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(false);
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    pid
-}
 
 #[cfg(unix)]
 /// Waits for the child `pid` at most [`CHILD_TIMEOUT`]; returns whether it exited with status
@@ -342,51 +328,6 @@ impl Drop for Watchdog {
             let _ = thread.join();
         }
     }
-}
-
-#[cfg(unix)]
-/// Runs `body` in a forked child and returns whether it succeeded (returned `true` without
-/// panicking). `setup` runs in the child first, before `body` (as root, when we are root).
-///
-/// The child touches only what it was given; it ends with `_exit`, so no destructor or
-/// atexit handler of the parent runs twice. The wait is bounded by [`CHILD_TIMEOUT`].
-pub fn in_child(setup: impl FnOnce(), body: impl FnOnce() -> bool) -> bool {
-    wait_child(fork_child(|| {
-        setup();
-        body()
-    }))
-}
-
-#[cfg(unix)]
-/// Runs `body` in a forked child as the unprivileged user (when we are root; otherwise as
-/// ourselves, who are unprivileged already). Root ignores file permissions, so permission
-/// behaviour can only be observed this way.
-pub fn as_nobody(body: impl FnOnce() -> bool) -> bool {
-    in_child(
-        || {
-            if is_root() {
-                // SAFETY: plain system calls in the single-threaded child.
-                unsafe {
-                    assert_eq!(libc::setgroups(0, std::ptr::null()), 0, "setgroups");
-                    assert_eq!(libc::setgid(NOBODY), 0, "setgid");
-                    assert_eq!(libc::setuid(NOBODY), 0, "setuid");
-                }
-            }
-        },
-        body,
-    )
-}
-
-#[cfg(unix)]
-/// Runs `body` in a forked child whose umask is `mask` (the parent's is untouched).
-pub fn with_umask(mask: u32, body: impl FnOnce() -> bool) -> bool {
-    in_child(
-        || {
-            // SAFETY: umask has no preconditions; it changes only the child.
-            unsafe { libc::umask(mask as libc::mode_t) };
-        },
-        body,
-    )
 }
 
 #[cfg(unix)]
