@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::keep::{self, Keepable, Life};
-use crate::publish::{self, Destination, Failure, Source, Stage};
+use crate::publish::{self, Destination, Failure, Poison, Source, Stage};
 use crate::sys::{self, At, MetaKind, Rename, StatKind};
 use crate::{error, path, reap, remove, Builder};
 
@@ -77,6 +77,14 @@ use crate::{error, path, reap, remove, Builder};
 /// later `cleanup()` finishes once it is closed. Entries are found by path, not relative to a
 /// handle. Other non-Unix platforms use a path-based walk built on `std` only.
 ///
+/// Publishing on Windows: [`persist_noclobber`](TemporaryDirectory::persist_noclobber) is
+/// `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`; its durable sync flushes every file
+/// through a handle to the entry itself (a symlink or junction is never followed), a read-only
+/// file with its attribute cleared for the flush and restored after it (there is no directory
+/// flush). There is no atomic exchange: [`exchange`](TemporaryDirectory::exchange) is
+/// `Unsupported` (`NotFound` with nothing at `to`), so [`replace`](TemporaryDirectory::replace)
+/// works onto nothing only.
+///
 /// # Python equivalent
 /// `tempfile.TemporaryDirectory(suffix, prefix, dir, ignore_cleanup_errors, delete=)`. The
 /// `with` block is the value's scope: [`path`](TemporaryDirectory::path) is what `__enter__`
@@ -104,6 +112,8 @@ pub struct TemporaryDirectory {
     guard: Option<Guard>,
     /// Whether publishing syncs the tree and the destination's directory (the default).
     durable: bool,
+    /// Set when a durable publish's `fsync` failed: no later durable publish may succeed.
+    poisoned: Option<Poison>,
 }
 
 /// What a protected or tagged directory holds beyond its path.
@@ -128,6 +138,7 @@ impl TemporaryDirectory {
             removed: false,
             guard: None,
             durable: true,
+            poisoned: None,
         }
     }
 
@@ -484,12 +495,24 @@ impl TemporaryDirectory {
     /// file system: create it there with [`Builder::dir`] (e.g. in `to`'s parent).
     ///
     /// # Errors
-    /// A [`PersistDirError`] that hands this directory back, unchanged: `AlreadyExists` if
-    /// something is at `to`; `Unsupported` where the file system cannot refuse to replace
-    /// atomically (FUSE, NFS, older kernels): there is no silent non-atomic fallback; the
-    /// OS's cross-device error (`EXDEV`) if `to` is on another file system. If only the
+    /// A [`PersistDirError`] that hands this directory back, unchanged (unless a sync failed,
+    /// see below): `AlreadyExists` if something is at `to`; `Unsupported` where the file
+    /// system cannot refuse to replace atomically (FUSE, NFS, older kernels): there is no
+    /// silent non-atomic fallback; the OS's cross-device error (`EXDEV`) if `to` is on
+    /// another file system. If only the
     /// final directory `fsync` failed, the tree *is* at `to`: the error says so and its
     /// `dir` is disarmed and refers to `to`.
+    ///
+    /// After a failed sync (of the tree before the rename, or of the destination's directory
+    /// after it) the directory handed back is *poisoned*: the kernel may have dropped the
+    /// data after `EIO` and would report a second `fsync` as a success, so every later
+    /// durable publish of it ([`persist_noclobber`](TemporaryDirectory::persist_noclobber),
+    /// [`replace`](TemporaryDirectory::replace), [`exchange`](TemporaryDirectory::exchange))
+    /// fails at once, without a system call, with an error that says so and keeps the first
+    /// failure's kind. Write the tree again into a new directory. A tree sync that failed
+    /// opening or listing an entry poisons too (the walk does not tell it from a failed
+    /// `fsync`). A publish with [`durable(false)`](TemporaryDirectory::durable) promises no
+    /// durability and still works.
     ///
     /// # Python equivalent
     /// None: `os.rename(tmp.name, to)` replaces an empty directory silently.
@@ -599,12 +622,14 @@ impl TemporaryDirectory {
     /// [`durable(false)`](TemporaryDirectory::durable)).
     ///
     /// # Errors
-    /// A [`PersistDirError`] that hands this directory back, unchanged: `NotFound` if nothing
-    /// is at `to`; `InvalidInput` if `to` is not a directory (a symlink included);
-    /// `Unsupported` where the file system cannot exchange atomically (FUSE, NFS, an
-    /// overlayfs lower layer, older kernels): no silent non-atomic fallback; the
+    /// A [`PersistDirError`] that hands this directory back, unchanged (unless a sync failed):
+    /// `NotFound` if nothing is at `to`; `InvalidInput` if `to` is not a directory (a symlink
+    /// included); `Unsupported` where the file system cannot exchange atomically (FUSE, NFS,
+    /// an overlayfs lower layer, older kernels): no silent non-atomic fallback; the
     /// cross-device error if `to` is on another file system. If only the final directory
     /// `fsync` failed, the swap happened: the error says so and its `dir` owns the old tree.
+    /// After a failed sync the directory handed back is poisoned, as for
+    /// [`persist_noclobber`](TemporaryDirectory::persist_noclobber).
     ///
     /// # Python equivalent
     /// None.
@@ -646,6 +671,13 @@ impl TemporaryDirectory {
             self.path.display(),
             to.display()
         );
+        // A durable publish after a failed fsync could only be told 0 by the kernel.
+        if self.durable {
+            if let Some(poison) = &self.poisoned {
+                let error = poison.error(&what);
+                return Err(PersistDirError { error, dir: self });
+            }
+        }
         let prepared = path::absolute(to).and_then(|absolute| {
             let dest = Destination::open_for(to, self.durable)?;
             match dest.meta()?.map(|m| m.kind) {
@@ -679,6 +711,11 @@ impl TemporaryDirectory {
                 error,
             }) => Published::NotDurable(error),
             Err(Failure { stage, error }) => {
+                if stage == Stage::Sync {
+                    // Also when what failed was opening or listing an entry of the tree: the
+                    // walk does not tell them apart, and the safe side is to refuse.
+                    self.poisoned = Some(Poison::new(&error));
+                }
                 let error = describe(error, stage, &what);
                 return Err(PersistDirError { error, dir: self });
             }
@@ -691,6 +728,7 @@ impl TemporaryDirectory {
         match outcome {
             Published::Done => Ok((old, absolute)),
             Published::NotDurable(e) => {
+                let poison = Poison::new(&e);
                 let error = error::context(
                     e,
                     format!(
@@ -701,12 +739,14 @@ impl TemporaryDirectory {
                 );
                 // After a swap (`exchange`, or `replace` over a tree) the old tree is at our
                 // path: its guard goes with the error; else the published tree, disarmed.
-                let dir = if how == Rename::Exchange {
+                let mut dir = if how == Rename::Exchange {
                     old
                 } else {
                     let _ = old.keep();
                     TemporaryDirectory::from_created(absolute, false, life)
                 };
+                // Publishing it durably again would sync that directory again, told 0.
+                dir.poisoned = Some(poison);
                 Err(PersistDirError { error, dir })
             }
         }

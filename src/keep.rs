@@ -407,19 +407,31 @@ type Hook = dyn Fn(&CleanupError) + Send + Sync;
 /// the hook runs without the lock held (it may set a new hook itself).
 static HOOK: Mutex<Option<Arc<Hook>>> = Mutex::new(None);
 
+/// The default hook: one line on the process's stderr, made whole first and written with
+/// one `write(2)` (Windows: `WriteFile`) without std's lock on `Stderr`, so that it never
+/// waits for a thread holding `std::io::stderr().lock()`: during a panic that thread may be
+/// the unwinding one, which waits for this hook's thread (a deadlock with `eprintln!`). It
+/// cannot panic either.
 fn default_hook(error: &CleanupError) {
-    eprintln!("tempkit: {}", error);
+    let line = format!("tempkit: {}\n", error);
+    crate::sys::write_stderr(line.as_bytes());
 }
 
 /// Sets the function that `Drop` calls when it cannot remove a temporary object, replacing
 /// the previous one.
 ///
-/// The default hook prints one line to stderr (with `eprintln!`, so a test harness shows it
-/// with the test's output):
+/// The default hook prints one line to the process's stderr:
 ///
 /// ```text
 /// tempkit: temporary directory `/tmp/tmpab12cd34` was not removed on drop: failed to remove `/tmp/tmpab12cd34/f`: Operation not permitted (os error 1)
 /// ```
+///
+/// It writes the line with one `write(2)` to descriptor 2, without std's lock on `Stderr`, so
+/// it never waits for a thread that holds `std::io::stderr().lock()`, the panicking thread
+/// included (see below); it therefore bypasses a test harness's output capture, and the line
+/// shows as soon as it is written. A hook of your own that prints with `eprintln!` does take
+/// that lock: during an unwinding drop it runs on another thread, and if the panicking thread
+/// holds the lock, the two wait for each other forever.
 ///
 /// The hook is called only from `Drop` of a [`TemporaryDirectory`](crate::TemporaryDirectory)
 /// or a [`NamedTemporaryFile`](crate::NamedTemporaryFile), once per object, on the dropping
@@ -500,7 +512,7 @@ pub(crate) fn report_unprotected(path: &Path, error: io::Error) {
 /// While the thread unwinds, the hook runs on a thread of its own: before Rust 1.71 a second
 /// panic on an unwinding thread aborts the process even under `catch_unwind`, whereas a panic
 /// on another thread only ends that thread. If no thread can be started, the default line is
-/// written instead, through a writer that cannot panic.
+/// written instead (the default hook cannot panic).
 fn report(error: CleanupError) {
     let hook = HOOK.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let error = &error;
@@ -517,7 +529,7 @@ fn report(error: CleanupError) {
         |scope| match thread::Builder::new().spawn_scoped(scope, call) {
             // Joined here, so that a panic in the hook does not make `scope` panic.
             Ok(handle) => drop(handle.join()),
-            Err(_) => drop(writeln!(io::stderr(), "tempkit: {}", error)),
+            Err(_) => default_hook(error),
         },
     );
 }

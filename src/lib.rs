@@ -73,8 +73,10 @@
 //! Guarantees ([`AtomicFile`] has the details): at every instant the destination holds the
 //! complete old or the complete new content, also after `SIGKILL`; after `Ok` a power cut keeps
 //! the new content; an existing file's owner, group and mode (setuid and setgid included) are
-//! kept, a new one gets 0666 minus the umask; a symlink is replaced as a link, never written
-//! through and never made 0777. [`CommitError::committed`] tells "destination untouched" from
+//! kept where only the caller (and root) can write the directory, a new one gets 0666 minus the
+//! umask; where others can write the directory the new file stays the caller's, at most a new
+//! file's mode (see [`AtomicFile`], "Metadata"); a symlink is replaced as a link, never written
+//! through and never wider than its target. [`CommitError::committed`] tells "destination untouched" from
 //! "in place, durability not proven". Per file system: ext4, xfs and btrfs are atomic and
 //! durable; tmpfs atomic (nothing survives a reboot); overlayfs as its upper layer (not with
 //! `volatile`; a lower-layer directory cannot be exchanged: an error); NFS atomic for readers of
@@ -175,9 +177,10 @@
 //! What `Drop` cannot remove (an immutable file, an entry owned by someone else) is not
 //! swallowed: it goes to the hook set with [`set_cleanup_error_hook`] as a [`CleanupError`]
 //! (path, `io::Error`, directory or file, whether panicking). The default hook prints one line
-//! to stderr; [`Builder::ignore_cleanup_errors`] objects report nothing; the explicit
-//! [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook never makes
-//! `Drop` panic.
+//! to the process's stderr, with one `write(2)` and without std's lock on `Stderr` (it never
+//! waits for a thread holding it); [`Builder::ignore_cleanup_errors`] objects report nothing;
+//! the explicit [`TemporaryDirectory::cleanup`] still returns its error. A panicking hook
+//! never makes `Drop` panic.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicUsize, Ordering};

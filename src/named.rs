@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::create::Kind;
 use crate::keep::{self, Keepable, Life};
-use crate::publish::{self, Destination, Failure, Source, Stage};
-use crate::{error, reap, sys, Builder};
+use crate::publish::{self, Destination, Failure, Poison, Source, Stage};
+use crate::{error, path, reap, sys, Builder};
 
 /// A temporary file with a name, deleted according to `delete` and `delete_on_close`.
 ///
@@ -94,6 +94,8 @@ pub struct NamedTemporaryFile {
     tagged: bool,
     /// Keep policy and error reports of drop.
     life: Life,
+    /// Set when a durable persist's `fsync` failed: no later durable persist may succeed.
+    poisoned: Option<Poison>,
 }
 
 impl NamedTemporaryFile {
@@ -135,6 +137,7 @@ impl NamedTemporaryFile {
             closed_id: None,
             tagged,
             life: builder.life(),
+            poisoned: None,
         })
     }
 
@@ -441,10 +444,20 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// A [`PersistError`]. If opening the directory, the file's `fsync` (never retried) or
-    /// the rename failed, nothing was renamed and the object is handed back unchanged, still
+    /// the rename failed, nothing was renamed and the object is handed back, still
     /// temporary. If only the directory's `fsync` after the rename failed, the file *is* at
     /// `to` but its durability is not proven: the error says so, and the object handed back
-    /// refers to `to` and is disarmed (dropping it never deletes the published file).
+    /// refers to `to` (absolute) and is disarmed (dropping it never deletes the published
+    /// file).
+    ///
+    /// After a failed `fsync` (the file's or the directory's) the object handed back is
+    /// *poisoned*: the kernel may have dropped the data after `EIO` and would report a second
+    /// `fsync` as a success, so every later `persist_durable` of it fails at once, without a
+    /// system call, with an error that says so and keeps the first failure's kind. Write the
+    /// content again into a new file. [`persist`](NamedTemporaryFile::persist),
+    /// [`persist_noclobber`](NamedTemporaryFile::persist_noclobber) and
+    /// [`keep`](NamedTemporaryFile::keep), which promise no durability, still work. An
+    /// `fsync` you made yourself through the handle, and that failed, is not seen here.
     ///
     /// # Python equivalent
     /// None in `tempfile`: with `delete=False`, `os.fsync(ntf.fileno())`,
@@ -462,6 +475,14 @@ impl NamedTemporaryFile {
     /// ```
     pub fn persist_durable<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
         let to = to.as_ref();
+        if let Some(poison) = &self.poisoned {
+            let error = poison.error(&format!(
+                "failed to persist (durably) `{}` as `{}`",
+                self.path.display(),
+                to.display()
+            ));
+            return Err(PersistError { error, file: self });
+        }
         let dest = match Destination::open(to) {
             Ok(dest) => dest,
             Err(error) => return Err(PersistError { error, file: self }),
@@ -550,9 +571,12 @@ impl NamedTemporaryFile {
         );
         let error = match failure.stage {
             Stage::SyncDir => {
-                // Renamed: the object now stands for the published file, never deleted.
+                // Renamed: the object now stands for the published file, never deleted, and
+                // its path is absolute as always (a `getcwd` for a relative `to`, on this
+                // failure path only).
                 self.disarmed = true;
-                self.path = to.to_path_buf();
+                self.path = path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
+                self.poisoned = Some(Poison::new(&failure.error));
                 error::context(
                     failure.error,
                     format!(
@@ -562,10 +586,13 @@ impl NamedTemporaryFile {
                     ),
                 )
             }
-            Stage::Sync => error::context(
-                failure.error,
-                format!("{}: fsync failed, nothing was renamed", what),
-            ),
+            Stage::Sync => {
+                self.poisoned = Some(Poison::new(&failure.error));
+                error::context(
+                    failure.error,
+                    format!("{}: fsync failed, nothing was renamed", what),
+                )
+            }
             Stage::Rename => error::context(failure.error, what),
         };
         if was_open {
@@ -711,6 +738,7 @@ impl fmt::Debug for NamedTemporaryFile {
             .field("file", &self.file)
             .field("delete", &self.delete)
             .field("delete_on_close", &self.delete_on_close)
+            .field("poisoned", &self.poisoned.is_some())
             .finish()
     }
 }
@@ -732,9 +760,11 @@ delegate_handles!(
     AsHandle,
 );
 
-/// A failed [`persist`](NamedTemporaryFile::persist) or
-/// [`persist_noclobber`](NamedTemporaryFile::persist_noclobber): the error, and the temporary
-/// file handed back unchanged, so that nothing is lost.
+/// A failed [`persist`](NamedTemporaryFile::persist),
+/// [`persist_noclobber`](NamedTemporaryFile::persist_noclobber) or
+/// [`persist_durable`](NamedTemporaryFile::persist_durable): the error, and the temporary
+/// file handed back, so that nothing is lost (after a failed `fsync`, poisoned for durable
+/// persists: see [`persist_durable`](NamedTemporaryFile::persist_durable)).
 ///
 /// Converts into [`io::Error`] with `?` (dropping the file, which deletes it if `delete`).
 ///

@@ -16,6 +16,22 @@
 //!    `renameat2(RENAME_EXCHANGE)` (swap).
 //! 4. Durable only: `fsync` of the destination's directory, which makes the rename itself
 //!    durable. An error here comes after the commit: the caller says so.
+//!
+//! After a failed `fsync` (step 2 or 4), [`AtomicFile`] removes its temporary file, and the
+//! object that `persist_durable` or a directory publish hands back is poisoned ([`Poison`]):
+//! a retry by the caller would be told 0 by the kernel, so it is refused.
+//!
+//! # Metadata of a replaced file ([`AtomicFile`] only)
+//! Keeping the owner is for a file nobody else could have placed there. In a directory that a
+//! user other than the caller can write (a group or other write bit, or another owner; the
+//! sticky bit of `/tmp` does not help: root may rename over anyone's entry there), the file
+//! at the destination may have been planted, so the new content is never given to an owner
+//! other than the caller, nor a mode wider than the caller's default (what a new file gets:
+//! [`AtomicFileOptions::mode`] minus the umask). Elsewhere the old file was put there by the
+//! caller or by root, and its owner, group and mode are kept. Either way a group that cannot be
+//! kept leaves the new file (now in the caller's group) only what others get. A symlink
+//! replaced as a link caps the new file at its target's mode. POSIX ACLs and other extended
+//! attributes are not carried over (see [`AtomicFile`]).
 
 use std::ffi::OsStr;
 #[cfg(not(unix))]
@@ -27,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use crate::create::{self, Kind, Template};
 use crate::error;
-use crate::sys::{self, At, DirHandle, EntryKind, EntryMeta, MetaKind, Rename};
+use crate::sys::{self, At, DirHandle, EntryKind, EntryMeta, KeepMeta, MetaKind, Rename};
 
 /// What is being published.
 #[derive(Clone, Copy, Debug)]
@@ -69,6 +85,43 @@ impl Failure {
             stage: Stage::Rename,
             error,
         }
+    }
+}
+
+/// What a failed `fsync` leaves on the object it was syncing ("fsyncgate"): after `EIO` the
+/// kernel may have dropped the dirty pages and marked them clean, so a second `fsync` returns
+/// 0 for data that never reached the disk. An object that a durable publish hands back after
+/// a failed `fsync` (of its content, or of the destination's directory after the rename)
+/// carries this, and every later durable publish of it fails with [`Poison::error`], before
+/// any system call: no retry can turn the failure into a reported success.
+#[derive(Clone, Debug)]
+pub(crate) struct Poison {
+    /// The kind of the first failure, which the refusals keep.
+    kind: io::ErrorKind,
+    /// The first failure, for the refusals' message.
+    cause: String,
+}
+
+impl Poison {
+    /// The poison left by the failed `fsync` whose error is `error`.
+    pub(crate) fn new(error: &io::Error) -> Poison {
+        Poison {
+            kind: error.kind(),
+            cause: error.to_string(),
+        }
+    }
+
+    /// The error of a durable publish refused because of it; `what` says what was refused.
+    pub(crate) fn error(&self, what: &str) -> io::Error {
+        error::new(
+            self.kind,
+            format!(
+                "{}: poisoned by an earlier failed fsync ({}): the kernel may have dropped \
+                 the data, and a second fsync would report success anyway, so this can never \
+                 be published durably; write the content again into a new temporary object",
+                what, self.cause
+            ),
+        )
     }
 }
 
@@ -437,7 +490,8 @@ impl AtomicFileOptions {
 
     /// The mode of a file that does not exist yet (default 0o666); the umask applies, as for
     /// `File::create` and `OpenOptionsExt::mode`. An existing regular file's mode is kept
-    /// instead.
+    /// instead, except in a directory that another user can write, where the new file's mode
+    /// is at most this one minus the umask (see [`AtomicFile`], "Metadata").
     ///
     /// # Platform notes
     /// Unix only; ignored elsewhere.
@@ -520,22 +574,50 @@ impl AtomicFileOptions {
 ///   a crash or power cut keeps the new content. Sequence: `fsync` the file, `renameat` over
 ///   the destination, `fsync` the directory, all relative to the directory's descriptor
 ///   opened at creation. An `fsync` error is never retried.
-/// - Metadata: an existing regular destination's owner and group (where permitted: as an
-///   unprivileged user only what `fchown` allows) and then its mode, setuid and setgid
-///   included, as they were at [`create`](AtomicFile::create). A new file gets the mode of
-///   [`AtomicFileOptions::mode`] (0666) minus the umask, as with `File::create`; the kernel
-///   applies the umask at creation, so the umask is never read or changed.
-/// - A symlink destination is replaced as a link (its target untouched, the new file never
-///   0777) unless [`AtomicFileOptions::follow_symlink`]. A hard-linked destination is
-///   replaced under this name only: the other names keep the old content.
+/// - Metadata: see below. A new file gets the mode of [`AtomicFileOptions::mode`] (0666)
+///   minus the umask, as with `File::create`; the kernel applies the umask at creation.
+/// - A symlink destination is replaced as a link (its target untouched) unless
+///   [`AtomicFileOptions::follow_symlink`]; the new file then has at most the mode of the
+///   link's target (a link to a 0600 file gives a 0600 file, never 0644, never the link's
+///   0777), never the target's owner or group. A hard-linked destination is replaced under
+///   this name only: the other names keep the old content.
+///
+/// # Metadata
+/// What an existing regular destination (as it was at [`create`](AtomicFile::create)) passes
+/// on to the new file depends on who else can write its directory:
+///
+/// | directory | owner | group | mode |
+/// |---|---|---|---|
+/// | only the caller (and root) can write it | kept where permitted (`fchown`; an unprivileged caller cannot give a file away: the file is then the caller's) | kept (as an unprivileged caller, `fchown(-1, gid)`, if it is one of the caller's groups) | kept, setuid and setgid included, whatever the umask |
+/// | another user can write it (group or other write bit, or another owner: `/tmp`, a shared group directory, another user's home as seen by root) | the caller's, always | kept only if the old file is the caller's own and the caller may (`fchown(-1, gid)`) | the old mode, at most the caller's default: [`AtomicFileOptions::mode`] minus the umask (so 0666 planted by another is 0644 under umask 022, 0600 with `mode(0o600)`; an executable needs `mode(0o777)` to stay one there) |
+///
+/// When the group cannot be kept, the new file is in the caller's group, and that group gets
+/// only what others get (0640 becomes 0600, 0644 stays 0644): never what the old group had.
+///
+/// Cost: none in the usual case (the new file is created with the old mode, and the `fstat`
+/// at commit shows owner, group and mode already right); otherwise one `fstat` of the
+/// directory's descriptor, and, only in a directory others can write when the creation did
+/// not show the umask, a read of `/proc/self/status` for it (where it cannot be read, a
+/// permission bit the creation did not show is left out).
+///
+/// POSIX ACLs and other extended attributes are not carried over. The old file's access ACL
+/// is dropped (the users and groups it named lose their access); if the directory has a
+/// default ACL, the new file gets it, as every file created there does, its named entries
+/// limited by the group bits of the mode (the ACL mask).
 ///
 /// # Security
 /// The temporary file is created with `O_EXCL|O_NOFOLLOW` under a random name. When it
 /// replaces an existing file it has our owner and group until the commit, so it is created
 /// with a mode that grants nobody more than the published file will: the owner's bits, and
 /// for group and others only what every class of the destination's mode grants (0644 stays
-/// 0644, 0640 starts as 0600), never setuid, setgid or sticky. A new file gets its final
-/// mode at creation.
+/// 0644, 0640 starts as 0600), never setuid, setgid or sticky, and nothing
+/// [`AtomicFileOptions::mode`] does not grant. A new file gets its final mode at creation.
+///
+/// In a directory others can write, whoever can write it may plant the destination (a file of
+/// theirs, a symlink, a hard link to a file they may link) before we replace it: what it
+/// plants never decides the new content's owner, and widens neither its group nor its mode
+/// beyond a new file's (see "Metadata"). They can still replace or remove the published
+/// file afterwards (unless the directory is sticky), as with any file there.
 ///
 /// # Platform notes
 /// | file system | guarantee |
@@ -577,8 +659,9 @@ pub struct AtomicFile {
     target: Destination,
     /// The temporary name in `target.dir`.
     temp: PathBuf,
-    /// The metadata to copy: an existing regular destination's.
-    meta: Option<EntryMeta>,
+    /// What the commit keeps of the file it replaces (an existing regular destination, or
+    /// the target of a symlink destination).
+    keep: Option<KeepMeta>,
     durable: bool,
     /// The temporary name is still ours to remove.
     armed: bool,
@@ -652,13 +735,31 @@ impl AtomicFile {
                 _ => {}
             }
         }
-        // Only an existing regular file's metadata is copied (at commit). A new file starts
+        // Only an existing regular file's metadata is kept (at commit). A symlink replaced as
+        // a link is not what readers of the name saw: its target was, so the target's mode
+        // caps the new file's (one more `fstatat`, for a symlink only). A new file starts
         // with its final mode (the umask applies).
+        let (meta, of_link_target) = match meta {
+            Some(m) if m.kind == MetaKind::Symlink => {
+                let pointed = sys::entry_meta_following(target.at())
+                    .map_err(|e| error::with_path(e, "inspect the target of", target.path()))?;
+                (pointed, true)
+            }
+            other => (other, false),
+        };
         let meta = meta.filter(|m| m.kind == MetaKind::File);
         let mode = match meta {
-            Some(m) => mode_until_commit(m.mode),
+            // Never more than a new file would be asked for: where the old file may have been
+            // planted, that is all the commit will keep.
+            Some(m) => mode_until_commit(m.mode) & options.mode,
             None => options.mode,
         };
+        let keep = meta.map(|meta| KeepMeta {
+            meta,
+            of_link_target,
+            new_mode: options.mode,
+            created_mode: mode,
+        });
         let mut prefix_buf = PrefixBuf::new();
         let prefix = prefix_buf.temp_prefix(target.name());
         let template = Template {
@@ -681,7 +782,7 @@ impl AtomicFile {
             named,
             target,
             temp,
-            meta,
+            keep,
             durable: options.durable,
             armed: true,
         })
@@ -734,8 +835,9 @@ impl AtomicFile {
 
     /// Replaces the destination with what was written, atomically and (by default) durably.
     ///
-    /// Sequence: copy the old file's owner, group and mode (if it was a regular file: `fstat`
-    /// the new file, then `fchown` and `fchmod` only as needed; usually neither),
+    /// Sequence: give the new file what it keeps of the old one (see "Metadata" on
+    /// [`AtomicFile`]: `fstat` the new file, then, only if something must change, `fstat` the
+    /// directory, `fchown` and `fchmod` as needed; usually none of them),
     /// `fsync` the file, `renameat` over the destination, `fsync` the directory.
     ///
     /// # Errors
@@ -831,8 +933,8 @@ impl AtomicFile {
             Rename::NoReplace => "commit (without replacing)",
             _ => "commit",
         };
-        if let Some(meta) = self.meta {
-            if let Err(e) = sys::set_owner_and_mode(&self.file, &meta) {
+        if let Some(keep) = self.keep {
+            if let Err(e) = sys::set_owner_and_mode(&self.file, &self.target.dir, &keep) {
                 let error = self.context(e, what, "copying the owner and mode failed");
                 return Err(CommitError::handed_back(error, self));
             }
@@ -1128,7 +1230,8 @@ handing_back_error!(CommitError, error);
 ///
 /// The same as [`AtomicFile::create`], `write_all`, [`commit`](AtomicFile::commit): see
 /// [`AtomicFile`] for the guarantees (old or new content at every instant, new content kept
-/// after a power cut once this returns `Ok`, owner and mode of an existing file kept, a
+/// after a power cut once this returns `Ok`, owner and mode of an existing file kept where
+/// nobody else can write the directory, else the caller's and at most a new file's mode, a
 /// symlink replaced as a link). [`AtomicFileOptions::write`] takes options.
 ///
 /// # Errors

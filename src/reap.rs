@@ -14,11 +14,19 @@
 //! removed before an object is published (`keep`, `persist*`), so a crash after that leaves
 //! an untagged file or directory, which no reaper touches.
 //!
+//! # Trust
+//! Anyone who may write a file, or a directory without the sticky bit, may set its `user.*`
+//! attributes, not only its owner. A tag is therefore judged only on an entry nobody but its
+//! owner may write (no group or other write bit; tempkit makes 0700 and 0600) that belongs to
+//! the uid the tag names, and only as read from the descriptor the entry is removed through.
+//!
 //! # Liveness (no ages)
 //! In this order: another machine id: skipped (its processes cannot be seen from here);
-//! another boot id: dead; another pid namespace: skipped; `/proc/<pid>/stat` missing: dead;
-//! state `Z` or `X` (a zombie holds no locks and runs no destructors): dead; another start
-//! time: dead (the pid was reused); else alive.
+//! another boot id: dead; another pid namespace, or a mounted `/proc` that shows another pid
+//! namespace's pids: skipped; `/proc/<pid>/stat` missing: dead; another start time: dead (the
+//! pid was reused); state `Z` or `X` (a zombie holds no locks and runs no destructors) with no
+//! other thread running: dead (a leader that called `pthread_exit` is a zombie while its
+//! other threads run: alive); else alive.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -159,11 +167,40 @@ enum Liveness {
     Unknown(String),
 }
 
-/// The liveness of `owner`, seen by `me`; `procs` caches `/proc/<pid>/stat` per pid.
+/// What the reaper knows of a pid: `/proc/<pid>/stat`, and for a zombie leader whether
+/// another of its threads still runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Process {
+    stat: sys::ProcStat,
+    /// Read only when `stat` says zombie (`Z` or `X`); `false` otherwise.
+    other_thread_alive: bool,
+}
+
+/// Reads what [`liveness`] needs of `pid`: `None` if there is no such process.
+fn process(pid: u32) -> io::Result<Option<Process>> {
+    let stat = match sys::process_stat(&pid.to_string())? {
+        Some(stat) => stat,
+        None => return Ok(None),
+    };
+    // Costs a listing of /proc/<pid>/task and a read per thread, on a zombie leader only.
+    let other_thread_alive = is_zombie(stat.state) && sys::other_thread_alive(pid)?;
+    Ok(Some(Process {
+        stat,
+        other_thread_alive,
+    }))
+}
+
+fn is_zombie(state: u8) -> bool {
+    state == b'Z' || state == b'X'
+}
+
+/// The liveness of `owner`, seen by `me`; `proc_ours` says whether the mounted `/proc`
+/// shows the pids of `me`'s pid namespace; `procs` caches [`process`] per pid.
 fn liveness(
     owner: &Owner,
     me: &Owner,
-    procs: &mut HashMap<u32, Option<sys::ProcStat>>,
+    proc_ours: bool,
+    procs: &mut HashMap<u32, Option<Process>>,
 ) -> io::Result<Liveness> {
     if owner.host != me.host {
         return Ok(Liveness::Unknown(format!(
@@ -182,24 +219,39 @@ fn liveness(
             owner.pidns
         )));
     }
+    // The tag's pid is one of our namespace, but /proc may show another one's pids (a pid
+    // namespace entered without mounting its own /proc): there, /proc/<pid> is a stranger.
+    if !proc_ours {
+        return Ok(Liveness::Unknown(
+            "the mounted /proc shows another pid namespace's processes: the owner cannot be \
+             checked from here"
+                .into(),
+        ));
+    }
     let pid = owner.pid;
-    let stat = match procs.get(&pid) {
-        Some(stat) => *stat,
+    let found = match procs.get(&pid) {
+        Some(found) => *found,
         None => {
-            let stat = sys::process_stat(&pid.to_string())?;
-            procs.insert(pid, stat);
-            stat
+            let found = process(pid)?;
+            procs.insert(pid, found);
+            found
         }
     };
-    Ok(match stat {
+    Ok(match found {
         None => Liveness::Dead(format!("owner {} is dead (no such process)", pid)),
-        Some(st) if st.state == b'Z' || st.state == b'X' => {
-            Liveness::Dead(format!("owner {} is dead (a zombie)", pid))
-        }
-        Some(st) if st.start != owner.start => Liveness::Dead(format!(
+        Some(p) if p.stat.start != owner.start => Liveness::Dead(format!(
             "owner {} is dead (pid reused: another start time)",
             pid
         )),
+        // A process lives while any of its threads does: a leader that called pthread_exit
+        // is a zombie while the others run.
+        Some(p) if is_zombie(p.stat.state) && p.other_thread_alive => Liveness::Alive(format!(
+            "owner {} is alive (its main thread has exited, another thread runs)",
+            pid
+        )),
+        Some(p) if is_zombie(p.stat.state) => {
+            Liveness::Dead(format!("owner {} is dead (a zombie)", pid))
+        }
         Some(_) => Liveness::Alive(format!("owner {} is alive", pid)),
     })
 }
@@ -333,17 +385,26 @@ impl ReapOptions {
 /// An entry is removed only if all hold: it is a directory or a regular file (never a
 /// symlink; a file with other hard links neither); it carries a tempkit owner tag (see
 /// [`Builder::reapable`](crate::Builder::reapable)); the tag names its own device and inode
-/// (a copy that carried the tag along does not); it belongs to the effective user; the tag's
-/// machine and pid namespace are this process's, so liveness can be checked; and the owner is
-/// dead: another boot, no process with its pid, a zombie, or a process with its pid but
-/// another start time. No age rule is involved anywhere.
+/// (a copy that carried the tag along does not); nobody but its owner may write it (no group
+/// or other write bit: anyone who may write an entry may set its tag); it belongs to the uid
+/// the tag names, and that is the effective user; the tag's machine and pid namespace are
+/// this process's, and the mounted `/proc` shows this pid namespace, so liveness can be
+/// checked; and the owner is dead: another boot, no process with its pid, a process with its
+/// pid but another start time, or a zombie none of whose threads runs. No age rule is
+/// involved anywhere.
 ///
 /// Removal is that of [`TemporaryDirectory::cleanup`](crate::TemporaryDirectory::cleanup):
-/// descriptor-relative, never following a symlink. Before removing, the entry is opened
-/// without following links, locked with `flock(LOCK_EX|LOCK_NB)` (a held lock means a
-/// live holder or another reaper: skipped), and the name checked to still refer to the tagged
-/// inode; so two reapers at once never fail and remove each entry once, and an entry swapped
-/// meanwhile is left alone. [`ReapOptions`] gives the reason for each entry.
+/// descriptor-relative, never following a symlink. The entry is judged on one descriptor
+/// opened without following links (its `fstat` and its tag), then locked with
+/// `flock(LOCK_EX|LOCK_NB)` (a held lock means a live holder or another reaper: skipped); under
+/// the lock its `fstat` must be unchanged (ctime included) and its name must still refer to
+/// it; so two reapers at once never fail and remove each entry once, and an entry swapped or
+/// changed meanwhile is left alone. [`ReapOptions`] gives the reason for each entry.
+///
+/// Costs, per entry: one `lgetxattr` (all an untagged entry costs); for a tagged one also
+/// `fstatat`, `openat`, `fstat` and `fgetxattr`; for a dead owner's also `flock`, `fstat`,
+/// `fstatat` and the removal. Per reap: one read of `/proc/self/status`; per owner pid, one
+/// read of its `/proc/<pid>/stat`, and for a zombie leader a listing of its threads.
 ///
 /// # Errors
 /// If `dir` cannot be opened or listed, or this process's identity cannot be read. An entry
@@ -381,13 +442,17 @@ struct Reaper<'a> {
     options: &'a ReapOptions,
     /// Our identity; `None` where it cannot be read (then no tag can be judged).
     me: Option<Arc<Owner>>,
+    /// Whether the mounted `/proc` shows our pid namespace's pids: read once, when the first
+    /// tag gets that far (one read of `/proc/self/status` per reap).
+    proc_ours: Option<bool>,
     euid: u32,
-    procs: HashMap<u32, Option<sys::ProcStat>>,
+    procs: HashMap<u32, Option<Process>>,
 }
 
 /// What became of an entry after the checks before removal.
 enum Judged {
-    Reap(Tag, Stat, String),
+    /// A dead owner's entry, open as `held`, whose `fstat` was `stat`.
+    Reap(sys::Handle, Stat, String),
     Skip(String),
     /// Gone meanwhile (another reaper): not listed.
     Gone,
@@ -402,6 +467,7 @@ impl<'a> Reaper<'a> {
             handle,
             options,
             me: me().ok(),
+            proc_ours: None,
             euid: sys::euid(),
             procs: HashMap::new(),
         })
@@ -432,15 +498,15 @@ impl<'a> Reaper<'a> {
                 reason,
             })
         };
-        let (tag, stat, reason) = match self.judge(name, &path) {
-            Judged::Reap(tag, stat, reason) => (tag, stat, reason),
+        let (held, stat, reason) = match self.judge(name, &path) {
+            Judged::Reap(held, stat, reason) => (held, stat, reason),
             Judged::Skip(reason) => return entry(ReapOutcome::Skipped, reason),
             Judged::Gone => return None,
         };
         if self.options.dry_run {
             return entry(ReapOutcome::WouldRemove, reason);
         }
-        match self.remove(name, &path, &tag, &stat) {
+        match self.remove(name, &path, held, &stat) {
             Ok(Removal::Done) => entry(ReapOutcome::Removed, reason),
             Ok(Removal::Gone) => None,
             Ok(Removal::Skip(why)) => entry(ReapOutcome::Skipped, why),
@@ -448,10 +514,12 @@ impl<'a> Reaper<'a> {
         }
     }
 
-    /// Reads the tag and decides, without opening anything.
+    /// Reads the tag and decides. Every fact the decision rests on (kind, owner, mode, link
+    /// count, inode, tag) is read from one open descriptor of the entry, so a name swapped
+    /// meanwhile cannot lend one inode's tag to another.
     fn judge(&mut self, name: &sys::Name, path: &Path) -> Judged {
         // One system call for the common case, an untagged entry; never follows a link.
-        let bytes = match sys::get_tag_path(path) {
+        let by_path = match sys::get_tag_path(path) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Judged::Skip(UNTAGGED.into()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
@@ -460,14 +528,41 @@ impl<'a> Reaper<'a> {
             // changed. Left alone.
             Err(e) => return Judged::Skip(format!("cannot read its tag: {}", e)),
         };
-        let tag = match Tag::parse(&bytes) {
-            Some(tag) => tag,
-            None => return Judged::Skip("unreadable tag".into()),
-        };
-        let stat = match sys::stat_at(&self.handle, name) {
+        #[cfg(test)]
+        hooks::after_tag_by_path(path);
+        // The kind decides how to open it; a symlink, a FIFO or a device is never opened.
+        let named = match sys::stat_at(&self.handle, name) {
             Ok(stat) => stat,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
             Err(e) => return Judged::Skip(format!("cannot stat it: {}", e)),
+        };
+        if let Some(why) = refuse_kind(&named) {
+            return Judged::Skip(why);
+        }
+        let held = match sys::open_entry(&self.handle, name, named.kind == StatKind::Dir) {
+            Ok(held) => held,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Gone,
+            Err(e) if sys::is_not_dir(&e) => return Judged::Skip(CHANGED.into()),
+            Err(e) => return Judged::Skip(format!("cannot open it: {}", e)),
+        };
+        let stat = match sys::stat_fd(held.fd()) {
+            Ok(stat) => stat,
+            Err(e) => return Judged::Skip(format!("cannot stat it: {}", e)),
+        };
+        if stat.dev != named.dev || stat.ino != named.ino {
+            return Judged::Skip(CHANGED.into());
+        }
+        // Read after the fstat: a tag written after it moves the ctime, which the check
+        // under the lock compares.
+        let tag = match sys::get_tag(held.fd()) {
+            // The tag read by path may have been another inode's.
+            Ok(Some(bytes)) if bytes != by_path => return Judged::Skip(CHANGED.into()),
+            Ok(Some(bytes)) => match Tag::parse(&bytes) {
+                Some(tag) => tag,
+                None => return Judged::Skip("unreadable tag".into()),
+            },
+            Ok(None) => return Judged::Skip(UNTAGGED.into()),
+            Err(e) => return Judged::Skip(format!("cannot read its tag: {}", e)),
         };
         if let Some(why) = self.refuse(&tag, &stat) {
             return Judged::Skip(why);
@@ -476,52 +571,60 @@ impl<'a> Reaper<'a> {
             Some(me) => Arc::clone(me),
             None => return Judged::Skip("cannot read this process's own identity".into()),
         };
-        match liveness(&tag.owner, &me, &mut self.procs) {
-            Ok(Liveness::Dead(why)) => Judged::Reap(tag, stat, why),
+        let proc_ours = *self.proc_ours.get_or_insert_with(sys::proc_shows_our_pids);
+        match liveness(&tag.owner, &me, proc_ours, &mut self.procs) {
+            Ok(Liveness::Dead(why)) => Judged::Reap(held, stat, why),
             Ok(Liveness::Alive(why)) | Ok(Liveness::Unknown(why)) => Judged::Skip(why),
             Err(e) => Judged::Skip(format!("cannot check the owner: {}", e)),
         }
     }
 
-    /// Why an entry with this tag and this `stat` is not ours to judge, if it is not.
+    /// Why an entry with this tag and this `stat` (of its open descriptor) is not ours to
+    /// judge, if it is not.
     fn refuse(&self, tag: &Tag, stat: &Stat) -> Option<String> {
-        match stat.kind {
-            StatKind::Dir => {}
-            StatKind::File if stat.nlink > 1 => return Some("a file with other hard links".into()),
-            StatKind::File => {}
-            StatKind::Symlink => return Some("a symlink".into()),
-            StatKind::Other => return Some("not a file or directory".into()),
+        if let Some(why) = refuse_kind(stat) {
+            return Some(why);
         }
         if tag.dev != stat.dev || tag.ino != stat.ino {
             return Some("the tag names another inode (a copy or a moved tag)".into());
         }
-        if stat.uid != self.euid {
-            if !self.options.all_users {
-                return Some(format!("another user's (uid {})", stat.uid));
-            }
-            if tag.uid != stat.uid {
-                return Some(format!(
-                    "the tag names uid {}, the owner is uid {}",
-                    tag.uid, stat.uid
-                ));
-            }
+        // Anyone who may write an entry may set its user.* attributes (on a file, and on a
+        // directory without the sticky bit), the owner or not: a tag is its owner's word only
+        // where nobody else may write. A POSIX ACL granting anyone write shows in the group
+        // bits (its mask). tempkit makes 0700 and 0600.
+        if stat.mode & 0o022 != 0 {
+            return Some(format!(
+                "writable by others (mode {:04o}): its tag may be forged",
+                stat.mode
+            ));
+        }
+        // The tag names the uid that made the entry; an entry owned by another was given
+        // away (chown) or tagged by someone else.
+        if tag.uid != stat.uid {
+            return Some(format!(
+                "the tag names uid {}, the owner is uid {}",
+                tag.uid, stat.uid
+            ));
+        }
+        if stat.uid != self.euid && !self.options.all_users {
+            return Some(format!("another user's (uid {})", stat.uid));
         }
         None
     }
 
-    /// Opens, locks, re-checks and removes a dead owner's entry.
-    fn remove(&self, name: &sys::Name, path: &Path, tag: &Tag, stat: &Stat) -> io::Result<Removal> {
+    /// Locks, re-checks and removes a dead owner's entry, open as `held`, whose `fstat` was
+    /// `stat` when it was judged.
+    fn remove(
+        &self,
+        name: &sys::Name,
+        path: &Path,
+        held: sys::Handle,
+        stat: &Stat,
+    ) -> io::Result<Removal> {
         let is_dir = stat.kind == StatKind::Dir;
-        let same = |found: &Stat| found.dev == tag.dev && found.ino == tag.ino;
-        let held = match sys::open_entry(&self.handle, name, is_dir) {
-            Ok(held) => held,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Removal::Gone),
-            Err(e) if sys::is_not_dir(&e) => return Ok(Removal::Skip(CHANGED.into())),
-            Err(e) => return Err(error::with_path(e, "open", path)),
-        };
-        if !same(&sys::stat_fd(held.fd()).map_err(|e| error::with_path(e, "stat", path))?) {
-            return Ok(Removal::Skip(CHANGED.into()));
-        }
+        let same = |found: &Stat| found.dev == stat.dev && found.ino == stat.ino;
+        #[cfg(test)]
+        hooks::before_lock(path);
         match sys::try_lock_exclusive(held.fd()) {
             Ok(true) => {}
             Ok(false) => {
@@ -531,7 +634,14 @@ impl<'a> Reaper<'a> {
             }
             Err(e) => return Err(error::with_path(e, "lock", path)),
         }
-        // Locked: another reaper that got here first has removed the name by now.
+        // Under the lock: nothing about the inode changed since it was judged (its mode,
+        // owner, links and tag move the ctime) ...
+        let now = sys::stat_fd(held.fd()).map_err(|e| error::with_path(e, "stat", path))?;
+        if now != *stat {
+            return Ok(Removal::Skip(CHANGED.into()));
+        }
+        // ... and its name still refers to it: another reaper that got here first has
+        // removed the name by now.
         match sys::stat_at(&self.handle, name) {
             Ok(found) if same(&found) => {}
             Ok(_) => return Ok(Removal::Skip(CHANGED.into())),
@@ -564,6 +674,18 @@ impl<'a> Reaper<'a> {
     }
 }
 
+/// Why an entry of this kind is never judged, if it is not: only directories and regular
+/// files with one link (a hard link elsewhere is a name the tag's owner may not have made).
+fn refuse_kind(stat: &Stat) -> Option<String> {
+    match stat.kind {
+        StatKind::Dir => None,
+        StatKind::File if stat.nlink > 1 => Some("a file with other hard links".into()),
+        StatKind::File => None,
+        StatKind::Symlink => Some("a symlink".into()),
+        StatKind::Other => Some("not a file or directory".into()),
+    }
+}
+
 const CHANGED: &str = "changed during the reap: left alone";
 
 enum Removal {
@@ -585,12 +707,32 @@ mod hooks {
         pub(super) static BEFORE_REMOVAL: RefCell<Option<Hook>> = RefCell::new(None);
     }
 
-    pub(super) fn before_removal(path: &Path) {
-        BEFORE_REMOVAL.with(|hook| {
+    thread_local! {
+        pub(super) static AFTER_TAG_BY_PATH: RefCell<Option<Hook>> = RefCell::new(None);
+        pub(super) static BEFORE_LOCK: RefCell<Option<Hook>> = RefCell::new(None);
+    }
+
+    fn call(hook: &'static std::thread::LocalKey<RefCell<Option<Hook>>>, path: &Path) {
+        hook.with(|hook| {
             if let Some(hook) = hook.borrow_mut().as_mut() {
                 hook(path);
             }
         });
+    }
+
+    /// After the tag was read by path, before anything else.
+    pub(super) fn after_tag_by_path(path: &Path) {
+        call(&AFTER_TAG_BY_PATH, path)
+    }
+
+    /// After the entry was judged on its descriptor, before it is locked.
+    pub(super) fn before_lock(path: &Path) {
+        call(&BEFORE_LOCK, path)
+    }
+
+    /// After the last check, before the removal.
+    pub(super) fn before_removal(path: &Path) {
+        call(&BEFORE_REMOVAL, path)
     }
 }
 
@@ -637,59 +779,73 @@ mod tests {
     #[test]
     fn liveness_follows_machine_boot_namespace_and_process() {
         let me = owner();
-        let mut procs = HashMap::new();
-        procs.insert(
-            42,
-            Some(sys::ProcStat {
-                state: b'S',
-                start: 1000,
-            }),
-        );
-        procs.insert(
-            43,
-            Some(sys::ProcStat {
-                state: b'Z',
-                start: 1000,
-            }),
-        );
-        procs.insert(
-            44,
-            Some(sys::ProcStat {
-                state: b'R',
-                start: 2000,
-            }),
-        );
-        procs.insert(45, None);
-        let check = |o: Owner, procs: &mut HashMap<u32, Option<sys::ProcStat>>| match liveness(
-            &o, &me, procs,
-        )
-        .unwrap()
-        {
-            Liveness::Dead(_) => "dead",
-            Liveness::Alive(_) => "alive",
-            Liveness::Unknown(_) => "unknown",
+        let process = |state: u8, start: u64, other_thread_alive: bool| {
+            Some(Process {
+                stat: sys::ProcStat { state, start },
+                other_thread_alive,
+            })
         };
+        let mut procs = HashMap::new();
+        procs.insert(42, process(b'S', 1000, false));
+        procs.insert(43, process(b'Z', 1000, false));
+        procs.insert(44, process(b'R', 2000, false));
+        procs.insert(45, None);
+        // A leader that called pthread_exit: a zombie while another thread runs.
+        procs.insert(46, process(b'Z', 1000, true));
+        procs.insert(47, process(b'X', 1000, true));
+        // A reused pid whose new process is such a leader: still reused.
+        procs.insert(48, process(b'Z', 2000, true));
+        let check =
+            |o: Owner, proc_ours: bool, procs: &mut HashMap<u32, Option<Process>>| match liveness(
+                &o, &me, proc_ours, procs,
+            )
+            .unwrap()
+            {
+                Liveness::Dead(_) => "dead",
+                Liveness::Alive(_) => "alive",
+                Liveness::Unknown(_) => "unknown",
+            };
         let with = |f: &dyn Fn(&mut Owner)| {
             let mut o = owner();
             f(&mut o);
             o
         };
-        assert_eq!(check(owner(), &mut procs), "alive");
+        assert_eq!(check(owner(), true, &mut procs), "alive");
         assert_eq!(
-            check(with(&|o| o.host = "m2".into()), &mut procs),
+            check(with(&|o| o.host = "m2".into()), true, &mut procs),
             "unknown"
         );
-        assert_eq!(check(with(&|o| o.boot = "b2".into()), &mut procs), "dead");
-        assert_eq!(check(with(&|o| o.pidns = 8), &mut procs), "unknown");
-        assert_eq!(check(with(&|o| o.pid = 43), &mut procs), "dead");
-        assert_eq!(check(with(&|o| o.pid = 44), &mut procs), "dead");
-        assert_eq!(check(with(&|o| o.pid = 45), &mut procs), "dead");
+        assert_eq!(
+            check(with(&|o| o.boot = "b2".into()), true, &mut procs),
+            "dead"
+        );
+        assert_eq!(check(with(&|o| o.pidns = 8), true, &mut procs), "unknown");
+        assert_eq!(check(with(&|o| o.pid = 43), true, &mut procs), "dead");
+        assert_eq!(check(with(&|o| o.pid = 44), true, &mut procs), "dead");
+        assert_eq!(check(with(&|o| o.pid = 45), true, &mut procs), "dead");
+        assert_eq!(check(with(&|o| o.pid = 46), true, &mut procs), "alive");
+        assert_eq!(check(with(&|o| o.pid = 47), true, &mut procs), "alive");
+        assert_eq!(check(with(&|o| o.pid = 48), true, &mut procs), "dead");
         // Another machine wins over another boot: never judged.
         let foreign = with(&|o| {
             o.host = "m2".into();
             o.boot = "b2".into()
         });
-        assert_eq!(check(foreign, &mut procs), "unknown");
+        assert_eq!(check(foreign, true, &mut procs), "unknown");
+        // A /proc of another pid namespace tells nothing about our pids, dead or alive; an
+        // ended boot needs no /proc.
+        for pid in [42, 43, 44, 45, 46] {
+            assert_eq!(
+                check(with(&|o| o.pid = pid), false, &mut procs),
+                "unknown",
+                "pid {}",
+                pid
+            );
+        }
+        assert_eq!(
+            check(with(&|o| o.boot = "b2".into()), false, &mut procs),
+            "dead"
+        );
     }
 
     #[test]
@@ -725,10 +881,7 @@ mod tests {
     /// of an entry and its removal.
     #[cfg(target_os = "linux")]
     fn reap_with_swap(dir: &Path, swap: impl FnMut(&Path) + 'static) -> Vec<ReapEntry> {
-        hooks::BEFORE_REMOVAL.with(|h| *h.borrow_mut() = Some(Box::new(swap)));
-        let entries = ReapOptions::new().reap(dir);
-        hooks::BEFORE_REMOVAL.with(|h| *h.borrow_mut() = None);
-        entries.unwrap()
+        reap_with_hook(&hooks::BEFORE_REMOVAL, dir, swap)
     }
 
     #[cfg(target_os = "linux")]
@@ -750,6 +903,134 @@ mod tests {
             std::fs::read(outside.join("sub/precious")).unwrap(),
             b"mine"
         );
+    }
+
+    /// Runs a real reap of `dir` with `hook` set as `which` (one of the failpoints).
+    #[cfg(target_os = "linux")]
+    fn reap_with_hook(
+        which: &'static std::thread::LocalKey<std::cell::RefCell<Option<hooks::Hook>>>,
+        dir: &Path,
+        hook: impl FnMut(&Path) + 'static,
+    ) -> Vec<ReapEntry> {
+        which.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        let entries = ReapOptions::new().reap(dir);
+        which.with(|h| *h.borrow_mut() = None);
+        entries.unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn only(entries: &[ReapEntry]) -> &ReapEntry {
+        assert_eq!(entries.len(), 1, "{:?}", entries);
+        &entries[0]
+    }
+
+    /// The tag is read from the descriptor the entry is judged and removed through: a name
+    /// that named a forged tag's holder when it was read by path, and names an untagged
+    /// victim when it is opened, leaves the victim alone (it would be removed if the tag read
+    /// by path were trusted: the forgery names the victim's inode, owner and a dead owner).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_tag_is_read_from_the_opened_entry_not_from_the_name() {
+        let (base, dir, _outside) = scratch("swap-tag");
+        let victim = base.join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        std::fs::write(victim.join("precious"), b"mine").unwrap();
+        let decoy = dead_dir(&dir, "decoy");
+        let vstat = sys::stat_path(&victim).unwrap();
+        let held = sys::open_dir_handle(&decoy).unwrap();
+        let text = String::from_utf8(sys::get_tag_path(&decoy).unwrap().unwrap()).unwrap();
+        let forged = text
+            .split(' ')
+            .map(|w| match w.split_once('=') {
+                Some(("dev", _)) => format!("dev={}", vstat.dev),
+                Some(("ino", _)) => format!("ino={}", vstat.ino),
+                _ => w.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        sys::set_tag(held.fd(), forged.as_bytes()).unwrap();
+        drop(held);
+        let (v, d) = (victim.clone(), decoy.clone());
+        let entries = reap_with_hook(&hooks::AFTER_TAG_BY_PATH, &dir, move |path| {
+            assert_eq!(path, d);
+            // The victim takes the decoy's name (an empty directory is replaced).
+            std::fs::rename(&v, &d).unwrap();
+        });
+        let entry = only(&entries);
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+        assert_eq!(entry.reason(), UNTAGGED);
+        assert_eq!(std::fs::read(decoy.join("precious")).unwrap(), b"mine");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// A change to the entry between its judging and its removal (here its mode widened, as
+    /// its owner or root could) is seen under the lock: left alone.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn an_entry_changed_after_its_judging_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let (base, dir, _outside) = scratch("chmod");
+        let victim = dead_dir(&dir, "victim");
+        let v = victim.clone();
+        let entries = reap_with_hook(&hooks::BEFORE_LOCK, &dir, move |_| {
+            std::fs::set_permissions(&v, std::fs::Permissions::from_mode(0o777)).unwrap();
+        });
+        let entry = only(&entries);
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+        assert_eq!(entry.reason(), CHANGED);
+        assert!(victim.is_dir());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// A tagged file with another name elsewhere (a hard link: a name its owner may not have
+    /// made, and whose removal would not free it) is left alone.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_file_with_another_hard_link_is_left_alone() {
+        let (base, dir, _outside) = scratch("link");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"x").unwrap();
+        let file = std::fs::File::open(&victim).unwrap();
+        let stat = sys::stat_fd(sys::file_fd(&file)).unwrap();
+        let mut owner = (*me().unwrap()).clone();
+        owner.boot = "another-boot".into();
+        let tag = Tag {
+            owner,
+            uid: stat.uid,
+            dev: stat.dev,
+            ino: stat.ino,
+        };
+        sys::set_tag(sys::file_fd(&file), tag.encode().as_bytes()).unwrap();
+        std::fs::hard_link(&victim, base.join("elsewhere")).unwrap();
+        let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+        assert!(entry.reason().contains("hard links"), "{}", entry);
+        assert!(victim.is_file());
+        // Control: with its one name, it goes.
+        std::fs::remove_file(base.join("elsewhere")).unwrap();
+        let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
+        assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// A dead owner's entry that someone holds a `flock` on (a live process it was handed
+    /// to, or another reaper) is left alone.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_locked_entry_is_left_alone() {
+        let (base, dir, _outside) = scratch("locked");
+        let victim = dead_dir(&dir, "victim");
+        let holder = sys::open_dir_handle(&victim).unwrap();
+        sys::lock_shared(holder.fd()).unwrap();
+        let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+        assert!(entry.reason().starts_with("locked"), "{}", entry);
+        assert!(victim.is_dir());
+        drop(holder);
+        let entry = ReapOptions::new().reap(&dir).unwrap().remove(0);
+        assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
+        assert!(!victim.exists());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

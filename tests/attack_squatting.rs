@@ -20,14 +20,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use common::child::{child_args, Child};
 use common::creators::{self, Creator};
-use common::{as_nobody, list, Scratch};
+use common::{list, Scratch};
 
 /// Python's alphabet: the 37 names a random part of length 1 can take.
 const ALPHABET: &[u8; 37] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
 
-/// How long a round may take before the child is killed (a blocked FIFO open).
-const ALARM_SECONDS: u32 = 120;
+/// How long the 37 rounds of one creator and trap may take before the child process running
+/// them is killed (a blocked FIFO open).
+const CHILD_SECONDS: u64 = 120;
 
 #[derive(Clone, Copy, Debug)]
 enum Trap {
@@ -38,6 +40,14 @@ enum Trap {
 }
 
 impl Trap {
+    /// The trap called `name` (its `Debug` form), as a child process is given it.
+    fn named(name: &str) -> Trap {
+        [Trap::Symlink, Trap::HardLink, Trap::Directory, Trap::Fifo]
+            .into_iter()
+            .find(|t| format!("{:?}", t) == name)
+            .unwrap_or_else(|| panic!("no trap called {:?}", name))
+    }
+
     fn plant(self, at: &Path, victim: &Path) -> io::Result<()> {
         match self {
             Trap::Symlink => std::os::unix::fs::symlink(victim, at),
@@ -98,8 +108,6 @@ const VICTIM_CONTENTS: &[u8] = b"the victim's precious data\n";
 
 /// Runs the 37 rounds of `trap` against `creator`, as the current (unprivileged) user.
 fn attack(scratch: &Path, creator: &Creator, trap: Trap) {
-    // SAFETY: alarm has no preconditions; it only arms a timer for this child.
-    unsafe { libc::alarm(ALARM_SECONDS) };
     let victim_dir = scratch.join("victim");
     std::fs::create_dir(&victim_dir).unwrap();
     let victim = victim_dir.join("victim");
@@ -210,20 +218,33 @@ fn attack(scratch: &Path, creator: &Creator, trap: Trap) {
     );
 }
 
+/// Runs [`attack`] for every creator with `trap`, each in a fresh process as the
+/// unprivileged user (see [`child_attacks`]).
 fn run(trap: Trap) {
     for creator in creators::all() {
         let scratch = Scratch::for_nobody();
-        let path = scratch.path().to_owned();
-        assert!(
-            as_nobody(|| {
-                attack(&path, &creator, trap);
-                true
-            }),
-            "{} with {:?} traps: see the child's panic above",
-            creator.name,
-            trap
-        );
+        Child::new("child_attacks")
+            .arg(scratch.path())
+            .arg(creator.name)
+            .arg(format!("{:?}", trap))
+            .as_nobody()
+            .timeout(std::time::Duration::from_secs(CHILD_SECONDS))
+            .assert_passes();
     }
+}
+
+/// The child of [`run`], as the unprivileged user: the attack with the trap (its `Debug`
+/// name) on the creator (its name) given, in the scratch directory given.
+#[test]
+#[ignore]
+fn child_attacks() {
+    let args = child_args();
+    let name = args[1].to_str().unwrap();
+    let creator = creators::all()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no creator called {:?}", name));
+    attack(&args[0], &creator, Trap::named(args[2].to_str().unwrap()));
 }
 
 #[test]
@@ -250,7 +271,11 @@ fn fifos_are_never_opened() {
 fn no_candidate_name_is_ever_opened_without_o_excl() {
     // An open that changes nothing (read-only, through a symlink or a hard link) leaves the
     // victim's snapshot as it was: only the system calls show it. Re-run the symlink and hard
-    // link attacks under strace and check every open of a name in the shared directory.
+    // link attacks under strace and check every open of a name in the shared directory (the
+    // attacks' child processes are traced too: `strace -f`).
+    if !common::need::strace() {
+        return;
+    }
     for test in [
         "symlinks_to_a_victim_are_never_followed",
         "hard_links_to_a_victim_are_never_opened",

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use common::child::{child_arg, run_child};
+use common::child::{child_arg, run_child, Child};
 use common::{is_root, Scratch, NOBODY};
 
 /// What the recording hook saw: path, error kind, is_dir, while_panicking, Display.
@@ -235,11 +235,22 @@ fn the_default_hook_prints_one_line_and_ignore_cleanup_errors_is_silent() {
         "tempkit: temporary directory `{}` was not removed on drop: failed to remove `{}/f`: ",
         dir, dir
     );
-    let lines = run.lines_with("tempkit: ");
+    // The report goes straight to the process's stderr (not captured), maybe on the line
+    // where libtest wrote `test NAME ... `: read from its marker on.
+    let lines: Vec<&str> = run
+        .lines_with("tempkit: ")
+        .into_iter()
+        .map(from_marker)
+        .collect();
     assert_eq!(lines.len(), 2, "{}", run.output); // the report, and the kept line
     assert!(lines[0].starts_with(&want), "{:?}\n{}", lines[0], want);
     assert!(lines[0].ends_with("Operation not permitted (os error 1)"));
     assert!(lines[1].starts_with("tempkit: kept "), "{}", lines[1]);
+}
+
+/// `line` from its `tempkit: ` on.
+fn from_marker(line: &str) -> &str {
+    &line[line.find("tempkit: ").unwrap()..]
 }
 
 /// As the unprivileged user: the directory holds `sub/f`, owned by root (planted before the
@@ -282,4 +293,52 @@ fn the_hook_reports_a_root_owned_entry_the_unprivileged_owner_cannot_remove() {
     assert_eq!(left.len(), 1, "{:?}", left);
     let sub = scratch.path().join(&left[0]).join("sub");
     assert_eq!(std::fs::read_to_string(sub.join("f")).unwrap(), "root's");
+}
+
+/// The thread that panics holds std's stderr lock (`std::io::stderr().lock()`) while a
+/// directory that cannot be removed is dropped by the unwinding: the default hook, on a
+/// thread of its own, must not wait for that lock, which is released only after the drop.
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_default_hook_while_the_panicking_thread_holds_stderr() {
+    let panicking = std::thread::spawn(|| {
+        let _stderr = io::stderr().lock();
+        // Dropped before the lock (declared after it), while unwinding.
+        let dir = dir_that_cannot_be_removed(&mut tempkit::Builder::new());
+        println!("dir: {}", dir.path().display());
+        panic!("the thread panics holding stderr's lock");
+    });
+    assert!(panicking.join().is_err());
+    println!("the unwinding drop returned");
+}
+
+#[test]
+fn the_default_hook_never_waits_for_stderrs_lock_held_by_the_panicking_thread() {
+    let scratch = ImmutableScratch::new();
+    // `nocapture`: libtest's output capture, which the hook's thread inherits, would take
+    // `eprintln!` away from the real stderr and its lock. Seconds when it works; forever when
+    // the hook waits for the lock (then the child is killed and this test fails).
+    let limit = std::time::Duration::from_secs(30);
+    let run = Child::new("child_default_hook_while_the_panicking_thread_holds_stderr")
+        .arg(scratch.path())
+        .nocapture()
+        .timeout(limit)
+        .assert_passes();
+    let output = &run.output;
+    assert!(output.contains("the unwinding drop returned"), "{}", output);
+    let dir = output
+        .lines()
+        .find_map(|l| l.split_once("dir: ").map(|(_, dir)| dir))
+        .unwrap_or_else(|| panic!("{}", output));
+    let want = format!(
+        "tempkit: temporary directory `{}` was not removed on drop (while panicking): failed \
+         to remove `{}/f`: Operation not permitted (os error 1)",
+        dir, dir
+    );
+    let reports: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("tempkit: "))
+        .map(from_marker)
+        .collect();
+    assert_eq!(reports, [want.as_str()], "{}", output);
 }

@@ -1,5 +1,5 @@
-//! Disk full: with a file size limit (`RLIMIT_FSIZE`, in a forked child that ignores
-//! `SIGXFSZ`), writes past the limit fail with an error, and nothing written before is lost.
+//! Disk full: with a file size limit (`RLIMIT_FSIZE`, in a child test alone in its process,
+//! which ignores `SIGXFSZ`), writes past the limit fail with an error, and nothing written before is lost.
 //! A spooled file whose rollover cannot be written keeps its bytes in memory, intact. The same
 //! on a really full disk: a small tmpfs mounted by the test (as root, which CI is).
 
@@ -11,7 +11,8 @@ mod common;
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use common::{in_child, Scratch};
+use common::child::{child_args, Child};
+use common::Scratch;
 
 /// The file size limit of the children.
 const LIMIT: usize = 64 * 1024;
@@ -23,22 +24,26 @@ fn pattern(seed: u8, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Runs `body` in a child whose files cannot grow past `LIMIT` bytes.
-fn with_size_limit(body: impl FnOnce() -> bool) -> bool {
-    in_child(
-        || {
-            let limit = libc::rlimit {
-                rlim_cur: LIMIT as libc::rlim_t,
-                rlim_max: LIMIT as libc::rlim_t,
-            };
-            // SAFETY: plain system calls in the child; `limit` is a valid rlimit.
-            unsafe {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
-            }
-        },
-        body,
-    )
+/// Runs the child test `test` in a fresh process, given `dir`; it calls [`size_limited`]
+/// first.
+fn with_size_limit(test: &str, dir: &std::path::Path) {
+    Child::new(test).arg(dir).assert_passes();
+}
+
+/// In a child test (alone in its process): its files cannot grow past `LIMIT` bytes, and a
+/// write past that fails instead of raising `SIGXFSZ`. Returns the directory its parent gave.
+fn size_limited() -> std::path::PathBuf {
+    let limit = libc::rlimit {
+        rlim_cur: LIMIT as libc::rlim_t,
+        rlim_max: LIMIT as libc::rlim_t,
+    };
+    // SAFETY: plain system calls; `limit` is a valid rlimit. The child test is alone in its
+    // process, so the limit and the ignored signal touch no other test.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+    child_args()[0].clone()
 }
 
 /// Whether `e` is, or wraps with its kind kept, the OS's "file too large" (EFBIG).
@@ -84,91 +89,106 @@ fn overflow_with<F: Read + Write + Seek>(
 #[test]
 fn a_full_named_file_fails_the_write_and_keeps_what_was_written() {
     let scratch = Scratch::new();
-    let dir = scratch.path().to_owned();
-    assert!(with_size_limit(|| {
-        let mut file = tempkit::Builder::new()
-            .dir(&dir)
-            .named_temporary_file()
-            .unwrap();
-        overflow_then_read_back(&mut file);
-        // The same bytes by name, through another handle.
-        let by_name = std::fs::read(file.path()).unwrap();
-        assert_eq!(&by_name[..LIMIT / 2], &pattern(1, LIMIT / 2)[..]);
-        true
-    }));
+    with_size_limit("child_full_named_file", scratch.path());
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+#[ignore]
+fn child_full_named_file() {
+    let dir = size_limited();
+    let mut file = tempkit::Builder::new()
+        .dir(&dir)
+        .named_temporary_file()
+        .unwrap();
+    overflow_then_read_back(&mut file);
+    // The same bytes by name, through another handle.
+    let by_name = std::fs::read(file.path()).unwrap();
+    assert_eq!(&by_name[..LIMIT / 2], &pattern(1, LIMIT / 2)[..]);
 }
 
 #[test]
 fn a_full_unnamed_file_fails_the_write_and_keeps_what_was_written() {
     let scratch = Scratch::new();
-    let dir = scratch.path().to_owned();
-    assert!(with_size_limit(|| {
-        let mut file = tempkit::Builder::new().dir(&dir).temporary_file().unwrap();
-        overflow_then_read_back(&mut file);
-        true
-    }));
+    with_size_limit("child_full_unnamed_file", scratch.path());
+}
+
+#[test]
+#[ignore]
+fn child_full_unnamed_file() {
+    let dir = size_limited();
+    let mut file = tempkit::Builder::new().dir(&dir).temporary_file().unwrap();
+    overflow_then_read_back(&mut file);
 }
 
 #[test]
 fn a_full_rolled_over_spooled_file_fails_the_write_and_keeps_what_was_written() {
     let scratch = Scratch::new();
-    let dir = scratch.path().to_owned();
-    assert!(with_size_limit(|| {
-        let mut file = tempkit::Builder::new()
-            .dir(&dir)
-            .spooled_temporary_file(1024);
-        overflow_then_read_back(&mut file);
-        assert!(file.is_rolled_over());
-        true
-    }));
+    with_size_limit("child_full_rolled_over_spooled_file", scratch.path());
+}
+
+#[test]
+#[ignore]
+fn child_full_rolled_over_spooled_file() {
+    let dir = size_limited();
+    let mut file = tempkit::Builder::new()
+        .dir(&dir)
+        .spooled_temporary_file(1024);
+    overflow_then_read_back(&mut file);
+    assert!(file.is_rolled_over());
 }
 
 #[test]
 fn a_spooled_rollover_that_cannot_be_written_keeps_the_bytes_in_memory() {
     let scratch = Scratch::new();
-    let dir = scratch.path().to_owned();
-    assert!(with_size_limit(|| {
-        let mut file = tempkit::Builder::new()
-            .dir(&dir)
-            .spooled_temporary_file(4 * LIMIT);
-        let data = pattern(3, 2 * LIMIT);
-        file.write_all(&data).unwrap();
-        file.seek(SeekFrom::Start(10)).unwrap();
-        assert!(!file.is_rolled_over());
-
-        // An explicit rollover, then one forced by a write past max_size: both fail.
-        let err = file
-            .rollover()
-            .expect_err("rollover past the limit must fail");
-        assert!(is_file_too_large(&err), "{err}");
-        assert!(!file.is_rolled_over());
-        assert_eq!(file.stream_position().unwrap(), 10, "position kept");
-        file.seek(SeekFrom::End(0)).unwrap();
-        let err = file
-            .write_all(&pattern(4, 3 * LIMIT))
-            .expect_err("a write that rolls over past the limit must fail");
-        assert!(is_file_too_large(&err), "{err}");
-        assert!(!file.is_rolled_over());
-
-        // Everything written before is there, and the file is still usable in memory.
-        file.seek(SeekFrom::Start(0)).unwrap();
-        let mut back = Vec::new();
-        file.read_to_end(&mut back).unwrap();
-        assert_eq!(back, data);
-        file.write_all(b"more").unwrap();
-        assert_eq!(file.len(), data.len() as u64 + 4);
-        true
-    }));
+    with_size_limit(
+        "child_spooled_rollover_that_cannot_be_written",
+        scratch.path(),
+    );
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+#[ignore]
+fn child_spooled_rollover_that_cannot_be_written() {
+    let dir = size_limited();
+    let mut file = tempkit::Builder::new()
+        .dir(&dir)
+        .spooled_temporary_file(4 * LIMIT);
+    let data = pattern(3, 2 * LIMIT);
+    file.write_all(&data).unwrap();
+    file.seek(SeekFrom::Start(10)).unwrap();
+    assert!(!file.is_rolled_over());
+
+    // An explicit rollover, then one forced by a write past max_size: both fail.
+    let err = file
+        .rollover()
+        .expect_err("rollover past the limit must fail");
+    assert!(is_file_too_large(&err), "{err}");
+    assert!(!file.is_rolled_over());
+    assert_eq!(file.stream_position().unwrap(), 10, "position kept");
+    file.seek(SeekFrom::End(0)).unwrap();
+    let err = file
+        .write_all(&pattern(4, 3 * LIMIT))
+        .expect_err("a write that rolls over past the limit must fail");
+    assert!(is_file_too_large(&err), "{err}");
+    assert!(!file.is_rolled_over());
+
+    // Everything written before is there, and the file is still usable in memory.
+    file.seek(SeekFrom::Start(0)).unwrap();
+    let mut back = Vec::new();
+    file.read_to_end(&mut back).unwrap();
+    assert_eq!(back, data);
+    file.write_all(b"more").unwrap();
+    assert_eq!(file.len(), data.len() as u64 + 4);
 }
 
 /// The size of the file system [`SmallTmpfs`] mounts.
 const TMPFS_SIZE: usize = 256 * 1024;
 
 /// A real full disk: a tmpfs of [`TMPFS_SIZE`] bytes and `inodes` inodes mounted on a fresh
-/// directory, unmounted on drop. `None` (after saying why) when not root: mounting needs it,
-/// and CI runs as root.
+/// directory, unmounted on drop. Mounting needs root, which CI runs as: without it the test
+/// fails, or gets `None` when the developer chose to skip such tests (`common::need`).
 struct SmallTmpfs {
     mount: std::path::PathBuf,
     _scratch: Scratch,
@@ -176,8 +196,7 @@ struct SmallTmpfs {
 
 impl SmallTmpfs {
     fn new(inodes: usize) -> Option<SmallTmpfs> {
-        if !common::is_root() {
-            eprintln!("not root: cannot mount a small tmpfs, skipping the real ENOSPC test");
+        if !common::need::root() {
             return None;
         }
         let scratch = Scratch::new();
@@ -223,8 +242,9 @@ fn is_no_space(e: &std::io::Error) -> bool {
 
 #[test]
 fn a_real_full_disk_fails_writes_and_keeps_what_was_written() {
-    // Each kind on a file system of its own: a child forked meanwhile by another test of this
-    // binary holds copies of our descriptors, so a dropped file's space may not be free yet.
+    // Each kind on a file system of its own: a child spawned meanwhile by another test of
+    // this binary holds copies of our descriptors until its exec closes them, so a dropped
+    // file's space may not be free yet.
     let filled_by = |fill: &dyn Fn(&tempkit::Builder)| {
         if let Some(fs) = SmallTmpfs::new(1024) {
             fill(tempkit::Builder::new().dir(fs.path()));

@@ -3,9 +3,9 @@
 //! the override), and every `TMPDIR`/`TEMP`/`TMP` fallback case.
 //!
 //! Discovery reads process-wide state (environment, current directory, the cache). Each case
-//! runs in a forked child that sets up its own environment, so the test process never changes;
-//! one lock serializes the cases so that no other test thread is inside the library (or holds
-//! the environment lock) at the moment of a fork.
+//! runs in a fresh process of this test binary (`common::child::Child`: an `#[ignore]`d
+//! `child_...` test run again alone) whose `TMPDIR`, `TEMP` and `TMP` are given to it, so the
+//! test process never changes, and nothing is ever forked from the test harness.
 // Tests build with the current toolchain; only the library is held to Rust 1.63.
 #![allow(clippy::incompatible_msrv)]
 #![cfg(unix)] // for now
@@ -16,77 +16,62 @@ use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
-use common::{as_nobody, creators, in_child, list, Scratch, NOBODY};
+use common::child::{child_args, Child};
+use common::{creators, list, Scratch, NOBODY};
 
 const VARS: [&str; 3] = ["TMPDIR", "TEMP", "TMP"];
 
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A scratch directory, made under the lock: `Scratch::new` reads the environment
-/// (`std::env::temp_dir`), and a fork by another test while std's environment lock is held
-/// would leave that child blocked forever in `set_var`.
-fn scratch() -> Scratch {
-    let _serial = lock();
-    Scratch::new()
-}
-
-/// [`scratch`] for the unprivileged user.
-fn scratch_for_nobody() -> Scratch {
-    let _serial = lock();
-    Scratch::for_nobody()
-}
-
-/// Writes `message` straight to the standard error of a forked child (the test harness's
-/// capture of the parent does not reach the parent from there).
-fn report(message: &str) {
-    let line = format!("{}\n", message);
-    // SAFETY: writes a buffer we own to descriptor 2.
-    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
-}
-
-/// Runs `body` in a forked child whose `TMPDIR`, `TEMP` and `TMP` are exactly `vars` (the
-/// others unset), whose cache is empty, and after `setup`.
-fn with_env(vars: &[(&str, &OsStr)], setup: impl FnOnce(), body: impl FnOnce() -> bool) -> bool {
-    let _serial = lock();
-    in_child(
-        || {
-            for var in VARS {
-                std::env::remove_var(var);
-            }
-            for (var, value) in vars {
-                std::env::set_var(var, value);
-            }
-            tempkit::set_tempdir(None);
-            setup();
-        },
-        body,
-    )
-}
-
-/// Whether `gettempdir()` answers `expected` (reporting what it said otherwise).
-fn answers(expected: &Path) -> bool {
-    match tempkit::gettempdir() {
-        Ok(dir) if dir == expected => true,
-        other => {
-            report(&format!(
-                "gettempdir() = {:?}, expected {}",
-                other,
-                expected.display()
-            ));
-            false
-        }
+/// The child test `test`, to run in a fresh process (so with an empty cache) whose `TMPDIR`,
+/// `TEMP` and `TMP` are exactly `vars` (the others unset).
+fn with_env(test: &str, vars: &[(&str, &OsStr)]) -> Child {
+    let mut child = Child::new(test);
+    for var in VARS {
+        child = match vars.iter().find(|(k, _)| *k == var) {
+            Some((_, value)) => child.env(var, value),
+            None => child.env_remove(var),
+        };
     }
+    child
+}
+
+/// [`child_answers`] with `vars`: `gettempdir()` must answer `expected`.
+fn answers(vars: &[(&str, &OsStr)], expected: &Path) -> Child {
+    with_env("child_answers", vars).arg(expected)
+}
+
+/// A child test's argument `i`, or `None` when it was not given or is empty.
+fn optional_arg(args: &[PathBuf], i: usize) -> Option<&Path> {
+    args.get(i)
+        .map(PathBuf::as_path)
+        .filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Asserts that `gettempdir()` answers `expected`.
+fn assert_answers(expected: &Path) {
+    let got = tempkit::gettempdir();
+    assert!(
+        matches!(&got, Ok(dir) if dir == expected),
+        "gettempdir() = {:?}, expected {}",
+        got,
+        expected.display()
+    );
+}
+
+/// A child: moves to its second argument, if given, and asserts that `gettempdir()` answers
+/// its first.
+#[test]
+#[ignore]
+fn child_answers() {
+    let args = child_args();
+    if let Some(cwd) = optional_arg(&args, 1) {
+        std::env::set_current_dir(cwd).unwrap();
+    }
+    assert_answers(&args[0]);
 }
 
 #[test]
 fn the_default_directory_is_an_absolute_directory_and_the_same_each_time() {
-    let _serial = lock();
     let first = tempkit::gettempdir().unwrap();
     assert!(first.is_absolute(), "{}", first.display());
     assert!(first.is_dir(), "{}", first.display());
@@ -95,7 +80,6 @@ fn the_default_directory_is_an_absolute_directory_and_the_same_each_time() {
 
 #[test]
 fn the_default_directory_is_writable() {
-    let _serial = lock();
     let (file, path) = tempkit::mkstemp().unwrap();
     assert_eq!(
         path.parent(),
@@ -121,65 +105,74 @@ fn location(held: &mut creators::Held) -> PathBuf {
     link.parent().unwrap().to_path_buf()
 }
 
-/// Creates one object of every kind with `builder` and checks that each is in `dir` (and
-/// that every path is absolute), reporting the first that is not.
-fn every_creator_lands_in(builder: &tempkit::Builder, dir: &Path) -> bool {
+/// Creates one object of every kind with `builder` and asserts that each is in `dir` (and
+/// that every path is absolute).
+fn assert_every_creator_lands_in(builder: &tempkit::Builder, dir: &Path) {
     for creator in creators::all() {
-        let mut held = match (creator.create)(builder) {
-            Ok(held) => held,
-            Err(e) => {
-                report(&format!("{}: {}", creator.name, e));
-                return false;
-            }
-        };
+        let mut held =
+            (creator.create)(builder).unwrap_or_else(|e| panic!("{}: {}", creator.name, e));
         let at = location(&mut held);
         let absolute = held.path().map_or(true, Path::is_absolute);
-        if at != dir || !absolute {
-            report(&format!(
-                "{}: in {} (want {})",
-                creator.name,
-                at.display(),
-                dir.display()
-            ));
-            return false;
-        }
+        assert!(
+            at == dir && absolute,
+            "{}: {:?} in {} (want {})",
+            creator.name,
+            held.path(),
+            at.display(),
+            dir.display()
+        );
         held.finish().unwrap();
     }
     #[allow(deprecated)]
     let name = builder.mktemp().unwrap();
-    name.parent() == Some(dir)
+    assert_eq!(name.parent(), Some(dir), "mktemp");
+}
+
+/// A child: moves to its second argument, if given, and asserts that every creator lands in
+/// its first, with a builder whose `dir` is its third if given (the default otherwise).
+#[test]
+#[ignore]
+fn child_every_creator_lands_in() {
+    let args = child_args();
+    if let Some(cwd) = optional_arg(&args, 1) {
+        std::env::set_current_dir(cwd).unwrap();
+    }
+    let mut builder = tempkit::Builder::new();
+    if let Some(dir) = optional_arg(&args, 2) {
+        builder.dir(dir);
+    }
+    assert_every_creator_lands_in(&builder, &args[0]);
 }
 
 #[test]
 fn every_creator_uses_the_discovered_directory() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let dir = scratch.path().to_path_buf();
-    let ok = with_env(
+    with_env(
+        "child_every_creator_lands_in",
         &[("TMPDIR", dir.as_os_str())],
-        || {},
-        || every_creator_lands_in(&tempkit::Builder::new(), &dir),
-    );
-    assert!(ok, "the child failed");
+    )
+    .arg(&dir)
+    .assert_passes();
     assert!(scratch.names().is_empty());
 }
 
 #[test]
 fn every_creator_makes_absolute_paths_from_a_relative_dir() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let sub = scratch.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let ok = with_env(
-        &[],
-        || std::env::set_current_dir(scratch.path()).unwrap(),
-        || every_creator_lands_in(tempkit::Builder::new().dir("sub"), &sub),
-    );
-    assert!(ok, "the child failed");
+    with_env("child_every_creator_lands_in", &[])
+        .arg(&sub)
+        .arg(scratch.path())
+        .arg("sub")
+        .assert_passes();
     assert!(list(&sub).is_empty());
 }
 
 #[test]
 fn the_variables_are_tried_in_the_order_tmpdir_temp_tmp() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let [a, b, c] = ["a", "b", "c"].map(|n| {
         let p = scratch.path().join(n);
         std::fs::create_dir(&p).unwrap();
@@ -199,7 +192,7 @@ fn the_variables_are_tried_in_the_order_tmpdir_temp_tmp() {
         (vec![("TMPDIR", a.as_os_str()), ("TMP", c.as_os_str())], &a),
     ];
     for (vars, expected) in cases {
-        assert!(with_env(&vars, || {}, || answers(expected)), "{:?}", vars);
+        answers(&vars, expected).assert_passes();
     }
     // The probes left nothing behind.
     for dir in [&a, &b, &c] {
@@ -218,7 +211,7 @@ enum Bad {
 
 #[test]
 fn an_unusable_variable_falls_through_to_the_next_candidate() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let good = scratch.path().join("good");
     std::fs::create_dir(&good).unwrap();
     let missing = scratch.path().join("missing");
@@ -243,11 +236,13 @@ fn an_unusable_variable_falls_through_to_the_next_candidate() {
             } else {
                 Path::new("/tmp")
             };
+            let run = answers(&vars, expected).run();
             assert!(
-                with_env(&vars, || {}, || answers(expected)),
-                "{:?} in {}",
+                run.passed(),
+                "{:?} in {}:\n{}",
                 bad,
-                VARS[position]
+                VARS[position],
+                run.output
             );
         }
         // All three bad at once.
@@ -255,11 +250,8 @@ fn an_unusable_variable_falls_through_to_the_next_candidate() {
             Some(value) => VARS.iter().map(|&v| (v, value)).collect(),
             None => Vec::new(),
         };
-        assert!(
-            with_env(&vars, || {}, || answers(Path::new("/tmp"))),
-            "{:?} everywhere",
-            bad
-        );
+        let run = answers(&vars, Path::new("/tmp")).run();
+        assert!(run.passed(), "{:?} everywhere:\n{}", bad, run.output);
     }
     assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
     assert!(!missing.exists());
@@ -270,7 +262,10 @@ fn an_unusable_variable_falls_through_to_the_next_candidate() {
 fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
     // Two directories nobody cannot write to: one of root's (0755) and one of its own with
     // mode 0555. As root both would be usable, so discovery runs as nobody.
-    let scratch = scratch();
+    if !common::need::root() {
+        return;
+    }
+    let scratch = Scratch::new();
     let root_owned = scratch.path().join("root-owned");
     std::fs::create_dir(&root_owned).unwrap();
     std::fs::set_permissions(&root_owned, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -278,7 +273,7 @@ fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
     std::fs::create_dir(&read_only).unwrap();
     std::os::unix::fs::chown(&read_only, Some(NOBODY), Some(NOBODY)).unwrap();
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let good_scratch = scratch_for_nobody();
+    let good_scratch = Scratch::for_nobody();
     let good = good_scratch.path();
     for unwritable in [&root_owned, &read_only] {
         for position in 0..3 {
@@ -290,8 +285,14 @@ fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
             } else {
                 Path::new("/tmp")
             };
-            let ok = with_env(&vars, || {}, || as_nobody(|| answers(expected)));
-            assert!(ok, "{} in {}", unwritable.display(), VARS[position]);
+            let run = answers(&vars, expected).as_nobody().run();
+            assert!(
+                run.passed(),
+                "{} in {}:\n{}",
+                unwritable.display(),
+                VARS[position],
+                run.output
+            );
         }
     }
     for dir in [&root_owned, &read_only, &good.to_path_buf()] {
@@ -301,47 +302,50 @@ fn an_unwritable_variable_falls_through_for_an_unprivileged_user() {
 
 #[test]
 fn the_answer_is_cached_until_set_tempdir_none() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let [first, second] = ["first", "second"].map(|n| {
         let p = scratch.path().join(n);
         std::fs::create_dir(&p).unwrap();
         p
     });
-    let ok = with_env(
+    with_env(
+        "child_the_answer_is_cached",
         &[("TMPDIR", first.as_os_str())],
-        || {},
-        || {
-            let mut ok = answers(&first);
-            // Neither a new TMPDIR nor the directory vanishing changes the cached answer.
-            std::env::set_var("TMPDIR", &second);
-            ok &= answers(&first);
-            std::fs::remove_dir(&first).unwrap();
-            ok &= answers(&first);
-            // Clearing the cache discovers again.
-            tempkit::set_tempdir(None);
-            ok && answers(&second)
-        },
-    );
-    assert!(ok, "the child failed");
+    )
+    .arg(&first)
+    .arg(&second)
+    .assert_passes();
+}
+
+/// The child of [`the_answer_is_cached_until_set_tempdir_none`], whose `TMPDIR` is its first
+/// argument.
+#[test]
+#[ignore]
+fn child_the_answer_is_cached() {
+    let args = child_args();
+    let (first, second) = (&args[0], &args[1]);
+    assert_answers(first);
+    // Neither a new TMPDIR nor the directory vanishing changes the cached answer (this
+    // process runs this one test: changing its environment disturbs nothing).
+    std::env::set_var("TMPDIR", second);
+    assert_answers(first);
+    std::fs::remove_dir(first).unwrap();
+    assert_answers(first);
+    // Clearing the cache discovers again.
+    tempkit::set_tempdir(None);
+    assert_answers(second);
 }
 
 #[test]
 fn concurrent_first_calls_agree() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let dir = scratch.path().to_path_buf();
-    let ok = with_env(
+    with_env(
+        "child_concurrent_first_calls",
         &[("TMPDIR", dir.as_os_str())],
-        || {},
-        || {
-            let threads: Vec<_> = (0..8)
-                .map(|_| std::thread::spawn(tempkit::gettempdir))
-                .collect();
-            threads
-                .into_iter()
-                .all(|t| t.join().ok().and_then(Result::ok).as_deref() == Some(dir.as_path()))
-        },
-    );
-    assert!(ok, "the child failed");
+    )
+    .arg(&dir)
+    .assert_passes();
     assert!(
         scratch.names().is_empty(),
         "the probes left {:?}",
@@ -349,63 +353,97 @@ fn concurrent_first_calls_agree() {
     );
 }
 
+/// The child of [`concurrent_first_calls_agree`]: 8 threads make the first call at once.
+#[test]
+#[ignore]
+fn child_concurrent_first_calls() {
+    let dir = child_args().remove(0);
+    let threads: Vec<_> = (0..8)
+        .map(|_| std::thread::spawn(tempkit::gettempdir))
+        .collect();
+    for t in threads {
+        let got = t.join().expect("a thread panicked");
+        assert!(
+            matches!(&got, Ok(d) if *d == dir),
+            "gettempdir() = {:?}, expected {}",
+            got,
+            dir.display()
+        );
+    }
+}
+
 #[test]
 fn set_tempdir_is_taken_as_given_without_a_probe() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let missing = scratch.path().join("missing");
     let file = scratch.path().join("a-file");
     std::fs::write(&file, b"").unwrap();
-    let ok = with_env(
-        &[],
-        || {},
-        || {
-            // Not probed: a missing directory is accepted and returned...
-            tempkit::set_tempdir(Some(missing.clone()));
-            let mut ok = answers(&missing);
-            // ...and creating in it fails at once, naming it (CPython's TestBadTempdir with
-            // `tempfile.tempdir` pointed at a bad directory).
-            let err = tempkit::mkstemp().unwrap_err();
-            ok &= err.kind() == ErrorKind::NotFound
-                && err.to_string().contains(missing.to_str().unwrap());
-            let err = tempkit::mkdtemp().unwrap_err();
-            ok &= err.kind() == ErrorKind::NotFound
-                && err.to_string().contains(missing.to_str().unwrap());
-            tempkit::set_tempdir(Some(file.clone()));
-            ok &= answers(&file);
-            let err = tempkit::mkstemp().unwrap_err();
-            ok &= err.kind() == ErrorKind::NotADirectory;
-            if !ok {
-                report(&format!("last error: {}", err));
-            }
-            ok
-        },
-    );
-    assert!(ok, "the child failed");
+    with_env("child_set_tempdir_is_taken_as_given", &[])
+        .arg(&missing)
+        .arg(&file)
+        .assert_passes();
     assert_eq!(scratch.names(), ["a-file"]);
+}
+
+/// The child of [`set_tempdir_is_taken_as_given_without_a_probe`].
+#[test]
+#[ignore]
+fn child_set_tempdir_is_taken_as_given() {
+    let args = child_args();
+    let (missing, file) = (&args[0], &args[1]);
+    // Not probed: a missing directory is accepted and returned...
+    tempkit::set_tempdir(Some(missing.clone()));
+    assert_answers(missing);
+    // ...and creating in it fails at once, naming it (CPython's TestBadTempdir with
+    // `tempfile.tempdir` pointed at a bad directory).
+    let err = tempkit::mkstemp().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{}", err);
+    assert!(
+        err.to_string().contains(missing.to_str().unwrap()),
+        "{}",
+        err
+    );
+    let err = tempkit::mkdtemp().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{}", err);
+    assert!(
+        err.to_string().contains(missing.to_str().unwrap()),
+        "{}",
+        err
+    );
+    tempkit::set_tempdir(Some(file.clone()));
+    assert_answers(file);
+    let err = tempkit::mkstemp().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotADirectory, "{}", err);
 }
 
 #[test]
 fn set_tempdir_makes_a_relative_path_absolute_at_once() {
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let elsewhere = scratch.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
-    let ok = with_env(
-        &[],
-        || std::env::set_current_dir(scratch.path()).unwrap(),
-        || {
-            tempkit::set_tempdir(Some(PathBuf::from("rel/./x/..")));
-            std::env::set_current_dir(&elsewhere).unwrap();
-            answers(&scratch.path().join("rel"))
-        },
-    );
-    assert!(ok, "the child failed");
+    with_env("child_set_tempdir_relative", &[])
+        .arg(scratch.path())
+        .arg(&elsewhere)
+        .assert_passes();
+}
+
+/// The child of [`set_tempdir_makes_a_relative_path_absolute_at_once`].
+#[test]
+#[ignore]
+fn child_set_tempdir_relative() {
+    let args = child_args();
+    let (start, elsewhere) = (&args[0], &args[1]);
+    std::env::set_current_dir(start).unwrap();
+    tempkit::set_tempdir(Some(PathBuf::from("rel/./x/..")));
+    std::env::set_current_dir(elsewhere).unwrap();
+    assert_answers(&start.join("rel"));
 }
 
 #[test]
 fn tmpdir_is_made_absolute_and_folded_without_resolving_anything() {
     // As Python's os.path.abspath: relative against the current directory, `.`, `..` and
     // trailing separators folded lexically, symlinks kept (no realpath).
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let sub = scratch.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
     let link = scratch.path().join("link");
@@ -420,12 +458,10 @@ fn tmpdir_is_made_absolute_and_folded_without_resolving_anything() {
         (&absolute_messy, sub.clone()),
     ];
     for (value, expected) in &cases {
-        let ok = with_env(
-            &[("TMPDIR", OsStr::new(value))],
-            || std::env::set_current_dir(scratch.path()).unwrap(),
-            || answers(expected),
-        );
-        assert!(ok, "TMPDIR={:?}", value);
+        let run = answers(&[("TMPDIR", OsStr::new(value))], expected)
+            .arg(scratch.path())
+            .run();
+        assert!(run.passed(), "TMPDIR={:?}:\n{}", value, run.output);
     }
     assert!(list(&sub).is_empty());
 }
@@ -433,26 +469,18 @@ fn tmpdir_is_made_absolute_and_folded_without_resolving_anything() {
 #[test]
 fn the_case_of_the_directory_is_kept() {
     // CPython's test_case_sensitive.
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let mixed = scratch.path().join("Mixed-Case-Temp");
     std::fs::create_dir(&mixed).unwrap();
-    assert!(with_env(
-        &[("TMPDIR", mixed.as_os_str())],
-        || {},
-        || answers(&mixed)
-    ));
+    answers(&[("TMPDIR", mixed.as_os_str())], &mixed).assert_passes();
 }
 
 #[test]
 fn a_successful_probe_leaves_nothing_behind() {
     // CPython's test_no_files_left_behind, success half.
-    let scratch = scratch();
+    let scratch = Scratch::new();
     for _ in 0..3 {
-        assert!(with_env(
-            &[("TMPDIR", scratch.path().as_os_str())],
-            || {},
-            || answers(scratch.path())
-        ));
+        answers(&[("TMPDIR", scratch.path().as_os_str())], scratch.path()).assert_passes();
     }
     assert!(
         scratch.names().is_empty(),
@@ -476,7 +504,7 @@ fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_not
     // creating its file. Discovery must remove each probe file, try every candidate in order,
     // and report NotFound listing them (CPython's test_no_files_left_behind, failure half,
     // and test_wanted_dirs).
-    let scratch = scratch();
+    let scratch = Scratch::new();
     let [a, b, c, cwd] = ["tmpdir", "temp", "tmp", "cwd"].map(|n| {
         let p = scratch.path().join(n);
         std::fs::create_dir(&p).unwrap();
@@ -487,46 +515,12 @@ fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_not
         ("TEMP", b.as_os_str()),
         ("TMP", c.as_os_str()),
     ];
-    let order: Vec<&Path> = vec![
-        &a,
-        &b,
-        &c,
-        Path::new("/tmp"),
-        Path::new("/var/tmp"),
-        Path::new("/usr/tmp"),
-        &cwd,
-    ];
-    let ok = with_env(
-        &vars,
-        || {
-            std::env::set_current_dir(&cwd).unwrap();
-            no_writes();
-        },
-        || {
-            let err = match tempkit::gettempdir() {
-                Ok(dir) => {
-                    report(&format!(
-                        "gettempdir() found {} with every write failing",
-                        dir.display()
-                    ));
-                    return false;
-                }
-                Err(e) => e,
-            };
-            let text = err.to_string();
-            let positions: Vec<Option<usize>> =
-                order.iter().map(|p| position_of_path(&text, p)).collect();
-            let listed_in_order =
-                positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1]);
-            if err.kind() != ErrorKind::NotFound || !listed_in_order {
-                report(&format!("{:?}: {} ({:?})", err.kind(), text, positions));
-                return false;
-            }
-            // Creation with the default directory reports the same failure.
-            tempkit::mkstemp().map_err(|e| e.kind()).err() == Some(ErrorKind::NotFound)
-        },
-    );
-    assert!(ok, "the child failed");
+    with_env("child_no_candidate_is_usable", &vars)
+        .arg(&a)
+        .arg(&b)
+        .arg(&c)
+        .arg(&cwd)
+        .assert_passes();
     for dir in [&a, &b, &c, &cwd] {
         assert!(
             list(dir).is_empty(),
@@ -535,6 +529,50 @@ fn when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_not
             dir.display()
         );
     }
+}
+
+/// The child of
+/// [`when_no_candidate_is_usable_the_error_lists_them_all_and_the_probes_leave_nothing`]:
+/// its arguments are `TMPDIR`, `TEMP`, `TMP` and the directory it works in.
+#[test]
+#[ignore]
+fn child_no_candidate_is_usable() {
+    let args = child_args();
+    let (a, b, c, cwd) = (&args[0], &args[1], &args[2], &args[3]);
+    std::env::set_current_dir(cwd).unwrap();
+    let order: Vec<&Path> = vec![
+        a,
+        b,
+        c,
+        Path::new("/tmp"),
+        Path::new("/var/tmp"),
+        Path::new("/usr/tmp"),
+        cwd,
+    ];
+    let _writes = NoWrites::new();
+    let err = match tempkit::gettempdir() {
+        Ok(dir) => panic!(
+            "gettempdir() found {} with every write failing",
+            dir.display()
+        ),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    let positions: Vec<Option<usize>> = order.iter().map(|p| position_of_path(&text, p)).collect();
+    let listed_in_order =
+        positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1]);
+    assert!(
+        err.kind() == ErrorKind::NotFound && listed_in_order,
+        "{:?}: {} ({:?})",
+        err.kind(),
+        text,
+        positions
+    );
+    // Creation with the default directory reports the same failure.
+    assert_eq!(
+        tempkit::mkstemp().map_err(|e| e.kind()).err(),
+        Some(ErrorKind::NotFound)
+    );
 }
 
 /// Set in the traced re-run of [`where_o_tmpfile_is_refused_the_named_probe_decides`]: the
@@ -547,17 +585,61 @@ fn refused_candidates(root: &Path) -> [PathBuf; 5] {
     ["good", "missing", "a-file", "root-owned", "nobodys"].map(|n| root.join(n))
 }
 
-/// Makes every write fail: a file size limit of 0, and `SIGXFSZ` ignored so that a write past
-/// it fails with `EFBIG` instead of killing the process.
-fn no_writes() {
-    let none = libc::rlimit {
+/// Every write to a file fails while this lives: the soft file size limit is 0, and `SIGXFSZ`
+/// is ignored so that a write past it fails with `EFBIG` instead of killing the process. For
+/// a child test only (the limit is the whole process's). The limit is raised to the hard one
+/// again on drop, also when the test panics: the test harness of the child process writes its
+/// report to a file.
+struct NoWrites;
+
+impl NoWrites {
+    fn new() -> NoWrites {
+        // SAFETY: ignoring a signal has no memory-safety preconditions.
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+        set_soft_file_size_limit(|_| 0);
+        NoWrites
+    }
+}
+
+impl Drop for NoWrites {
+    fn drop(&mut self) {
+        set_soft_file_size_limit(|hard| hard);
+    }
+}
+
+/// Sets the soft `RLIMIT_FSIZE` of this process to `soft(hard limit)`.
+fn set_soft_file_size_limit(soft: impl Fn(libc::rlim_t) -> libc::rlim_t) {
+    let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: plain system calls in the single-threaded child.
+    // SAFETY: getrlimit and setrlimit on a struct we own.
     unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &none), 0);
+        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
+        lim.rlim_cur = soft(lim.rlim_max);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+    }
+}
+
+/// A child of [`where_o_tmpfile_is_refused_the_named_probe_decides`]: with every write
+/// failing, the candidate given (`TMPDIR`, `TEMP` and `TMP` all) is refused, reporting the
+/// write's error, not the refusal of `O_TMPFILE`.
+#[test]
+#[ignore]
+fn child_a_failing_write_refuses() {
+    let good = child_args().remove(0);
+    let _writes = NoWrites::new();
+    match tempkit::gettempdir() {
+        Ok(dir) => panic!("{} accepted with every write failing", dir.display()),
+        Err(e) => {
+            let text = e.to_string();
+            let efbig = std::io::Error::from_raw_os_error(libc::EFBIG).to_string();
+            assert!(
+                text.contains(&format!("`{}` (", good.display())) && text.contains(&efbig),
+                "{}",
+                text
+            );
+        }
     }
 }
 
@@ -568,6 +650,7 @@ fn where_o_tmpfile_is_refused_the_named_probe_decides() {
     // calls naming them, which the named probe's `DIR/NAME` does not), and discovery must
     // then accept and refuse exactly the candidates the named probe accepts and refuses.
     if let Some(root) = std::env::var_os(REFUSED_ROOT) {
+        // The traced re-run: each case is a child process, traced too (`strace -f`).
         let [good, missing, file, root_owned, nobodys] = refused_candidates(Path::new(&root));
         let vars = |a: &PathBuf, b: &PathBuf, c: &PathBuf| {
             vec![
@@ -576,41 +659,28 @@ fn where_o_tmpfile_is_refused_the_named_probe_decides() {
                 ("TMP", c.as_os_str().to_owned()),
             ]
         };
-        let run = |vars: Vec<(&'static str, std::ffi::OsString)>,
-                   setup: fn(),
-                   body: &dyn Fn() -> bool| {
+        let child = |test: &str, vars: Vec<(&'static str, std::ffi::OsString)>| {
             let vars: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-            with_env(&vars, setup, body)
+            with_env(test, &vars)
         };
         // Missing and not-a-directory are refused; the good one after them is accepted.
-        assert!(run(vars(&missing, &file, &good), || {}, &|| answers(&good)));
+        child("child_answers", vars(&missing, &file, &good))
+            .arg(&good)
+            .assert_passes();
         // Unwritable for nobody is refused; nobody's own directory is accepted.
-        assert!(run(vars(&root_owned, &nobodys, &good), || {}, &|| {
-            as_nobody(|| answers(&nobodys))
-        }));
+        child("child_answers", vars(&root_owned, &nobodys, &good))
+            .arg(&nobodys)
+            .as_nobody()
+            .assert_passes();
         // A write that fails refuses the directory (the named probe's file is removed),
         // reporting the write's error, not the refusal of O_TMPFILE.
-        assert!(run(vars(&good, &good, &good), no_writes, &|| {
-            match tempkit::gettempdir() {
-                Ok(dir) => {
-                    report(&format!(
-                        "{} accepted with every write failing",
-                        dir.display()
-                    ));
-                    false
-                }
-                Err(e) => {
-                    let text = e.to_string();
-                    let efbig = std::io::Error::from_raw_os_error(libc::EFBIG).to_string();
-                    let named =
-                        text.contains(&format!("`{}` (", good.display())) && text.contains(&efbig);
-                    if !named {
-                        report(&text);
-                    }
-                    named
-                }
-            }
-        }));
+        child("child_a_failing_write_refuses", vars(&good, &good, &good))
+            .arg(&good)
+            .assert_passes();
+        return;
+    }
+    // Root: nobody must be refused root's directory.
+    if !common::need::root() || !common::need::strace() {
         return;
     }
     let scratch = Scratch::new();
@@ -620,9 +690,7 @@ fn where_o_tmpfile_is_refused_the_named_probe_decides() {
     std::fs::create_dir(&root_owned).unwrap();
     std::fs::set_permissions(&root_owned, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir(&nobodys).unwrap();
-    if common::is_root() {
-        std::os::unix::fs::chown(&nobodys, Some(NOBODY), Some(NOBODY)).unwrap();
-    }
+    std::os::unix::fs::chown(&nobodys, Some(NOBODY), Some(NOBODY)).unwrap();
     // Nobody must reach its directory through the scratch directory.
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut options = vec![
@@ -633,14 +701,13 @@ fn where_o_tmpfile_is_refused_the_named_probe_decides() {
         options.push("-P".to_string());
         options.push(dir.to_str().unwrap().to_string());
     }
-    let Some(trace) = common::trace::strace_test_with(
+    let trace = common::trace::strace_test_with(
         "where_o_tmpfile_is_refused_the_named_probe_decides",
         &[(REFUSED_ROOT, scratch.path().as_os_str())],
         &options,
         "open,openat",
-    ) else {
-        return;
-    };
+    )
+    .expect("the trace");
     // The control: the O_TMPFILE opens of each candidate tried were really refused.
     for dir in [&good, &missing, &file, &root_owned, &nobodys] {
         let refused = trace.lines().any(|l| {

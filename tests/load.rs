@@ -1,6 +1,8 @@
 //! Load: 4 threads in each of 2 processes create 5,000 objects of every kind each, all in one
-//! directory. No creation fails, no name is handed out twice (threads and forked processes
-//! never repeat each other's names), and the directory is empty at the end.
+//! directory. No creation fails, no name is handed out twice (threads and processes never
+//! repeat each other's names), and the directory is empty at the end. Each process is a child
+//! test of this binary, run in a fresh process (never a fork of the test harness); that a
+//! forked child rekeys is shown by tests/names.rs.
 
 #![cfg(unix)] // for now
 
@@ -9,6 +11,7 @@ mod common;
 use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
+use common::child::{child_args, Child};
 use common::creators::{self, Held};
 use common::Scratch;
 
@@ -46,8 +49,12 @@ fn thread_body(dir: &Path) -> Vec<String> {
     names
 }
 
-/// One process's work: `THREADS` threads; writes the names they were given to `out`.
-fn process_body(dir: &Path, out: &Path) -> bool {
+/// One process's work: `THREADS` threads in `dir`; writes the names they were given to `out`.
+#[test]
+#[ignore]
+fn child_process_body() {
+    let args = child_args();
+    let (dir, out) = (&args[0], &args[1]);
     let handles: Vec<_> = (0..THREADS)
         .map(|_| {
             let dir = dir.to_owned();
@@ -59,7 +66,6 @@ fn process_body(dir: &Path, out: &Path) -> bool {
         all.extend(h.join().expect("a thread failed"));
     }
     std::fs::write(out, all.join("\n")).expect("write names");
-    true
 }
 
 #[test]
@@ -69,16 +75,23 @@ fn eight_threads_in_two_processes_share_one_directory() {
     let out = scratch.path().join("names");
     std::fs::create_dir(&dir).unwrap();
     std::fs::create_dir(&out).unwrap();
-    let pids: Vec<libc::pid_t> = (0..PROCESSES)
+    // The processes run at once; each is waited for (bounded) by a thread of ours.
+    let processes: Vec<_> = (0..PROCESSES)
         .map(|p| {
             let (dir, file) = (dir.clone(), out.join(p.to_string()));
-            common::fork_child(move || process_body(&dir, &file))
+            std::thread::spawn(move || {
+                Child::new("child_process_body")
+                    .arg(dir)
+                    .arg(file)
+                    .timeout(common::CHILD_TIMEOUT)
+                    .assert_passes();
+            })
         })
         .collect();
-    for pid in pids {
+    for (p, process) in processes.into_iter().enumerate() {
         assert!(
-            common::wait_child(pid),
-            "process {pid} failed: see its panic above"
+            process.join().is_ok(),
+            "process {p} failed: see its output above"
         );
     }
 

@@ -8,7 +8,9 @@ mod common;
 use std::collections::HashSet;
 
 #[cfg(unix)]
-use common::{assert_mode_under_umasks, in_child};
+use common::assert_mode_under_umasks;
+#[cfg(unix)]
+use common::child::{child_args, Child};
 use common::{
     assert_occupants_kept, builders_with_dir_of_every_type, check_name, list, occupy_all_names_but,
     Scratch,
@@ -69,34 +71,54 @@ fn a_hundred_directories_are_all_distinct() {
 #[cfg(unix)]
 fn directories_are_mode_0700_whatever_the_umask() {
     let scratch = Scratch::new();
-    assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077], 0o700, |dir| {
-        Builder::new().dir(dir).mkdtemp().unwrap()
-    });
+    assert_mode_under_umasks(
+        &scratch,
+        &[0o000, 0o022, 0o077],
+        0o700,
+        "child_makes_one_directory",
+    );
+}
+
+/// The child of [`directories_are_mode_0700_whatever_the_umask`], under the umask it was
+/// given.
+#[test]
+#[ignore]
+#[cfg(unix)]
+fn child_makes_one_directory() {
+    common::umask_child(|dir| Builder::new().dir(dir).mkdtemp().unwrap());
 }
 
 #[test]
 #[cfg(unix)]
 fn a_relative_dir_gives_an_absolute_path() {
     // CPython's test_path_is_absolute (gh-51574). The current directory is changed in a
-    // forked child only.
+    // child process of its own only.
     let scratch = Scratch::new();
     let sub = scratch.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let ok = in_child(
-        || std::env::set_current_dir(scratch.path()).unwrap(),
-        || {
-            let dot = Builder::new().dir(".").mkdtemp().unwrap();
-            check_name(&dot, scratch.path(), "tmp", "", 8);
-            let rel = Builder::new().dir("sub").mkdtemp().unwrap();
-            check_name(&rel, &sub, "tmp", "", 8);
-            let messy = Builder::new().dir("sub/./../sub/").mkdtemp().unwrap();
-            check_name(&messy, &sub, "tmp", "", 8);
-            dot.is_dir() && rel.is_dir() && messy.is_dir()
-        },
-    );
-    assert!(ok, "the child failed");
+    Child::new("child_creates_in_relative_dirs")
+        .arg(scratch.path())
+        .assert_passes();
     assert_eq!(scratch.names().len(), 2);
     assert_eq!(list(&sub).len(), 2);
+}
+
+/// The child of [`a_relative_dir_gives_an_absolute_path`]: in the directory it was given
+/// (with `sub/` in it), creates with `.`, `sub` and a messy path to `sub` as `dir`.
+#[test]
+#[ignore]
+#[cfg(unix)]
+fn child_creates_in_relative_dirs() {
+    let scratch = &child_args()[0];
+    let sub = scratch.join("sub");
+    std::env::set_current_dir(scratch).unwrap();
+    let dot = Builder::new().dir(".").mkdtemp().unwrap();
+    check_name(&dot, scratch, "tmp", "", 8);
+    let rel = Builder::new().dir("sub").mkdtemp().unwrap();
+    check_name(&rel, &sub, "tmp", "", 8);
+    let messy = Builder::new().dir("sub/./../sub/").mkdtemp().unwrap();
+    check_name(&messy, &sub, "tmp", "", 8);
+    assert!(dot.is_dir() && rel.is_dir() && messy.is_dir());
 }
 
 #[test]

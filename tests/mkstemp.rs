@@ -14,7 +14,9 @@ use std::os::unix::io::AsRawFd;
 use std::process::Command;
 
 #[cfg(unix)]
-use common::{assert_mode_under_umasks, in_child};
+use common::assert_mode_under_umasks;
+#[cfg(unix)]
+use common::child::{child_args, Child};
 use common::{
     assert_occupants_kept, builders_with_dir_of_every_type, check_name, occupy_all_names_but,
     Scratch,
@@ -92,7 +94,20 @@ fn a_hundred_files_with_one_prefix_are_all_distinct() {
 #[cfg(unix)]
 fn files_are_mode_0600_whatever_the_umask() {
     let scratch = Scratch::new();
-    assert_mode_under_umasks(&scratch, &[0o000, 0o022, 0o077, 0o177], 0o600, |dir| {
+    assert_mode_under_umasks(
+        &scratch,
+        &[0o000, 0o022, 0o077, 0o177],
+        0o600,
+        "child_makes_one_file",
+    );
+}
+
+/// The child of [`files_are_mode_0600_whatever_the_umask`], under the umask it was given.
+#[test]
+#[ignore]
+#[cfg(unix)]
+fn child_makes_one_file() {
+    common::umask_child(|dir| {
         let (_file, path) = Builder::new().dir(dir).mkstemp().unwrap();
         path
     });
@@ -101,26 +116,33 @@ fn files_are_mode_0600_whatever_the_umask() {
 #[test]
 #[cfg(unix)]
 fn a_relative_dir_gives_an_absolute_path() {
-    // Changing the current directory is process-wide: done in a forked child.
+    // Changing the current directory is process-wide: done in a child process of its own.
     let scratch = Scratch::new();
     let sub = scratch.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let ok = in_child(
-        || std::env::set_current_dir(scratch.path()).unwrap(),
-        || {
-            let (_f, dot) = Builder::new().dir(".").mkstemp().unwrap();
-            check_name(&dot, scratch.path(), "tmp", "", 8);
-            let (_f, rel) = Builder::new().dir("sub").mkstemp().unwrap();
-            check_name(&rel, &sub, "tmp", "", 8);
-            // `.` and `..` are folded lexically, as Python's os.path.abspath does.
-            let (_f, messy) = Builder::new().dir("./sub/../sub/.").mkstemp().unwrap();
-            check_name(&messy, &sub, "tmp", "", 8);
-            true
-        },
-    );
-    assert!(ok, "the child failed");
+    Child::new("child_creates_in_relative_dirs")
+        .arg(scratch.path())
+        .assert_passes();
     assert_eq!(scratch.names().len(), 2);
     assert_eq!(common::list(&sub).len(), 2);
+}
+
+/// The child of [`a_relative_dir_gives_an_absolute_path`]: in the directory it was given
+/// (with `sub/` in it), creates with `.`, `sub` and a messy path to `sub` as `dir`.
+#[test]
+#[ignore]
+#[cfg(unix)]
+fn child_creates_in_relative_dirs() {
+    let scratch = &child_args()[0];
+    let sub = scratch.join("sub");
+    std::env::set_current_dir(scratch).unwrap();
+    let (_f, dot) = Builder::new().dir(".").mkstemp().unwrap();
+    check_name(&dot, scratch, "tmp", "", 8);
+    let (_f, rel) = Builder::new().dir("sub").mkstemp().unwrap();
+    check_name(&rel, &sub, "tmp", "", 8);
+    // `.` and `..` are folded lexically, as Python's os.path.abspath does.
+    let (_f, messy) = Builder::new().dir("./sub/../sub/.").mkstemp().unwrap();
+    check_name(&messy, &sub, "tmp", "", 8);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use common::{check_name, fork_child, in_child, list, wait_child, Scratch, ALPHABET};
+use common::{check_name, list, Scratch, ALPHABET};
 use tempkit::Builder;
 
 /// `n` names drawn by `mktemp` in `dir` with the default prefix, as random parts.
@@ -159,55 +159,156 @@ fn threads_creating_in_one_directory_never_collide() {
     assert_eq!(scratch.names().len(), 400);
 }
 
-#[test]
-fn a_forked_child_does_not_repeat_its_parents_names() {
-    // CPython's test_process_awareness: the parent has drawn names (so its generator is
-    // seeded), forks, and both draw the next name.
-    let scratch = Scratch::new();
-    let _ = random_parts(scratch.path(), 3);
-    let out = scratch.path().join("child");
-    let ok = in_child(
-        || {},
-        || {
-            let name = random_parts(scratch.path(), 1).remove(0);
-            std::fs::write(&out, name).is_ok()
-        },
+// ---- names across `fork` ----
+//
+// These tests must fork a process that then draws names: that is what they test (the name
+// generator's fork awareness). Forking the test harness for that would be unsafe: its other
+// threads may hold a lock at the fork (std's environment lock, stdout's, a test's `Mutex`),
+// which the child inherits without the thread that would release it. So the forking runs in
+// a fresh process of this test binary that never becomes the test harness: before `main`,
+// while the process has its one thread, [`single_threaded_scenario`] sees
+// `TEMPKIT_TEST_SINGLE_THREADED`, runs the scenario it names and exits. A single-threaded
+// process may fork and run anything in the child (no other thread can hold a lock).
+
+/// The variable naming the scenario a fresh process of this binary runs before `main`.
+const SCENARIO: &str = "TEMPKIT_TEST_SINGLE_THREADED";
+
+/// The directory a scenario draws names in and writes its reports to.
+const SCENARIO_DIR: &str = "TEMPKIT_TEST_SINGLE_THREADED_DIR";
+
+/// Run by the loader before `main` (an `.init_array` entry), in every process of this binary;
+/// it returns at once unless [`SCENARIO`] is set.
+#[used]
+#[cfg_attr(not(target_vendor = "apple"), link_section = ".init_array")]
+#[cfg_attr(target_vendor = "apple", link_section = "__DATA,__mod_init_func")]
+static SINGLE_THREADED_SCENARIO: extern "C" fn() = single_threaded_scenario;
+
+extern "C" fn single_threaded_scenario() {
+    let Some(scenario) = std::env::var_os(SCENARIO) else {
+        return;
+    };
+    let dir = PathBuf::from(std::env::var_os(SCENARIO_DIR).expect("the scenario's directory"));
+    let ran = std::panic::catch_unwind(|| match scenario.to_str() {
+        Some("fork-once") => fork_once(&dir),
+        Some("eight-children-draw") => eight_children_draw(&dir),
+        Some("eight-children-create") => eight_children_create(&dir),
+        other => panic!("no scenario {:?}", other),
+    });
+    // Exits before `main`: the test harness never starts in this process.
+    std::process::exit(if ran.is_ok() { 0 } else { 1 });
+}
+
+/// Runs `scenario` in a fresh, single-threaded process of this binary with `dir` (bounded by
+/// `common::CHILD_TIMEOUT`), and asserts that it succeeded.
+fn run_scenario(scenario: &str, dir: &Path) {
+    let output = common::output_of(
+        std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .env(SCENARIO, scenario)
+            .env(SCENARIO_DIR, dir),
+    )
+    .expect("run the test binary");
+    assert!(
+        output.status.success(),
+        "scenario {} failed ({}):\n{}{}",
+        scenario,
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
-    assert!(ok, "child failed");
-    let parent_next = random_parts(scratch.path(), 1).remove(0);
-    let child_next = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(child_next.len(), 8);
-    assert_ne!(parent_next, child_next);
+}
+
+/// Forks the current process, which must be single-threaded (a scenario's): the child runs
+/// `body` and exits with status 0 if it returned `true`, 1 if it returned `false` or
+/// panicked (`_exit`: no destructor or atexit handler runs twice). Returns the child's pid.
+fn fork_single_threaded(body: impl FnOnce() -> bool) -> libc::pid_t {
+    // SAFETY: the process forking is a scenario's, which has one thread (it runs before
+    // `main`, and starts none): no lock can be held by another thread at the fork, so the
+    // child may run any code. It ends with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(false);
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    pid
 }
 
 /// Waits for each of `children` (bounded) and asserts that it exited with status 0 (a child
 /// that panicked exits with 1).
 fn wait_all(children: Vec<libc::pid_t>) {
     for pid in children {
-        assert!(wait_child(pid), "child {} failed: see its panic above", pid);
+        assert!(
+            common::wait_child(pid),
+            "child {} failed: see its panic above",
+            pid
+        );
     }
 }
 
+/// The scenario of [`a_forked_child_does_not_repeat_its_parents_names`]: draws names (so
+/// that the generator is seeded), forks, and both draw the next name: the child's goes to
+/// `child`, the parent's to `parent`.
+fn fork_once(dir: &Path) {
+    let _ = random_parts(dir, 3);
+    let out = dir.join("child");
+    let child = fork_single_threaded(|| {
+        let name = random_parts(dir, 1).remove(0);
+        std::fs::write(&out, name).is_ok()
+    });
+    wait_all(vec![child]);
+    let parent_next = random_parts(dir, 1).remove(0);
+    std::fs::write(dir.join("parent"), parent_next).unwrap();
+}
+
 #[test]
-fn a_parent_and_eight_forked_children_draw_disjoint_names() {
+fn a_forked_child_does_not_repeat_its_parents_names() {
+    // CPython's test_process_awareness: the parent has drawn names (so its generator is
+    // seeded), forks, and both draw the next name.
     let scratch = Scratch::new();
-    let names_dir = scratch.path();
+    run_scenario("fork-once", scratch.path());
+    let parent_next = std::fs::read_to_string(scratch.path().join("parent")).unwrap();
+    let child_next = std::fs::read_to_string(scratch.path().join("child")).unwrap();
+    assert_eq!(parent_next.len(), 8);
+    assert_eq!(child_next.len(), 8);
+    assert_ne!(parent_next, child_next);
+}
+
+/// The scenario of [`a_parent_and_eight_forked_children_draw_disjoint_names`]: the parent
+/// draws 50 names (`before`), forks 8 children that draw 200 each (`child-I`), and draws 200
+/// more meanwhile (`after`).
+fn eight_children_draw(names_dir: &Path) {
     // Seed the parent's generator and use up part of its block before forking.
     let before = random_parts(names_dir, 50);
     let mut children = Vec::new();
     for i in 0..8 {
         // The child only draws names and writes one file.
-        children.push(fork_child(|| {
+        children.push(fork_single_threaded(|| {
             let names = random_parts(names_dir, 200);
             std::fs::write(names_dir.join(format!("child-{}", i)), names.join("\n")).is_ok()
         }));
     }
     let parent_after = random_parts(names_dir, 200);
     wait_all(children);
+    std::fs::write(names_dir.join("before"), before.join("\n")).unwrap();
+    std::fs::write(names_dir.join("after"), parent_after.join("\n")).unwrap();
+}
+
+#[test]
+fn a_parent_and_eight_forked_children_draw_disjoint_names() {
+    let scratch = Scratch::new();
+    let names_dir = scratch.path();
+    run_scenario("eight-children-draw", names_dir);
+    let read = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(names_dir.join(name)).unwrap();
+        text.lines().map(str::to_owned).collect()
+    };
+    let (before, parent_after) = (read("before"), read("after"));
+    assert_eq!(before.len(), 50);
+    assert_eq!(parent_after.len(), 200);
     let mut sets: Vec<Vec<String>> = vec![before, parent_after];
     for i in 0..8 {
-        let text = std::fs::read_to_string(names_dir.join(format!("child-{}", i))).unwrap();
-        let names: Vec<String> = text.lines().map(str::to_owned).collect();
+        let names = read(&format!("child-{}", i));
         assert_eq!(names.len(), 200);
         sets.push(names);
     }
@@ -222,50 +323,53 @@ fn a_parent_and_eight_forked_children_draw_disjoint_names() {
     assert_eq!(seen.len(), 50 + 200 + 8 * 200);
 }
 
-#[test]
-fn a_parent_and_eight_forked_children_creating_in_one_directory_never_collide() {
-    // File creation is the slow part here: 50 files per process keep the test quick.
-    const PER_PROCESS: usize = 50;
-    let scratch = Scratch::new();
-    let work = scratch.path().join("work");
-    std::fs::create_dir(&work).unwrap();
+/// File creation is the slow part of [`eight_children_create`]: 50 files per process keep
+/// the test quick.
+const PER_PROCESS: usize = 50;
+
+/// The scenario of
+/// [`a_parent_and_eight_forked_children_creating_in_one_directory_never_collide`]: in
+/// `DIR/work`, after a seed directory, 8 forked children and the parent create
+/// [`PER_PROCESS`] files each at once, reporting their names in `DIR/child-I` and
+/// `DIR/parent`.
+fn eight_children_create(reports: &Path) {
+    let work = reports.join("work");
     let _ = Builder::new().dir(&work).prefix("seed").mkdtemp().unwrap();
-    let reports = scratch.path();
+    let create = || -> std::io::Result<Vec<String>> {
+        (0..PER_PROCESS)
+            .map(|_| {
+                Builder::new()
+                    .dir(&work)
+                    .mkstemp()
+                    .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
+            })
+            .collect()
+    };
     let mut children = Vec::new();
     for i in 0..8 {
         // The child only creates files and writes one report.
-        children.push(fork_child(|| {
-            let created: Result<Vec<String>, _> = (0..PER_PROCESS)
-                .map(|_| {
-                    Builder::new()
-                        .dir(&work)
-                        .mkstemp()
-                        .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
-                })
-                .collect();
-            match created {
-                Ok(names) => {
-                    std::fs::write(reports.join(format!("child-{}", i)), names.join("\n")).is_ok()
-                }
-                Err(_) => false,
+        children.push(fork_single_threaded(|| match create() {
+            Ok(names) => {
+                std::fs::write(reports.join(format!("child-{}", i)), names.join("\n")).is_ok()
             }
+            Err(_) => false,
         }));
     }
-    let mut all: HashSet<String> = (0..PER_PROCESS)
-        .map(|_| {
-            Builder::new()
-                .dir(&work)
-                .mkstemp()
-                .unwrap()
-                .1
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    assert_eq!(all.len(), PER_PROCESS);
+    let mine = create().unwrap();
     wait_all(children);
+    std::fs::write(reports.join("parent"), mine.join("\n")).unwrap();
+}
+
+#[test]
+fn a_parent_and_eight_forked_children_creating_in_one_directory_never_collide() {
+    let scratch = Scratch::new();
+    let work = scratch.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    run_scenario("eight-children-create", scratch.path());
+    let reports = scratch.path();
+    let text = std::fs::read_to_string(reports.join("parent")).unwrap();
+    let mut all: HashSet<String> = text.lines().map(str::to_owned).collect();
+    assert_eq!(all.len(), PER_PROCESS);
     for i in 0..8 {
         let text = std::fs::read_to_string(reports.join(format!("child-{}", i))).unwrap();
         for name in text.lines() {
@@ -294,6 +398,9 @@ fn drawing_names_costs_no_getpid_once_the_fork_handler_is_registered() {
         // A mark in the trace: what follows are the 100 names.
         let _ = std::fs::symlink_metadata(dir.join("names-start"));
         random_parts(&dir, 100);
+        return;
+    }
+    if !common::need::strace() {
         return;
     }
     let scratch = Scratch::new();

@@ -1,13 +1,17 @@
 //! Panics and signals: a panic unwinding through a scope removes every self-cleaning object
 //! it held; a process killed with SIGKILL (no destructor runs) leaves no `TemporaryFile` or
 //! rolled-over spooled file behind (they never had a name, or lost it at once), while the
-//! named objects are left with their prefix, for a reaper to find (see SECURITY.md).
+//! named objects are left with their prefix, for a reaper to find (see SECURITY.md). The
+//! killed process is a fresh process of this test binary, never a fork of the test harness.
 
 #![cfg(unix)] // for now
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::creators::{self, Creator};
 use common::Scratch;
@@ -56,61 +60,88 @@ fn a_panic_in_a_scope_removes_everything_on_unwind() {
     );
 }
 
-/// Forks a child that creates one object with `creator` in `dir`, tells us, and waits to be
-/// killed; kills it with SIGKILL once the object exists.
+/// The variables through which [`kill_while_holding`] tells [`child_holds_until_killed`] what
+/// to create, where, and where to say that it holds it.
+const HOLD_CREATOR: &str = "TEMPKIT_TEST_HOLD_CREATOR";
+const HOLD_DIR: &str = "TEMPKIT_TEST_HOLD_DIR";
+const HOLD_READY: &str = "TEMPKIT_TEST_HOLD_READY";
+
+/// Starts a fresh process of this test binary (the ignored test [`child_holds_until_killed`])
+/// that creates one object with `creator` in `dir`, says so, and waits to be killed; kills it
+/// with SIGKILL once the object exists.
 fn kill_while_holding(creator: &Creator, dir: &Path) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe writes.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    let (read_end, write_end) = (fds[0], fds[1]);
-    // SAFETY: the child only creates the object, writes to the pipe and sleeps.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let _ = std::panic::catch_unwind(|| {
-            let mut b = tempkit::Builder::new();
-            b.dir(dir).prefix("reapme-");
-            let mut held = (creator.create)(&b).expect("create");
-            creators::write_to(&mut held, b"held when killed").unwrap();
-            // SAFETY: writes one byte from a valid buffer to our pipe.
-            assert_eq!(
-                unsafe { libc::write(write_end, b"!".as_ptr().cast(), 1) },
-                1
-            );
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(60));
-            }
-        });
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(1) };
-    }
-    // SAFETY: closing our copy of the write end, so a child that dies early gives EOF.
-    unsafe { libc::close(write_end) };
-    let mut byte = [0u8; 1];
-    // Bounded: a child stuck before it writes (or exits) fails the test instead of hanging it.
-    let mut poll = libc::pollfd {
-        fd: read_end,
-        events: libc::POLLIN,
-        revents: 0,
+    let signals = Scratch::new();
+    let ready = signals.path().join("ready");
+    let output = signals.path().join("output");
+    let out = std::fs::File::create(&output).expect("create the child's output");
+    let err = out.try_clone().expect("clone the child's output");
+    let mut child = Command::new(std::env::current_exe().expect("current test binary"))
+        .args([
+            "child_holds_until_killed",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLD_CREATOR, creator.name)
+        .env(HOLD_DIR, dir)
+        .env(HOLD_READY, &ready)
+        .env_remove("TEMPKIT_KEEP")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("start the child");
+    // Bounded: a child stuck before it says so (or that ended) fails the test instead of
+    // hanging it.
+    let deadline = Instant::now() + common::CHILD_TIMEOUT;
+    let ended = loop {
+        if ready.exists() {
+            break None;
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     };
-    let timeout_ms = common::CHILD_TIMEOUT.as_millis() as i32;
-    // SAFETY: polls one valid pollfd.
-    let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
-    let n = if ready == 1 {
-        // SAFETY: reads into a valid one-byte buffer.
-        unsafe { libc::read(read_end, byte.as_mut_ptr().cast(), 1) }
-    } else {
-        -1
+    let held = ready.exists();
+    let status = match ended {
+        Some(status) => status,
+        None => common::kill_within(&mut child),
     };
-    // SAFETY: our own descriptor, closed once.
-    unsafe { libc::close(read_end) };
-    let status = common::kill_child(pid);
-    assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
-    assert_eq!(
-        n, 1,
-        "{}: the child failed before holding its object",
-        creator.name
+    assert!(
+        held,
+        "{}: the child failed before holding its object ({}):\n{}",
+        creator.name,
+        status,
+        std::fs::read_to_string(&output).unwrap_or_default()
     );
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{}", status);
+}
+
+/// What [`kill_while_holding`] starts: creates the object, says so (a file made by `rename`,
+/// so that it appears whole), and waits to be killed (bounded, should its parent be gone).
+#[test]
+#[ignore]
+fn child_holds_until_killed() {
+    let name = std::env::var(HOLD_CREATOR).expect("run by kill_while_holding");
+    let dir = PathBuf::from(std::env::var_os(HOLD_DIR).expect("run by kill_while_holding"));
+    let ready = PathBuf::from(std::env::var_os(HOLD_READY).expect("run by kill_while_holding"));
+    let creator = creators::all()
+        .into_iter()
+        .find(|c| c.name == name)
+        .expect("a creator of that name");
+    let mut b = tempkit::Builder::new();
+    b.dir(&dir).prefix("reapme-");
+    let mut held = (creator.create)(&b).expect("create");
+    creators::write_to(&mut held, b"held when killed").unwrap();
+    std::fs::write(ready.with_extension("tmp"), b"").unwrap();
+    std::fs::rename(ready.with_extension("tmp"), &ready).unwrap();
+    std::thread::sleep(common::CHILD_TIMEOUT);
+    panic!("never killed");
 }
 
 #[test]

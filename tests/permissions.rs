@@ -8,9 +8,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::child::{child_args, Child};
 use common::creators;
-use common::trace::{lines_about, strace_test};
-use common::{as_nobody, with_umask, Scratch};
+use common::trace::{lines_about, strace_test_with};
+use common::Scratch;
 
 const UMASKS: [u32; 3] = [0o000, 0o022, 0o077];
 
@@ -24,27 +25,40 @@ const TRACED_TEST: &str = "every_kind_is_private_under_umask_000_022_077";
 const CHMODS: [&str; 4] = ["chmod", "fchmod", "fchmodat", "fchmodat2"];
 
 /// Creates one object of every kind in `dir` under each umask, as an unprivileged user,
-/// checking its mode while it is held.
+/// checking its mode while it is held: one child process per umask (see
+/// [`child_creates_every_kind`]).
 fn create_every_kind(dir: &Path) {
     for mask in UMASKS {
-        for creator in creators::all() {
-            let ok = with_umask(mask, || {
-                as_nobody(|| {
-                    let mut b = tempkit::Builder::new();
-                    b.dir(dir).prefix("tkperm-");
-                    let held = (creator.create)(&b).expect("create");
-                    let want = if creator.is_dir { 0o700 } else { 0o600 };
-                    if let Some(path) = held.path() {
-                        assert_eq!(common::mode(path), want, "{} by name", creator.name);
-                    }
-                    let (mode, held) = held.mode().expect("fstat");
-                    assert_eq!(mode, want, "{} under umask {:03o}", creator.name, mask);
-                    held.finish().expect("finish");
-                    true
-                })
-            });
-            assert!(ok, "{} under umask {:03o}: see above", creator.name, mask);
+        Child::new("child_creates_every_kind")
+            .arg(dir)
+            .arg(format!("{:o}", mask))
+            .umask(mask)
+            .as_nobody()
+            .assert_passes();
+    }
+}
+
+/// The child of [`create_every_kind`]: under the umask it was given, as the unprivileged
+/// user, creates one object of every kind in the directory it was given and checks its mode
+/// while it is held.
+#[test]
+#[ignore]
+fn child_creates_every_kind() {
+    let args = child_args();
+    let dir = &args[0];
+    let mask = u32::from_str_radix(args[1].to_str().unwrap(), 8).unwrap();
+    assert_eq!(common::current_umask(), mask, "the child's umask");
+    for creator in creators::all() {
+        let mut b = tempkit::Builder::new();
+        b.dir(dir).prefix("tkperm-");
+        let held = (creator.create)(&b).expect("create");
+        let want = if creator.is_dir { 0o700 } else { 0o600 };
+        if let Some(path) = held.path() {
+            assert_eq!(common::mode(path), want, "{} by name", creator.name);
         }
+        let (mode, held) = held.mode().expect("fstat");
+        assert_eq!(mode, want, "{} under umask {:03o}", creator.name, mask);
+        held.finish().expect("finish");
     }
 }
 
@@ -70,18 +84,25 @@ fn syscall_name(line: &str) -> &str {
 
 #[test]
 fn modes_are_given_at_creation_and_never_changed_by_chmod() {
+    if !common::need::strace() {
+        return;
+    }
     let scratch = Scratch::for_nobody();
     let dir: PathBuf = scratch.path().to_owned();
-    let Some(trace) = strace_test(
+    // `-y` prints the path behind each descriptor, so that an `fchmod` of an object in `dir`
+    // names it too. The chmods looked for are those of objects in `dir`: the test's own
+    // machinery (the scratch directory of each child process's output) chmods elsewhere.
+    let trace = strace_test_with(
         TRACED_TEST,
         &[(TRACE_DIR_VAR, dir.as_os_str())],
+        &["-y".to_string()],
         "chmod,fchmod,fchmodat,?fchmodat2,open,openat,creat,mkdir,mkdirat",
-    ) else {
-        return;
-    };
+    )
+    .expect("the trace");
+    let in_dir = dir.to_str().unwrap();
     let chmods: Vec<&str> = trace
         .lines()
-        .filter(|l| CHMODS.contains(&syscall_name(l)))
+        .filter(|l| CHMODS.contains(&syscall_name(l)) && l.contains(in_dir))
         .collect();
     assert!(chmods.is_empty(), "chmod issued:\n{}", chmods.join("\n"));
 

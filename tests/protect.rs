@@ -12,15 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::child::{child_args, Child};
 use common::Scratch;
 
 const TMPFILES: &str = "systemd-tmpfiles";
-
-fn tmpfiles_available() -> bool {
-    common::output_of(Command::new(TMPFILES).arg("--version"))
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
 
 /// `systemd-tmpfiles --clean` with a private configuration that ages everything in `dir`
 /// older than a day, by access and modification times of files and directories.
@@ -56,10 +51,18 @@ fn age(paths: &[&Path]) {
     }
 }
 
-/// Waits (at most 10 s) until `path` exists.
-fn wait_for(path: &Path) {
+/// Waits (at most 10 s) until `path` exists; fails at once if `owner`, our child that is to
+/// make it, has ended (showing what it printed, in `output`).
+fn wait_for(path: &Path, owner: &mut std::process::Child, output: &Path) {
     let start = Instant::now();
     while !path.exists() {
+        if let Some(status) = owner.try_wait().expect("try_wait") {
+            panic!(
+                "the owner ended ({}) before it recorded its directory:\n{}",
+                status,
+                std::fs::read_to_string(output).unwrap_or_default()
+            );
+        }
         assert!(start.elapsed() < Duration::from_secs(10), "timed out");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -82,36 +85,67 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// A forked owner: creates a protected directory with a file in `parent`, starts `sleep 60`
-/// (which must not inherit the lock), records both, and waits to be killed.
+/// The variables through which [`spawn_owner`] tells [`child_owner`] where to work.
+const OWNER_PARENT: &str = "TEMPKIT_TEST_OWNER_PARENT";
+const OWNER_RECORD: &str = "TEMPKIT_TEST_OWNER_RECORD";
+
+/// An owner in a fresh process (the ignored test [`child_owner`] of this binary): creates a
+/// protected directory with a file in `parent`, starts `sleep 60` (which must not inherit the
+/// lock), records both, and waits to be killed. Returns the owner's pid (our child, reaped by
+/// the caller), the directory and the sleeper's pid.
 fn spawn_owner(parent: &Path, record: &Path) -> (i32, PathBuf, u32) {
-    // SAFETY: fork in a test; the child only creates, spawns, records, and pauses.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let dir = tempkit::Builder::new()
-            .dir(parent)
-            .protect(true)
-            .temporary_directory()
-            .unwrap();
-        assert!(dir.is_protected());
-        std::fs::write(dir.path().join("work"), b"in progress").unwrap();
-        #[allow(clippy::zombie_processes)] // the owner is killed; init reaps the sleeper
-        let sleeper = Command::new("sleep").arg("60").spawn().unwrap();
-        let text = format!("{}\n{}\n", dir.path().display(), sleeper.id());
-        std::fs::write(record.with_extension("tmp"), text).unwrap();
-        std::fs::rename(record.with_extension("tmp"), record).unwrap();
-        loop {
-            // SAFETY: waits for a signal; the parent kills us.
-            unsafe { libc::pause() };
-        }
-    }
-    wait_for(record);
+    let output = record.with_extension("out");
+    let out = std::fs::File::create(&output).expect("create the owner's output");
+    let err = out.try_clone().expect("clone the owner's output");
+    let mut owner = Command::new(std::env::current_exe().expect("current test binary"))
+        .args([
+            "child_owner",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(OWNER_PARENT, parent)
+        .env(OWNER_RECORD, record)
+        .env_remove("TEMPKIT_KEEP")
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("start the owner");
+    let pid = owner.id() as i32;
+    let mut killer = KillOnDrop(vec![pid]);
+    wait_for(record, &mut owner, &output);
+    // From here the caller kills and reaps it, by pid.
+    killer.0.clear();
     let text = std::fs::read_to_string(record).unwrap();
     let mut lines = text.lines();
     let dir = PathBuf::from(lines.next().unwrap());
     let sleeper = lines.next().unwrap().parse().unwrap();
     (pid, dir, sleeper)
+}
+
+/// The owner [`spawn_owner`] starts: alone in its process, killed by its parent.
+#[test]
+#[ignore]
+fn child_owner() {
+    let parent = PathBuf::from(std::env::var_os(OWNER_PARENT).expect("run by spawn_owner"));
+    let record = PathBuf::from(std::env::var_os(OWNER_RECORD).expect("run by spawn_owner"));
+    let dir = tempkit::Builder::new()
+        .dir(&parent)
+        .protect(true)
+        .temporary_directory()
+        .unwrap();
+    assert!(dir.is_protected());
+    std::fs::write(dir.path().join("work"), b"in progress").unwrap();
+    #[allow(clippy::zombie_processes)] // the owner is killed; init reaps the sleeper
+    let sleeper = Command::new("sleep").arg("60").spawn().unwrap();
+    let text = format!("{}\n{}\n", dir.path().display(), sleeper.id());
+    std::fs::write(record.with_extension("tmp"), text).unwrap();
+    std::fs::rename(record.with_extension("tmp"), &record).unwrap();
+    // Waits to be killed; bounded, should the parent be gone.
+    std::thread::sleep(common::CHILD_TIMEOUT);
+    panic!("the owner was never killed");
 }
 
 /// The flock lines of /proc/locks that name `dir`'s inode.
@@ -127,8 +161,9 @@ fn locks_on(dir: &Path) -> usize {
 
 #[test]
 fn a_protected_directory_survives_systemd_tmpfiles_until_its_owner_dies() {
-    if !tmpfiles_available() {
-        panic!("systemd-tmpfiles is missing (.ci/run installs Debian's systemd package)");
+    // .ci/run installs it (Debian's systemd package).
+    if !common::need::program(TMPFILES, "--version") {
+        return;
     }
     let scratch = Scratch::new();
     let parent = scratch.path().join("tmp");
@@ -189,111 +224,168 @@ fn a_protected_directory_is_checked_by_identity_before_removal() {
 #[test]
 fn without_descriptors_creation_succeeds_unprotected_and_the_hook_is_told() {
     let scratch = Scratch::new();
-    let ok = common::in_child(
-        || {
-            // Only the descriptors already open: the lock's descriptor cannot be opened.
-            let limit = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 1024,
-            };
-            // SAFETY: plain system call in the child.
-            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
-        },
-        || {
-            // The hook hears of it once, at creation (the child's hook: process-wide state
-            // stays in the child).
-            static SEEN: std::sync::Mutex<Vec<(PathBuf, bool, String)>> =
-                std::sync::Mutex::new(Vec::new());
-            tempkit::set_cleanup_error_hook(Box::new(|e| {
-                SEEN.lock().unwrap().push((
-                    e.path().to_path_buf(),
-                    e.is_unprotected(),
-                    e.to_string(),
-                ))
-            }));
-            let dir = tempkit::Builder::new()
-                .dir(scratch.path())
-                .protect(true)
-                .reapable(true)
-                .temporary_directory()
-                .unwrap();
-            let seen = SEEN.lock().unwrap().clone();
-            let quiet = tempkit::Builder::new()
-                .dir(scratch.path())
-                .protect(true)
-                .ignore_cleanup_errors(true)
-                .temporary_directory()
-                .unwrap();
-            let after_quiet = SEEN.lock().unwrap().len();
-            !dir.is_protected()
-                && !dir.is_reapable()
-                && dir.path().is_dir()
-                && !quiet.is_protected()
-                && seen.len() == 1
-                && seen[0].0 == dir.path()
-                && seen[0].1
-                && seen[0].2.contains("could not be protected")
-                && after_quiet == 1
-        },
-    );
-    assert!(ok);
+    Child::new("child_creates_without_descriptors")
+        .arg(scratch.path())
+        .assert_passes();
     common::assert_empty(scratch.path());
 }
 
-/// The traced body: one directory with the options named by the given directory's name,
-/// created and dropped in it.
 #[test]
-fn traced_directory() {
-    let Some(dir) = common::tracee_arg() else {
-        return;
+#[ignore]
+fn child_creates_without_descriptors() {
+    let dir = child_args()[0].clone();
+    // Only the descriptors already open: the lock's descriptor cannot be opened.
+    let limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 1024,
     };
-    let options = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let d = tempkit::Builder::new()
+    // SAFETY: plain system call; this child test is alone in its process.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    // The hook hears of it once, at creation (this process's hook: the parent's is untouched).
+    static SEEN: std::sync::Mutex<Vec<(PathBuf, bool, String)>> = std::sync::Mutex::new(Vec::new());
+    tempkit::set_cleanup_error_hook(Box::new(|e| {
+        SEEN.lock()
+            .unwrap()
+            .push((e.path().to_path_buf(), e.is_unprotected(), e.to_string()))
+    }));
+    let made = tempkit::Builder::new()
         .dir(&dir)
-        .protect(options.contains("protect"))
-        .reapable(options.contains("reapable"))
+        .protect(true)
+        .reapable(true)
         .temporary_directory()
         .unwrap();
-    drop(d);
+    let seen = SEEN.lock().unwrap().clone();
+    let quiet = tempkit::Builder::new()
+        .dir(&dir)
+        .protect(true)
+        .ignore_cleanup_errors(true)
+        .temporary_directory()
+        .unwrap();
+    let after_quiet = SEEN.lock().unwrap().len();
+    assert!(!made.is_protected());
+    assert!(!made.is_reapable());
+    assert!(made.path().is_dir());
+    assert!(!quiet.is_protected());
+    assert_eq!(seen.len(), 1, "{:?}", seen);
+    assert_eq!(seen[0].0, made.path());
+    assert!(seen[0].1, "{:?}", seen);
+    assert!(seen[0].2.contains("could not be protected"), "{:?}", seen);
+    assert_eq!(after_quiet, 1);
 }
 
-/// The system calls on the directory's path or its descriptor, by name, in order.
-fn calls_for(options: &str) -> Vec<String> {
+/// In the traced re-run: one directory with the options named by the given directory's
+/// name, created and dropped in it, between two marks (failed `stat`s of `start-mark` and
+/// `end-mark`). One such directory is created and dropped before, so that what a process
+/// does once (seeding the name generator) is not counted.
+fn traced_body(dir: &Path) {
+    let options = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let create = || {
+        tempkit::Builder::new()
+            .dir(dir)
+            .protect(options.contains("protect"))
+            .reapable(options.contains("reapable"))
+            .temporary_directory()
+            .unwrap()
+    };
+    drop(create());
+    let _ = std::fs::symlink_metadata(dir.join("start-mark"));
+    let d = create();
+    drop(d);
+    let _ = std::fs::symlink_metadata(dir.join("end-mark"));
+}
+
+/// Every system call the test's thread makes between the marks of [`traced_body`], in order:
+/// (kind, the whole line). The kind is the call's name, but `open` for `open`/`openat` and
+/// `stat` for the `stat` family (which one is used depends on the architecture). Left out:
+/// `fcntl(F_GETFD)`, which std's debug builds make before closing a descriptor they own (a
+/// check of theirs, absent from release builds).
+fn calls_for(options: &str) -> Vec<(&'static str, String)> {
     let scratch = Scratch::new();
     let dir = scratch.path().join(format!("options-{}", options));
     std::fs::create_dir(&dir).unwrap();
-    let (ok, lines) = common::traced(
-        "traced_directory",
-        "mkdir,rmdir,open,openat,flock,fstat,newfstatat,statx,lstat,fsetxattr,close",
-        &dir,
-    );
-    assert!(ok);
-    // From the mkdir of the directory to its rmdir.
-    let start = lines
+    let trace = common::trace::rerun_passing(TRACED, &["-e", "trace=all"], &dir);
+    let calls = common::trace::calls(&trace);
+    let start = calls
         .iter()
-        .position(|l| l.contains("mkdir(") && l.contains(&*dir.to_string_lossy()))
-        .expect("the mkdir");
-    let end = lines
+        .position(|c| c.line.contains("start-mark"))
+        .expect("the start mark");
+    let end = calls
         .iter()
-        .rposition(|l| l.contains("rmdir("))
-        .expect("the rmdir");
-    lines[start..=end]
+        .position(|c| c.line.contains("end-mark"))
+        .expect("the end mark");
+    let thread = calls[start].pid;
+    calls[start + 1..end]
         .iter()
-        .filter_map(|l| {
-            let l = l.split_once(' ').map_or(l.as_str(), |(_, rest)| rest);
-            l.split('(').next().map(|name| name.trim().to_owned())
+        .filter(|c| c.pid == thread)
+        .filter(|c| !(c.name == "fcntl" && c.line.contains("F_GETFD")))
+        .map(|c| {
+            let kind = match c.name.as_str() {
+                "open" | "openat" => "open",
+                "stat" | "lstat" | "fstat" | "newfstatat" | "fstatat64" | "statx" => "stat",
+                "mkdir" | "mkdirat" => "mkdir",
+                "rmdir" => "rmdir",
+                "flock" => "flock",
+                "fsetxattr" => "fsetxattr",
+                "close" => "close",
+                _ => "other",
+            };
+            (kind, c.line.clone())
         })
         .collect()
 }
 
+/// The kinds of `calls`, in order.
+fn kinds(calls: &[(&'static str, String)]) -> Vec<&'static str> {
+    calls.iter().map(|(kind, _)| *kind).collect()
+}
+
+const TRACED: &str = "options_off_is_mkdir_and_rmdir_and_protect_adds_four_calls";
+
 #[test]
 fn options_off_is_mkdir_and_rmdir_and_protect_adds_four_calls() {
-    assert_eq!(calls_for(""), ["mkdir", "rmdir"]);
+    // Every call of one directory's life, counted exactly: with the options off, mkdir and
+    // rmdir alone; protect adds four between them (open, fstat, a shared non-blocking flock
+    // at creation, the lstat of the identity check before removal) and the close of its
+    // descriptor after the rmdir; reapable adds the tag (fsetxattr) on that descriptor.
+    if let Some(dir) = common::tracee_arg() {
+        traced_body(&dir);
+        return;
+    }
+    if !common::need::strace() {
+        return;
+    }
+    let off = calls_for("");
+    assert_eq!(kinds(&off), ["mkdir", "rmdir"], "{:#?}", off);
     let protect = calls_for("protect");
-    assert_eq!(protect[0], "mkdir");
-    assert_eq!(protect.last().unwrap(), "rmdir");
-    assert!(protect.contains(&"flock".to_string()), "{:?}", protect);
-    assert_eq!(protect.len(), 6, "{:?}", protect);
+    assert_eq!(
+        kinds(&protect),
+        ["mkdir", "open", "stat", "flock", "stat", "rmdir", "close"],
+        "{:#?}",
+        protect
+    );
+    // A shared lock (systemd-tmpfiles takes an exclusive one before it removes anything),
+    // never waiting for one held by another.
+    let flock = &protect[3].1;
+    assert!(
+        flock.contains("LOCK_SH") && flock.contains("LOCK_NB") && !flock.contains("LOCK_EX"),
+        "{}",
+        flock
+    );
     let both = calls_for("protect,reapable");
-    assert!(both.contains(&"fsetxattr".to_string()), "{:?}", both);
+    assert_eq!(
+        kinds(&both),
+        [
+            "mkdir",
+            "open",
+            "stat",
+            "flock",
+            "fsetxattr",
+            "stat",
+            "rmdir",
+            "close"
+        ],
+        "{:#?}",
+        both
+    );
+    assert!(both[3].1.contains("LOCK_SH"), "{}", both[3].1);
 }

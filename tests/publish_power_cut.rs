@@ -1,11 +1,13 @@
 //! Durability across a simulated power cut (root): a loop-mounted xfs or ext4 image, the
-//! library's publish in a forked child, then `xfs_io -x -c shutdown` (the file system stops at
+//! library's publish in a child test (a fresh process of this binary), then `xfs_io -x -c shutdown` (the file system stops at
 //! once, without flushing its log: what a crash leaves), unmount, mount again, read back.
 //!
 //! Controls show that the check can fail: published atomically but not durably
 //! (`durable(false)`), the new content is lost; renamed and the directory synced but the
 //! file not (xfs, ext4 with `noauto_da_alloc`), the file comes back empty.
-//! Skipped (with a message) when not root; CI runs as root and installs xfsprogs.
+//! Root, mkfs and xfs_io are needed: CI runs as root and installs xfsprogs; without them the
+//! tests fail naming what is missing (`common::need`). The two tests run one at a time: the
+//! global `sync` of one must not run between the other's publish and its power cut.
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 #![cfg(unix)] // loop-mounted xfs and ext4: Linux
 
@@ -15,7 +17,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{in_child, is_root, Scratch};
+use common::child::{child_args, Child};
+use common::Scratch;
+
+/// Held by each power-cut test for its whole run (see the module doc).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 const OLD: &[u8] = b"OLD-CONTENT";
 
@@ -37,27 +43,42 @@ fn run(program: &str, args: &[&str]) {
 }
 
 /// A file system image, mounted at `mnt` while the value lives.
+///
+/// Each mount goes through a loop device of its own, attached here and detached after the
+/// unmount: never one that `mount -o loop` would reuse. A process elsewhere that copied our
+/// mounts into a mount namespace of its own (`unshare --mount`, as some tests of the CLI do)
+/// keeps the shut-down file system alive after our unmount; mounting its device again would
+/// give back that same shut-down file system (every read `EIO`), a failure that says nothing
+/// about publishing. For the same reason xfs is mounted with `nouuid` (it refuses a second
+/// mount of a file system whose UUID is mounted still).
 struct Image {
     _scratch: Scratch,
     image: PathBuf,
     mnt: PathBuf,
-    options: &'static str,
+    options: String,
+    /// The loop device while one is attached.
+    device: Option<String>,
     mounted: bool,
 }
 
 impl Image {
-    fn new(fs: &str, size: &str, options: &'static str) -> Image {
+    fn new(fs: &str, size: &str, options: &str) -> Image {
         let scratch = Scratch::new();
         let image = scratch.path().join("fs.img");
         let mnt = scratch.path().join("mnt");
         std::fs::create_dir(&mnt).unwrap();
         run("truncate", &["-s", size, image.to_str().unwrap()]);
         run(&format!("mkfs.{}", fs), &["-q", image.to_str().unwrap()]);
+        let mut all: Vec<&str> = options.split(',').filter(|o| !o.is_empty()).collect();
+        if fs == "xfs" {
+            all.push("nouuid");
+        }
         let mut img = Image {
             _scratch: scratch,
             image,
             mnt,
-            options,
+            options: all.join(","),
+            device: None,
             mounted: false,
         };
         img.mount();
@@ -65,17 +86,36 @@ impl Image {
     }
 
     fn mount(&mut self) {
-        let options = format!("loop{}", self.options);
-        run(
-            "mount",
-            &[
-                "-o",
-                &options,
-                self.image.to_str().unwrap(),
-                self.mnt.to_str().unwrap(),
-            ],
+        let attached = common::output_of(
+            Command::new("losetup")
+                .args(["--find", "--show"])
+                .arg(&self.image),
+        )
+        .expect("run losetup");
+        assert!(
+            attached.status.success(),
+            "losetup: {}",
+            String::from_utf8_lossy(&attached.stderr)
         );
+        let device = String::from_utf8(attached.stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        self.device = Some(device.clone());
+        let mut args = vec![];
+        if !self.options.is_empty() {
+            args.extend(["-o", self.options.as_str()]);
+        }
+        args.extend([device.as_str(), self.mnt.to_str().unwrap()]);
+        run("mount", &args);
         self.mounted = true;
+    }
+
+    /// Detaches our loop device (after the unmount).
+    fn detach(&mut self) {
+        if let Some(device) = self.device.take() {
+            run("losetup", &["-d", &device]);
+        }
     }
 
     /// The power cut: shut the file system down without flushing, unmount, mount again.
@@ -86,6 +126,7 @@ impl Image {
         );
         run("umount", &[self.mnt.to_str().unwrap()]);
         self.mounted = false;
+        self.detach();
         self.mount();
     }
 
@@ -99,21 +140,106 @@ impl Drop for Image {
         if self.mounted {
             let _ = common::output_of(Command::new("umount").arg(&self.mnt));
         }
+        if let Some(device) = self.device.take() {
+            let _ = common::output_of(Command::new("losetup").args(["-d", &device]));
+        }
     }
 }
 
-/// Writes the old content durably (`sync`), runs `publish` in a forked child, cuts the power,
-/// and returns what `dest` holds afterwards (`None`: missing).
-fn after_power_cut(
-    img: &mut Image,
-    dest: &Path,
-    publish: impl FnOnce() -> bool,
-) -> Option<Vec<u8>> {
+/// Runs the publish `case` of [`child_publish`] in a fresh process, given `args`; it must
+/// succeed.
+fn publish(case: &str, args: &[&Path]) {
+    let mut child = Child::new("child_publish").arg(case);
+    for arg in args {
+        child = child.arg(arg);
+    }
+    child.assert_passes();
+}
+
+/// The publishes whose outcome a power cut tests, each in a process of its own that ends
+/// before the power cut (as a program that published and exited). The arguments: the case,
+/// then its paths.
+#[test]
+#[ignore]
+fn child_publish() {
+    let args = child_args();
+    let path = |i: usize| args[i].as_path();
+    match args[0].to_str().unwrap() {
+        // write_atomic: durable by default.
+        "write_atomic" => tempkit::write_atomic(path(1), new_content()).unwrap(),
+        // NamedTemporaryFile::persist_durable to `path(1)`, made in `path(2)`.
+        "persist_durable" => {
+            let mut file = tempkit::Builder::new()
+                .dir(path(2))
+                .named_temporary_file()
+                .unwrap();
+            file.write_all(&new_content()).unwrap();
+            file.persist_durable(path(1)).unwrap();
+        }
+        // A directory tree staged in `path(2)`, published at `path(1)` without replacing.
+        "tree" => {
+            let staged = tempkit::Builder::new()
+                .dir(path(2))
+                .temporary_directory()
+                .unwrap();
+            std::fs::create_dir(staged.path().join("sub")).unwrap();
+            std::fs::write(staged.path().join("sub/page"), new_content()).unwrap();
+            staged.persist_noclobber(path(1)).unwrap();
+        }
+        // Control 1: atomic only.
+        "atomic_only" => tempkit::AtomicFile::options()
+            .durable(false)
+            .write(path(1), new_content())
+            .unwrap(),
+        // Control 2: rename and directory fsync without the file's fsync.
+        "no_file_fsync" => {
+            let dest = path(1);
+            let temp = dest.with_file_name(".no_file_fsync.tmp");
+            std::fs::write(&temp, new_content()).unwrap();
+            std::fs::rename(&temp, dest).unwrap();
+            std::fs::File::open(dest.parent().unwrap())
+                .unwrap()
+                .sync_all()
+                .unwrap();
+        }
+        // Control 3: the file's fsync and the rename, without the directory's fsync.
+        "no_dir_fsync" => {
+            let dest = path(1);
+            let temp = dest.with_file_name(".no_dir_fsync.tmp");
+            let mut file = std::fs::File::create(&temp).unwrap();
+            file.write_all(&new_content()).unwrap();
+            file.sync_all().unwrap();
+            drop(file);
+            std::fs::rename(&temp, dest).unwrap();
+        }
+        other => panic!("no case {}", other),
+    }
+}
+
+/// Writes the old content durably (`sync`), runs the publish `case` of [`child_publish`] on
+/// `dest` (then `extra`) in a fresh process, cuts the power, and returns what `dest` holds
+/// afterwards (`None`: missing).
+fn after_power_cut(img: &mut Image, dest: &Path, case: &str, extra: &[&Path]) -> Option<Vec<u8>> {
     std::fs::write(dest, OLD).unwrap();
     run("sync", &[]);
-    assert!(in_child(|| {}, publish), "the publish failed in the child");
+    let mut args = vec![dest];
+    args.extend_from_slice(extra);
+    publish(case, &args);
     img.power_cut();
-    std::fs::read(dest).ok()
+    read_back(dest)
+}
+
+/// What `path` holds; `None` if it cannot be read (said on stderr unless it is missing).
+fn read_back(path: &Path) -> Option<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(content) => Some(content),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("read {} after the power cut: {}", path.display(), e);
+            }
+            None
+        }
+    }
 }
 
 /// What a file held after a power cut, short enough for an assertion message.
@@ -131,20 +257,20 @@ fn summary(content: &Option<Vec<u8>>) -> String {
 /// lost, so one loss in a few tries is the proof.
 const CONTROL_TRIES: usize = 3;
 
-/// Runs a control up to [`CONTROL_TRIES`] times; `lost` says whether an attempt shows the
-/// loss. Every attempt must leave the old or the new content, whole, or (`empty_ok`) an
+/// Runs a control (the publish `case` of [`child_publish`]) up to [`CONTROL_TRIES`] times;
+/// `lost` says whether an attempt shows the loss. Every attempt must leave the old or the new content, whole, or (`empty_ok`) an
 /// empty file. Returns what the attempts left.
 fn control(
     img: &mut Image,
     name: &str,
     empty_ok: bool,
-    publish: impl Fn(&Path) -> bool,
+    case: &str,
     lost: impl Fn(&Option<Vec<u8>>) -> bool,
 ) -> Vec<String> {
     let mut seen = Vec::new();
     for _ in 0..CONTROL_TRIES {
         let dest = img.path(name);
-        let got = after_power_cut(img, &dest, || publish(&dest));
+        let got = after_power_cut(img, &dest, case, &[]);
         let shown = summary(&got);
         let whole = got.as_deref() == Some(OLD)
             || got.as_deref() == Some(&new_content()[..])
@@ -159,19 +285,21 @@ fn control(
 }
 
 /// The scenarios on one file system.
-fn power_cut_suite(fs: &str, size: &str, options: &'static str, lazy_fs: bool) {
-    if !is_root() {
-        eprintln!("not root: the power-cut tests need loop mounts; skipped");
+fn power_cut_suite(fs: &str, size: &str, options: &str, lazy_fs: bool) {
+    // Loop mounts need root; the power cut is xfs_io's `shutdown`, on either file system.
+    if !common::need::root()
+        || !common::need::program(&format!("mkfs.{}", fs), "-V")
+        || !common::need::program("xfs_io", "-V")
+    {
         return;
     }
+    let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut img = Image::new(fs, size, options);
     let new = new_content();
 
     // write_atomic: durable by default.
     let dest = img.path("write_atomic");
-    let got = after_power_cut(&mut img, &dest, || {
-        tempkit::write_atomic(&dest, new_content()).is_ok()
-    });
+    let got = after_power_cut(&mut img, &dest, "write_atomic", &[]);
     assert!(
         got.as_deref() == Some(&new[..]),
         "{}: write_atomic left {}",
@@ -182,14 +310,7 @@ fn power_cut_suite(fs: &str, size: &str, options: &'static str, lazy_fs: bool) {
     // NamedTemporaryFile::persist_durable.
     let dest = img.path("persist_durable");
     let dir = img.mnt.clone();
-    let got = after_power_cut(&mut img, &dest, || {
-        let mut file = tempkit::Builder::new()
-            .dir(&dir)
-            .named_temporary_file()
-            .unwrap();
-        file.write_all(&new_content()).unwrap();
-        file.persist_durable(&dest).is_ok()
-    });
+    let got = after_power_cut(&mut img, &dest, "persist_durable", &[&dir]);
     let left = summary(&got);
     assert!(
         got.as_deref() == Some(&new[..]),
@@ -200,20 +321,9 @@ fn power_cut_suite(fs: &str, size: &str, options: &'static str, lazy_fs: bool) {
 
     // A directory tree, published without replacing.
     let site = img.path("site");
-    assert!(in_child(
-        || {},
-        || {
-            let staged = tempkit::Builder::new()
-                .dir(&dir)
-                .temporary_directory()
-                .unwrap();
-            std::fs::create_dir(staged.path().join("sub")).unwrap();
-            std::fs::write(staged.path().join("sub/page"), new_content()).unwrap();
-            staged.persist_noclobber(&site).is_ok()
-        }
-    ));
+    publish("tree", &[&site, &dir]);
     img.power_cut();
-    let page = std::fs::read(site.join("sub/page")).ok();
+    let page = read_back(&site.join("sub/page"));
     let left = summary(&page);
     assert!(
         page.as_deref() == Some(&new[..]),
@@ -223,37 +333,24 @@ fn power_cut_suite(fs: &str, size: &str, options: &'static str, lazy_fs: bool) {
     );
 
     // Control 1: atomic only. The new content does not survive: the old one does, whole.
-    control(
-        &mut img,
-        "atomic_only",
-        false,
-        |dest| {
-            tempkit::AtomicFile::options()
-                .durable(false)
-                .write(dest, new_content())
-                .is_ok()
-        },
-        |got| got.as_deref() == Some(OLD),
-    );
+    control(&mut img, "atomic_only", false, "atomic_only", |got| {
+        got.as_deref() == Some(OLD)
+    });
+
+    // Control 3: the file's fsync and the rename without the directory's fsync: the rename
+    // is not in the journal yet when the power goes, so the old content is back, whole (the
+    // new one, though synced, sits under the temporary name). The publish's directory fsync
+    // is what the first two cases survive on.
+    control(&mut img, "no_dir_fsync", false, "no_dir_fsync", |got| {
+        got.as_deref() == Some(OLD)
+    });
 
     // Control 2: rename and directory fsync without the file's fsync: where the file system
     // does not force the data out before a rename, the file comes back empty.
     if lazy_fs {
-        control(
-            &mut img,
-            "no_file_fsync",
-            true,
-            |dest| {
-                let temp = dest.with_file_name(".no_file_fsync.tmp");
-                std::fs::write(&temp, new_content()).unwrap();
-                std::fs::rename(&temp, dest).unwrap();
-                std::fs::File::open(dest.parent().unwrap())
-                    .unwrap()
-                    .sync_all()
-                    .is_ok()
-            },
-            |got| got.as_ref().map(Vec::len) == Some(0),
-        );
+        control(&mut img, "no_file_fsync", true, "no_file_fsync", |got| {
+            got.as_ref().map(Vec::len) == Some(0)
+        });
     }
 }
 
@@ -269,5 +366,5 @@ fn power_cut_ext4() {
     // rename commits (a heuristic, not a promise), which would hide control 2.
     // `commit=60`: no periodic journal commit (default every 5 s) between a control's publish
     // and its power cut on a slow, loaded machine.
-    power_cut_suite("ext4", "64M", ",noauto_da_alloc,commit=60", true);
+    power_cut_suite("ext4", "64M", "noauto_da_alloc,commit=60", true);
 }

@@ -1,15 +1,19 @@
 //! Exact reaping: `reap` removes exactly what dead owners left (exit without destructors,
-//! SIGKILL, zombie, another boot, a reused pid), and never a live owner's, an untagged, kept,
-//! persisted, symlinked, copied, another user's or a foreign machine's entry.
+//! SIGKILL, zombie, another boot, a reused pid), and never a live owner's (also in a pid
+//! namespace without its own /proc, or with its main thread exited), an untagged, kept,
+//! persisted, symlinked, copied, another user's, a foreign machine's entry, or one whose tag
+//! someone else may have forged.
 
 #![cfg(unix)] // flock, extended attributes, /proc: Unix features (tests/windows.rs checks the no-ops)
+#![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{in_child, is_root, list, Scratch, NOBODY};
+use common::child::Child;
+use common::{list, Scratch, NOBODY};
 use tempkit::{Builder, ReapEntry, ReapOptions, ReapOutcome};
 
 const TAG: &str = "user.tempkit.owner";
@@ -72,46 +76,62 @@ fn names(paths: &[PathBuf]) -> BTreeSet<String> {
         .collect()
 }
 
-/// In a forked child: makes `dirs` tagged directories (each with a file and a subdirectory
-/// inside) and `files` tagged named files in `dir`, writes their paths to `record`, and ends
-/// without running a destructor: `_exit`, or `SIGKILL` when `kill`.
+/// In a fresh process ([`child_leak`]): makes `dirs` tagged directories (each with a file
+/// and a subdirectory inside) and `files` tagged named files in `dir`, writes their paths to
+/// `record`, and ends without running a destructor: `_exit`, or `SIGKILL` when `kill`.
 fn leak(dir: &Path, record: &Path, dirs: usize, files: usize, kill: bool) {
-    in_child(
-        || {},
-        || {
-            let mut made = String::new();
-            // Held until `_exit`, which runs no destructor: leaked as by a crash.
-            let mut held_dirs = Vec::new();
-            let mut held_files = Vec::new();
-            for _ in 0..dirs {
-                let d = reapable(dir).temporary_directory().unwrap();
-                assert!(d.is_reapable());
-                std::fs::write(d.path().join("inside"), b"x").unwrap();
-                std::fs::create_dir(d.path().join("sub")).unwrap();
-                made.push_str(&format!("{}\n", d.path().display()));
-                held_dirs.push(d);
-            }
-            for _ in 0..files {
-                let f = reapable(dir).named_temporary_file().unwrap();
-                assert!(f.is_reapable());
-                made.push_str(&format!("{}\n", f.path().display()));
-                held_files.push(f);
-            }
-            std::fs::write(record, made).unwrap();
-            // SAFETY: plain system calls in the forked child; nothing runs after them.
-            unsafe {
-                if kill {
-                    libc::kill(libc::getpid(), libc::SIGKILL);
-                }
-                libc::_exit(0)
-            }
-        },
-    );
+    leaker(dir, record, dirs, files, kill).run();
+    assert_eq!(recorded(record).len(), dirs + files, "the leaking child");
+}
+
+/// The [`child_leak`] child for [`leak`], not started yet.
+fn leaker(dir: &Path, record: &Path, dirs: usize, files: usize, kill: bool) -> Child {
+    Child::new("child_leak")
+        .arg(dir)
+        .arg(record)
+        .arg(dirs.to_string())
+        .arg(files.to_string())
+        .arg(if kill { "kill" } else { "exit" })
+}
+
+#[test]
+#[ignore]
+fn child_leak() {
+    let args = common::child::child_args();
+    let (dir, record) = (&args[0], &args[1]);
+    let count = |i: usize| -> usize { args[i].to_str().unwrap().parse().unwrap() };
+    let (dirs, files, kill) = (count(2), count(3), args[4].to_str() == Some("kill"));
+    let mut made = String::new();
+    // Held until `_exit`, which runs no destructor: leaked as by a crash.
+    let mut held_dirs = Vec::new();
+    let mut held_files = Vec::new();
+    for _ in 0..dirs {
+        let d = reapable(dir).temporary_directory().unwrap();
+        assert!(d.is_reapable());
+        std::fs::write(d.path().join("inside"), b"x").unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        made.push_str(&format!("{}\n", d.path().display()));
+        held_dirs.push(d);
+    }
+    for _ in 0..files {
+        let f = reapable(dir).named_temporary_file().unwrap();
+        assert!(f.is_reapable());
+        made.push_str(&format!("{}\n", f.path().display()));
+        held_files.push(f);
+    }
+    std::fs::write(record, made).unwrap();
+    // SAFETY: plain system calls; nothing runs after them.
+    unsafe {
+        if kill {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        libc::_exit(0)
+    }
 }
 
 fn recorded(record: &Path) -> Vec<PathBuf> {
     std::fs::read_to_string(record)
-        .unwrap()
+        .unwrap_or_default()
         .lines()
         .map(PathBuf::from)
         .collect()
@@ -228,7 +248,7 @@ fn forged_tags_are_judged_as_specified() {
         ("boot", "another-boot", true),      // another boot of this machine
         ("host", "another-host", false),     // another machine: cannot be checked
         ("pidns", "1", false),               // another pid namespace: cannot be checked
-        ("uid", &NOBODY.to_string(), false), // fine if ours: only uid of the inode counts
+        ("uid", &NOBODY.to_string(), false), // names another uid than the owner: never judged
     ];
     let mut expect = BTreeSet::new();
     for (i, (key, value, dead)) in cases.iter().enumerate() {
@@ -268,45 +288,44 @@ fn forged_tags_are_judged_as_specified() {
 fn a_zombie_owner_is_dead() {
     let scratch = Scratch::new();
     let record = scratch.path().join("record");
-    // SAFETY: fork in a test; the child only creates, records and _exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let d = reapable(scratch.path()).temporary_directory().unwrap();
-        std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
-        // SAFETY: ends the child at once, `d` not dropped: leaked as by a crash.
-        unsafe { libc::_exit(0) };
-    }
-    // Not reaped yet: wait until it is a zombie (bounded), without reaping it.
-    let mut zombie = false;
-    for _ in 0..500 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap();
-        if stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .trim_start()
-            .starts_with('Z')
-        {
-            zombie = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(zombie, "the child did not end within 5 s");
-    let leaked = PathBuf::from(std::fs::read_to_string(&record).unwrap());
-    let entries = ReapOptions::new().reap(scratch.path()).unwrap();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    // A fresh process that leaks a directory and exits; not waited for, so a zombie.
+    let mut running = leaker(&dir, &record, 1, 0, false).spawn();
+    let pid = running.child.id();
+    let zombie = wait_until(|| proc_state(pid) == Some('Z'));
+    assert!(zombie, "the child did not end within the bound");
+    let leaked = recorded(&record).remove(0);
+    let entries = ReapOptions::new().reap(&dir).unwrap();
     let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
     assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
     assert!(entry.reason().contains("zombie"), "{}", entry);
     assert!(!leaked.exists());
-    common::wait_status(pid);
+    common::try_wait_for(&mut running.child, std::time::Duration::from_secs(10))
+        .expect("reap the zombie");
+}
+
+/// Field 3 of `/proc/PID/stat`: the state of the process (its leader thread).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).ok()?;
+    stat.rsplit(')').next()?.trim_start().chars().next()
+}
+
+/// Polls `done` every 10 ms for at most 20 s; whether it became true.
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    done()
 }
 
 #[test]
 fn another_users_entry_needs_all_users_and_a_matching_tag() {
-    if !is_root() {
-        eprintln!("not root: cannot make another user's entries");
+    if !common::need::root() {
         return;
     }
     let scratch = Scratch::new();
@@ -372,36 +391,41 @@ fn two_reapers_at_once_never_fail_and_remove_each_entry_once() {
 fn an_unreadable_entry_is_left_unchanged_by_an_unprivileged_reaper() {
     // Its tag cannot be read without changing its mode (user extended attributes need read
     // permission), and a possibly untagged entry is never changed: skipped, with the reason.
+    if !common::need::root() {
+        return;
+    }
     let scratch = Scratch::for_nobody();
     let dir = scratch.path().to_path_buf();
-    let record = dir.join("record");
-    let ok = common::as_nobody(|| {
-        in_child(
-            || {},
-            || {
-                let d = reapable(&dir).temporary_directory().unwrap();
-                std::fs::write(&record, d.path().to_string_lossy().as_bytes()).unwrap();
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
-                // SAFETY: ends the child without dropping `d`: leaked as by a crash.
-                unsafe { libc::_exit(0) }
-            },
-        );
-        let leaked = PathBuf::from(std::fs::read_to_string(&record).unwrap());
-        let entries = ReapOptions::new().reap(&dir).unwrap();
-        let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
-        matches!(entry.outcome(), ReapOutcome::Skipped)
-            && entry.reason().contains("cannot read its tag")
-            && common::mode(&leaked) == 0
-    });
-    assert!(ok);
+    let record = Scratch::for_nobody();
+    let record = record.path().join("record");
+    // Leaked by nobody's process, then made unreadable (mode 000), as its owner may.
+    leaker(&dir, &record, 1, 0, false).as_nobody().run();
+    let leaked = recorded(&record).remove(0);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&leaked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    Child::new("child_an_unreadable_entry_is_skipped")
+        .arg(&dir)
+        .arg(&leaked)
+        .as_nobody()
+        .assert_passes();
+    assert_eq!(common::mode(&leaked), 0);
     // Root reads it regardless, and removes it when asked to judge other users' entries.
-    if is_root() {
-        let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
-        let removed: Vec<&ReapEntry> = entries.iter().filter(|e| e.is_reaped()).collect();
-        assert_eq!(removed.len(), 1, "{:?}", entries);
-        assert!(!removed[0].path().exists());
-    }
+    let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
+    let removed: Vec<&ReapEntry> = entries.iter().filter(|e| e.is_reaped()).collect();
+    assert_eq!(removed.len(), 1, "{:?}", entries);
+    assert!(!removed[0].path().exists());
+}
+
+#[test]
+#[ignore]
+fn child_an_unreadable_entry_is_skipped() {
+    let args = common::child::child_args();
+    let (dir, leaked) = (&args[0], &args[1]);
+    let entries = ReapOptions::new().reap(dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == leaked).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(entry.reason().contains("cannot read its tag"), "{}", entry);
+    assert_eq!(common::mode(leaked), 0);
 }
 
 /// Whether a thread of `pid` is inside `openat` of the relative name `name` (its
@@ -458,7 +482,7 @@ fn a_fifo_swapped_in_at_the_name_never_blocks_the_reaper() {
         );
         return;
     }
-    if !common::trace::strace_available() {
+    if !common::need::strace() {
         return;
     }
     let scratch = Scratch::new();
@@ -535,4 +559,332 @@ fn a_fifo_swapped_in_at_the_name_never_blocks_the_reaper() {
         .unwrap()
         .file_type()
         .is_fifo());
+}
+
+/// The victim of the forgery tests, and the attacker's extra group.
+const VICTIM: u32 = 1000;
+const SHARED_GROUP: u32 = 4242;
+
+/// Makes `path` a directory (`dir`) or file owned by `uid:gid` with `mode`, and, for a
+/// directory, `sub/precious` inside it, owned by the victim, mode 0700: what someone able to
+/// write `path` still cannot delete.
+fn victims(path: &Path, dir: bool, uid: u32, gid: u32, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    if dir {
+        std::fs::create_dir(path).unwrap();
+        std::fs::create_dir(path.join("sub")).unwrap();
+        std::fs::write(path.join("sub/precious"), b"mine").unwrap();
+        for p in [path.join("sub/precious"), path.join("sub")] {
+            std::os::unix::fs::chown(&p, Some(VICTIM), Some(VICTIM)).unwrap();
+        }
+        std::fs::set_permissions(path.join("sub"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    } else {
+        std::fs::write(path, b"mine").unwrap();
+    }
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A tag for `path` saying "owner dead (another boot), uid = `uid`", as tempkit would write it.
+fn dead_tag_for(path: &Path, scratch: &Path, uid: u32) -> String {
+    let tag = with_field(&live_tag_for(path, scratch), "boot", "another-boot");
+    with_field(&tag, "uid", &uid.to_string())
+}
+
+/// Finding 1 of issue 21. Anyone who may write an entry may set its `user.*` attributes (a
+/// file; a directory without the sticky bit), not only its owner. The attacker (65534, also in
+/// group 4242) forges "owner dead, uid = victim" on the victim's (1000) 0777 directory, 0666
+/// file and 2775 directory of a group it shares, in a sticky directory like /tmp. Neither the
+/// victim's own reap nor root's `--all-users` reap may remove them or what they hold, which
+/// the attacker could not delete itself. Controls: the same tags on the victim's 0700
+/// directory and 0600 file (which only the victim could have written) are reaped.
+#[test]
+fn a_tag_forged_by_someone_who_may_write_the_entry_is_never_trusted() {
+    if !common::need::root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let forged = [
+        (dir.join("wide-dir"), true, VICTIM, 0o777),
+        (dir.join("wide-file"), false, VICTIM, 0o666),
+        (dir.join("group-dir"), true, SHARED_GROUP, 0o2775),
+    ];
+    let mut attacker = Child::new("child_forge_tags");
+    for (path, is_dir, gid, mode) in &forged {
+        victims(path, *is_dir, VICTIM, *gid, *mode);
+        attacker = attacker
+            .arg(path)
+            .arg(dead_tag_for(path, scratch.path(), VICTIM));
+    }
+    attacker
+        .uid_gid(NOBODY, NOBODY)
+        .groups(&[SHARED_GROUP])
+        .assert_passes();
+    let controls = |round: &str| -> Vec<PathBuf> {
+        let (d, f) = (
+            dir.join(format!("private-dir-{}", round)),
+            dir.join(format!("private-file-{}", round)),
+        );
+        victims(&d, true, VICTIM, VICTIM, 0o700);
+        victims(&f, false, VICTIM, VICTIM, 0o600);
+        for p in [&d, &f] {
+            set_tag(p, &dead_tag_for(p, scratch.path(), VICTIM));
+        }
+        vec![d, f]
+    };
+    let assert_forged_kept = |entries: &[ReapEntry]| {
+        for (path, is_dir, _, mode) in &forged {
+            let entry = entries.iter().find(|e| e.path() == path).unwrap();
+            assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+            assert!(entry.reason().contains("writable by others"), "{}", entry);
+            assert_eq!(common::mode(path) & 0o7777, *mode);
+            let precious = if *is_dir {
+                path.join("sub/precious")
+            } else {
+                path.clone()
+            };
+            assert_eq!(std::fs::read(&precious).unwrap(), b"mine");
+        }
+    };
+
+    // The victim's own reap, in a fresh process as uid 1000.
+    let first = controls("victim");
+    let mut victim = Child::new("child_victim_reaps").arg(&dir);
+    for (path, ..) in &forged {
+        victim = victim.arg(path);
+    }
+    victim.uid_gid(VICTIM, VICTIM).assert_passes();
+    assert_forged_kept(
+        &ReapOptions::new()
+            .dry_run(true)
+            .all_users(true)
+            .reap(&dir)
+            .unwrap(),
+    );
+    for control in &first {
+        assert!(!control.exists(), "{} stayed", control.display());
+    }
+
+    // Root's reap of every user's entries.
+    let second = controls("root");
+    let entries = ReapOptions::new().all_users(true).reap(&dir).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    assert_forged_kept(&entries);
+    let removed: BTreeSet<&Path> = entries
+        .iter()
+        .filter(|e| matches!(e.outcome(), ReapOutcome::Removed))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(removed, second.iter().map(PathBuf::as_path).collect());
+}
+
+/// The attacker: writes each forged tag (arguments: path, tag, path, tag, ...) and shows it
+/// could not delete what the victim's entries hold.
+#[test]
+#[ignore]
+fn child_forge_tags() {
+    let args = common::child::child_args();
+    for pair in args.chunks(2) {
+        let (path, tag) = (&pair[0], pair[1].to_str().unwrap());
+        rustix::fs::lsetxattr(path, TAG, tag.as_bytes(), rustix::fs::XattrFlags::empty())
+            .unwrap_or_else(|e| panic!("the attacker could not tag {}: {}", path.display(), e));
+        let precious = if path.is_dir() {
+            path.join("sub/precious")
+        } else {
+            path.clone()
+        };
+        let denied = std::fs::remove_file(&precious).unwrap_err();
+        assert_eq!(denied.kind(), std::io::ErrorKind::PermissionDenied);
+    }
+}
+
+/// The victim's reap (arguments: the directory, then the forged entries): every forged entry
+/// stays, with its reason; its own private entries with the same tag are removed.
+#[test]
+#[ignore]
+fn child_victim_reaps() {
+    let args = common::child::child_args();
+    let entries = ReapOptions::new().reap(&args[0]).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    for path in &args[1..] {
+        let entry = entries.iter().find(|e| e.path() == path).unwrap();
+        assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+        assert!(entry.reason().contains("writable by others"), "{}", entry);
+    }
+    let removed = entries
+        .iter()
+        .filter(|e| matches!(e.outcome(), ReapOutcome::Removed))
+        .count();
+    assert_eq!(removed, 2, "the two private controls");
+}
+
+/// Waits (bounded) until `record` holds a line, and returns it; panics with `running`'s
+/// output if it never does.
+fn await_record(record: &Path, running: &common::child::Running) -> PathBuf {
+    let done = wait_until(|| {
+        std::fs::read_to_string(record)
+            .map(|t| t.ends_with('\n'))
+            .unwrap_or(false)
+    });
+    assert!(
+        done,
+        "the child never wrote {}; its output:\n{}",
+        record.display(),
+        running.output()
+    );
+    PathBuf::from(std::fs::read_to_string(record).unwrap().trim_end())
+}
+
+/// In a child: waits (bounded) until `release` exists.
+fn await_release(release: &Path) {
+    assert!(wait_until(|| release.exists()), "never released");
+}
+
+/// Finding 5a of issue 21. A process in a pid namespace entered without mounting its own
+/// /proc (`unshare --pid --fork`) tags with its pid there (1) and its namespace, but the /proc
+/// it sees shows the outer namespace's pids: /proc/1 is another process. A reaper in that
+/// namespace must not take the live owner for dead ("pid reused"); a reaper outside it sees
+/// another namespace. Both keep the live owner's directory.
+#[test]
+fn a_live_owner_in_a_pid_namespace_without_its_own_proc_is_never_reaped() {
+    if !common::need::root() || !common::need::program("unshare", "--version") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    let (record, release) = (
+        scratch.path().join("record"),
+        scratch.path().join("release"),
+    );
+    let running = Child::new("child_owner_in_a_pid_namespace")
+        .arg(&dir)
+        .arg(&record)
+        .arg(&release)
+        .wrapped_in(&["unshare", "--pid", "--fork"])
+        .spawn();
+    let owned = await_record(&record, &running);
+    let entries = ReapOptions::new().reap(&dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == owned).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(
+        entry.reason().contains("another pid namespace"),
+        "{}",
+        entry
+    );
+    assert!(owned.is_dir());
+    std::fs::write(&release, b"").unwrap();
+    let run = running.wait();
+    assert!(run.passed(), "{}", run.output);
+}
+
+/// The owner (pid 1 of a new pid namespace, the outer /proc mounted): makes a tagged
+/// directory, reaps its directory itself, records the path, and lives until released.
+#[test]
+#[ignore]
+fn child_owner_in_a_pid_namespace() {
+    let args = common::child::child_args();
+    let (dir, record, release) = (&args[0], &args[1], &args[2]);
+    assert_eq!(std::process::id(), 1, "not pid 1 of a new pid namespace");
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+    assert!(
+        nspid.split_whitespace().count() > 2,
+        "the /proc here is not the outer namespace's: {}",
+        nspid
+    );
+    let owned = reapable(dir).temporary_directory().unwrap();
+    let entries = ReapOptions::new().reap(dir).unwrap();
+    for e in &entries {
+        eprintln!("{}", e);
+    }
+    let entry = entries.iter().find(|e| e.path() == owned.path()).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(entry.reason().contains("/proc"), "{}", entry);
+    assert!(owned.path().is_dir());
+    std::fs::write(record, format!("{}\n", owned.path().display())).unwrap();
+    await_release(release);
+}
+
+/// Finding 5b of issue 21. A process whose main thread has exited (`pthread_exit` in `main`;
+/// here the raw `exit` of that thread alone) shows its leader as a zombie while its other
+/// threads run: it is alive, and its directory stays. Control: once the process has really
+/// ended, the same directory is reaped.
+#[test]
+fn a_process_whose_main_thread_has_exited_is_alive_while_another_thread_runs() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    let (record, release) = (
+        scratch.path().join("record"),
+        scratch.path().join("release"),
+    );
+    let running = Child::new("child_main_thread_exits")
+        .arg(&dir)
+        .arg(&record)
+        .arg(&release)
+        .spawn();
+    let pid = running.child.id();
+    let owned = await_record(&record, &running);
+    assert_eq!(proc_state(pid), Some('Z'), "the leader is not a zombie");
+    let entries = ReapOptions::new().reap(&dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == owned).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Skipped), "{}", entry);
+    assert!(entry.reason().contains("alive"), "{}", entry);
+    assert!(owned.is_dir());
+    // Control: the whole process ends (and is waited for): now it is dead.
+    std::fs::write(&release, b"").unwrap();
+    let run = running.wait();
+    assert!(run.status.success(), "{}", run.output);
+    let entries = ReapOptions::new().reap(&dir).unwrap();
+    let entry = entries.iter().find(|e| e.path() == owned).unwrap();
+    assert!(matches!(entry.outcome(), ReapOutcome::Removed), "{}", entry);
+    assert!(!owned.exists());
+}
+
+/// Makes a tagged directory, ends its main thread alone (the raw `exit` system call, which is
+/// what `pthread_exit` ends with, from a signal handler run on that thread), records the path
+/// once the leader is a zombie, and lives on in this thread until released; then ends the
+/// whole process without destructors (the directory is left for the control).
+#[test]
+#[ignore]
+fn child_main_thread_exits() {
+    extern "C" fn exit_this_thread(_: libc::c_int) {
+        // SAFETY: the raw exit of the calling thread only; async-signal-safe.
+        unsafe {
+            libc::syscall(libc::SYS_exit, 0);
+        }
+    }
+    let args = common::child::child_args();
+    let (dir, record, release) = (&args[0], &args[1], &args[2]);
+    let owned = reapable(dir).temporary_directory().unwrap();
+    // SAFETY: installs a handler that makes one raw system call, then signals the main
+    // thread (its tid is the pid) with it.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = exit_this_thread as extern "C" fn(libc::c_int) as usize;
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+        let pid = libc::getpid();
+        assert_eq!(libc::syscall(libc::SYS_tgkill, pid, pid, libc::SIGUSR1), 0);
+    }
+    assert!(
+        wait_until(|| proc_state(std::process::id()) == Some('Z')),
+        "the main thread did not exit"
+    );
+    std::fs::write(record, format!("{}\n", owned.path().display())).unwrap();
+    await_release(release);
+    // SAFETY: ends the process at once, as a crash would: `owned` is never dropped, and its
+    // directory stays for the control.
+    unsafe { libc::_exit(0) }
 }

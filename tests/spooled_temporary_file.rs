@@ -436,52 +436,79 @@ fn into_file_into_a_removed_dir_is_an_error() {
 #[test]
 #[cfg(unix)]
 fn rollover_past_the_file_size_limit_keeps_the_data() {
-    const LIMIT: u64 = 4096;
+    // The file size limit is process-wide: the body runs in a fresh process of its own,
+    // which sets the limit itself.
     let scratch = Scratch::new();
-    let dir = scratch.path().to_owned();
-    let ok = common::in_child(
-        || {
-            // SAFETY: plain system calls in the single-threaded child.
-            unsafe {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let mut lim = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
-                lim.rlim_cur = LIMIT;
-                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
-            }
-        },
-        || {
-            let data: Vec<u8> = (0..3 * LIMIT).map(|i| (i % 251) as u8).collect();
-            let mut f = spooled_in(&dir, 0);
-            f.write_all(&data).unwrap();
-            f.seek(SeekFrom::Start(7)).unwrap();
-            let err = f.rollover().unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::FileTooLarge, "{}", err);
-            assert!(err.to_string().contains(dir.to_str().unwrap()), "{}", err);
-            assert!(!f.is_rolled_over());
-            assert_eq!(f.stream_position().unwrap(), 7);
-            assert_eq!(contents(&mut f), data);
-            assert!(common::list(&dir).is_empty());
-            // Raise the limit again: the same bytes now move to disk.
-            // SAFETY: plain system calls in the single-threaded child.
-            unsafe {
-                let mut lim = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
-                lim.rlim_cur = lim.rlim_max;
-                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
-            }
-            f.rollover().unwrap();
-            assert_eq!(f.stream_position().unwrap(), 7);
-            contents(&mut f) == data
-        },
-    );
-    assert!(ok, "the child's checks failed");
+    common::child::Child::new("child_rolls_over_past_the_file_size_limit")
+        .arg(scratch.path())
+        .assert_passes();
+    assert!(common::list(scratch.path()).is_empty());
+}
+
+/// The file size limit of this process (`RLIMIT_FSIZE`): `(soft, hard)`.
+#[cfg(unix)]
+fn file_size_limit() -> (libc::rlim_t, libc::rlim_t) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into `lim`, which we own.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim) }, 0);
+    (lim.rlim_cur, lim.rlim_max)
+}
+
+/// Sets the soft file size limit of this process to `soft` (the hard one is kept).
+#[cfg(unix)]
+fn set_file_size_limit(soft: libc::rlim_t) {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: file_size_limit().1,
+    };
+    // SAFETY: setrlimit reads `lim`, which we own.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &lim) }, 0);
+}
+
+/// Raises the soft file size limit to the hard one when dropped, also when the test panics:
+/// the test harness of the child process then writes its report (a file) in full.
+#[cfg(unix)]
+struct RaiseOnDrop;
+
+#[cfg(unix)]
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        set_file_size_limit(file_size_limit().1);
+    }
+}
+
+/// The child of [`rollover_past_the_file_size_limit_keeps_the_data`].
+#[test]
+#[ignore]
+#[cfg(unix)]
+fn child_rolls_over_past_the_file_size_limit() {
+    const LIMIT: u64 = 4096;
+    let dir = common::child::child_args().remove(0);
+    // A write past the limit fails with EFBIG instead of killing the process.
+    // SAFETY: ignoring a signal has no memory-safety preconditions.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    let raise = RaiseOnDrop;
+    set_file_size_limit(LIMIT as libc::rlim_t);
+    let data: Vec<u8> = (0..3 * LIMIT).map(|i| (i % 251) as u8).collect();
+    let mut f = spooled_in(&dir, 0);
+    f.write_all(&data).unwrap();
+    f.seek(SeekFrom::Start(7)).unwrap();
+    let err = f.rollover().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::FileTooLarge, "{}", err);
+    assert!(err.to_string().contains(dir.to_str().unwrap()), "{}", err);
+    assert!(!f.is_rolled_over());
+    assert_eq!(f.stream_position().unwrap(), 7);
+    assert_eq!(contents(&mut f), data);
+    assert!(common::list(&dir).is_empty());
+    // Raise the limit again: the same bytes now move to disk.
+    drop(raise);
+    f.rollover().unwrap();
+    assert!(f.is_rolled_over());
+    assert_eq!(f.stream_position().unwrap(), 7);
+    assert_eq!(contents(&mut f), data);
 }
 
 // ---- random operation sequences against a plain file ----

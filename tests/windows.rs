@@ -1,6 +1,7 @@
 //! Windows behaviour, run under wine by `.ci/windows` (built with Rust 1.63): delete-on-close
 //! unnamed files, sharing, the delete table, atomic no-clobber persist, removal of read-only
-//! trees and of trees with files held open, owner-only directories.
+//! trees and of trees with files held open, owner-only directories, publishing (a durable
+//! directory publish of read-only files, `replace` onto nothing).
 //!
 //! What wine cannot show (symlinks and junctions, ACL enforcement, POSIX delete) is listed in
 //! SECURITY.md.
@@ -632,4 +633,97 @@ fn a_directory_is_published_without_clobbering_and_exchange_says_it_cannot() {
     assert!(err.dir.path().is_dir());
     drop(err);
     assert_eq!(scratch.names(), ["published"]);
+}
+
+/// Whether `path` has the read-only attribute.
+fn is_readonly(path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .readonly()
+}
+
+/// Run by `.ci/windows` alone, with a wine server that lacks `CAP_DAC_OVERRIDE`: wine keeps
+/// the read-only attribute as the Unix mode bits, which root ignores, so only without that
+/// capability does a read-only file refuse to be opened for writing, as Windows refuses it.
+#[test]
+#[ignore]
+fn a_tree_holding_read_only_files_is_published_durably_and_they_stay_read_only() {
+    let scratch = Scratch::new();
+    // The precondition, and the control: such a file cannot be opened for writing, which is
+    // what a flush by path asks for.
+    let control = scratch.path().join("control.txt");
+    std::fs::write(&control, b"read-only").unwrap();
+    set_readonly(&control);
+    match OpenOptions::new().write(true).open(&control) {
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{}", e),
+        Ok(_) => panic!(
+            "a read-only file was opened for writing: run this test as .ci/windows does, \
+             with wine's server started without CAP_DAC_OVERRIDE (setpriv)"
+        ),
+    }
+
+    // Durable is the default: every file of the tree is flushed before the rename.
+    let staged = Builder::new()
+        .dir(scratch.path())
+        .temporary_directory()
+        .unwrap();
+    read_only_tree(staged.path());
+    let staged_path = staged.path().to_owned();
+    let to = scratch.path().join("published");
+    let published = staged.persist_noclobber(&to).unwrap();
+    assert_eq!(
+        std::fs::read(published.join("ro.txt")).unwrap(),
+        b"read-only"
+    );
+    assert!(!staged_path.exists());
+    for dir in [to.clone(), to.join("a"), to.join("a").join("b")] {
+        assert_eq!(std::fs::read(dir.join("ro.txt")).unwrap(), b"read-only");
+        assert_eq!(std::fs::read(dir.join("rw.txt")).unwrap(), b"writable");
+        assert!(is_readonly(&dir.join("ro.txt")), "{}", dir.display());
+        assert!(!is_readonly(&dir.join("rw.txt")), "{}", dir.display());
+    }
+    assert_eq!(list(&to), ["a", "ro.txt", "rw.txt"]);
+    assert_eq!(scratch.names(), ["control.txt", "published"]);
+}
+
+#[test]
+fn replace_onto_nothing_publishes_and_exchange_onto_nothing_is_not_found() {
+    let scratch = Scratch::new();
+    let staged_with = |v: &[u8]| {
+        let staged = Builder::new()
+            .dir(scratch.path())
+            .temporary_directory()
+            .unwrap();
+        std::fs::write(staged.path().join("v"), v).unwrap();
+        staged
+    };
+    // replace onto nothing is a plain no-clobber publish (durable: the default).
+    let to = scratch.path().join("site");
+    let staged = staged_with(b"1");
+    let staged_path = staged.path().to_owned();
+    let published = staged.replace(&to).unwrap();
+    assert_eq!(std::fs::read(published.join("v")).unwrap(), b"1");
+    assert_eq!(std::fs::read(to.join("v")).unwrap(), b"1");
+    assert!(!staged_path.exists());
+    assert_eq!(scratch.names(), ["site"]);
+    // exchange needs something at `to`: NotFound, the directory handed back unchanged.
+    let err = staged_with(b"2")
+        .exchange(scratch.path().join("nothing"))
+        .unwrap_err();
+    assert_eq!(err.error.kind(), io::ErrorKind::NotFound, "{}", err.error);
+    assert_eq!(std::fs::read(err.dir.path().join("v")).unwrap(), b"2");
+    drop(err);
+    // Over a tree there is still no atomic swap on Windows: refused, both trees untouched.
+    let err = staged_with(b"3").replace(&to).unwrap_err();
+    assert_eq!(
+        err.error.kind(),
+        io::ErrorKind::Unsupported,
+        "{}",
+        err.error
+    );
+    assert_eq!(std::fs::read(err.dir.path().join("v")).unwrap(), b"3");
+    assert_eq!(std::fs::read(to.join("v")).unwrap(), b"1");
+    drop(err);
+    assert_eq!(scratch.names(), ["site"]);
 }

@@ -18,10 +18,11 @@ const PROG: &str = "tempkit reap";
 /// Remove the temporary files and directories whose owner process is dead.
 ///
 /// Only entries tagged by tempkit (`Builder::reapable`, `tempkit run`) are ever removed, and
-/// only when the tag proves the owner dead: another boot, no such process, a zombie, or a pid
-/// now used by another process. Never by age; never a live owner's entry, an untagged one, a
-/// symlink, another user's (unless --all-users), or one whose owner cannot be checked from
-/// here (another machine or pid namespace).
+/// only when the tag proves the owner dead: another boot, no such process, a zombie with no
+/// thread left, or a pid now used by another process. Never by age; never a live owner's
+/// entry, an untagged one, a symlink, one others may write (they may have forged its tag),
+/// another user's (unless --all-users), or one whose owner cannot be checked from here
+/// (another machine or pid namespace, or a /proc of another pid namespace).
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: 0; 1 if a directory could not be read or an entry could not be \

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use tempkit::TemporaryDirectory;
 
-use crate::guardian::Guardian;
+use crate::guardian::{self, Guardian};
 use crate::out;
 
 const PROG: &str = "tempkit run";
@@ -111,6 +111,11 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
     // Shielded from age-based cleaners while it lives, and reapable by `tempkit reap` if
     // tempkit and its guardian both die (one directory per run: the cost does not matter).
     builder.protect(true).reapable(true);
+    // The default SIGCHLD action, whatever our parent left us: an ignored SIGCHLD would make
+    // the kernel reap the command (and the guardian's anchor) at once, freeing its pid while
+    // it may still be signalled.
+    // SAFETY: no memory-safety preconditions; no handler of ours is replaced.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
     // Handlers first: from the moment the directory exists, a signal must not end tempkit.
     if let Err(e) = install_forwarding() {
         out::error(PROG, format_args!("cannot handle signals: {}", e));
@@ -123,8 +128,9 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(TEMPKIT_FAILED);
         }
     };
+    let own_group = !in_terminal_foreground();
     // Before the command starts, while tempkit is single-threaded.
-    let mut guardian = match Guardian::start(&mut workdir) {
+    let mut guardian = match Guardian::start(&mut workdir, own_group) {
         Ok(guardian) => Some(guardian),
         Err(e) => {
             out::error(
@@ -134,7 +140,7 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
             None
         }
     };
-    let status = run_command(&args, &workdir, &mut guardian);
+    let status = run_command(&args, &workdir, own_group, &mut guardian);
     let keep = args.keep || (args.keep_on_failure && failed(&status));
     let code = finish(workdir, keep, status);
     if let Some(guardian) = guardian {
@@ -145,7 +151,8 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
 
 /// Whether tempkit is the foreground job of its terminal: the command then stays in tempkit's
 /// process group, so that job control (Ctrl-C, Ctrl-Z) treats both as one job. Otherwise the
-/// command gets a process group of its own, which the guardian can stop as a whole.
+/// command gets a process group of its own (led by the guardian's anchor, see `guardian.rs`),
+/// which the guardian can stop as a whole.
 fn in_terminal_foreground() -> bool {
     // SAFETY: isatty, tcgetpgrp and getpgrp have no memory-safety preconditions.
     unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
@@ -156,6 +163,7 @@ fn in_terminal_foreground() -> bool {
 fn run_command(
     args: &RunArgs,
     workdir: &TemporaryDirectory,
+    own_group: bool,
     guardian: &mut Option<Guardian>,
 ) -> Result<ExitStatus, u8> {
     let (program, rest) = args.command.split_first().ok_or(TEMPKIT_FAILED)?;
@@ -169,9 +177,20 @@ fn run_command(
     if args.cd {
         command.current_dir(path);
     }
-    let own_group = !in_terminal_foreground();
     if own_group {
-        command.process_group(0);
+        // The anchor's group, whose id cannot be reused while the guardian lives; a group of
+        // its own without a guardian.
+        command.process_group(guardian.as_ref().and_then(Guardian::group).unwrap_or(0));
+    }
+    if let Some(socket) = guardian.as_ref().and_then(Guardian::socket_fd) {
+        // SAFETY: `announce` makes only raw system calls (getpid, pidfd_open, sendmsg, close)
+        // on memory of its own stack: async-signal-safe, as the child of a fork must be.
+        unsafe {
+            command.pre_exec(move || {
+                guardian::announce(socket);
+                Ok(())
+            });
+        }
     }
     // Told to stop before the command started: do not start it.
     let early = PENDING.swap(0, Ordering::SeqCst);
@@ -181,6 +200,12 @@ fn run_command(
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
+            // The process that failed to exec may have announced itself; std has reaped it
+            // already. (Only a guardian without pidfds, on Linux before 5.3, would signal its
+            // pid; it must not from now on.)
+            if let Some(guardian) = guardian.as_mut() {
+                guardian.command_ended();
+            }
             let mut message = program.as_encoded_bytes().to_vec();
             message.extend_from_slice(b": ");
             message.extend_from_slice(out::strerror(&e).as_bytes());
@@ -192,11 +217,9 @@ fn run_command(
             });
         }
     };
+    pause_at("after-spawn");
     let pid = i32::try_from(child.id()).map_err(|_| TEMPKIT_FAILED)?;
     CHILD.store(pid, Ordering::SeqCst);
-    if let Some(guardian) = guardian.as_mut() {
-        guardian.command_started(pid, own_group);
-    }
     let early = PENDING.swap(0, Ordering::SeqCst);
     if early != 0 {
         // SAFETY: kill has no memory-safety preconditions; `pid` is our unreaped child.
@@ -209,10 +232,30 @@ fn run_command(
     if let Err(e) = waited {
         out::error(PROG, format_args!("waiting for the command: {}", e));
     }
-    child.wait().map_err(|e| {
+    pause_at("after-exit");
+    // Before reaping: where the guardian has no pidfd of the command, it must learn that the
+    // pid is no longer to be signalled while the pid is still ours.
+    if let Some(guardian) = guardian.as_mut() {
+        guardian.command_ended();
+    }
+    let status = child.wait().map_err(|e| {
         out::error(PROG, format_args!("waiting for the command: {}", e));
         TEMPKIT_FAILED
-    })
+    });
+    pause_at("after-reap");
+    status
+}
+
+/// Test-only failpoint: stops tempkit (`SIGSTOP`) at `point` when `TEMPKIT_TEST_PAUSE_AT` names
+/// it, so that a test can kill it exactly there (`after-spawn`: the command has exec'd, tempkit
+/// has done nothing with it yet; `after-exit`: the command has ended, is not reaped, and the
+/// guardian is not told; `after-reap`: the command is reaped, the directory not yet removed).
+/// Not a feature: undocumented outside the tests, and it only stops tempkit itself.
+fn pause_at(point: &str) {
+    if std::env::var_os("TEMPKIT_TEST_PAUSE_AT").is_some_and(|p| p == point) {
+        // SAFETY: raise has no memory-safety preconditions.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
 }
 
 /// Blocks until process `pid` has ended, leaving it a zombie (`waitid` with `WNOWAIT`).

@@ -16,7 +16,7 @@
 //! | `open_existing(path)` | an existing file, read-write, not following a symlink |
 //! | `reopen_handle(file)` | a second handle to the open file without its name (Windows: `ReOpenFile`); `None` where only the name serves |
 //! | `At`, `rename_noclobber(from, to)` | an atomic rename that never replaces `to`; `At` names an entry relative to an open directory or, without one, by path |
-//! | `open_dir_following`, `create_file_at`, `entry_meta`, `read_link`, `set_owner_and_mode`, `rename_at`, `hard_link_at`, `unlink_at`, `sync_dir`, `sync_file_at`, `sync_file_system` | the primitives of publishing in `publish.rs`: descriptor-relative on Unix, by path with `std` elsewhere |
+//! | `open_dir_following`, `create_file_at`, `entry_meta`, `entry_meta_following`, `read_link`, `set_owner_and_mode`, `rename_at`, `hard_link_at`, `unlink_at`, `sync_dir`, `sync_file_at`, `sync_file_system` | the primitives of publishing in `publish.rs`: descriptor-relative on Unix, by path with `std` elsewhere |
 //! | `DirHandle`, `remove_dir_path`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
 //! | `removal_threads_pay(dir)` | whether several threads remove a large tree on the file system of `dir` faster than one (Linux: tmpfs yes; elsewhere no) |
 //!
@@ -71,9 +71,14 @@ pub(crate) enum StatKind {
 pub(crate) struct Stat {
     pub(crate) kind: StatKind,
     pub(crate) uid: u32,
+    /// The permission bits (`st_mode & 0o7777`).
+    pub(crate) mode: u32,
     pub(crate) dev: u64,
     pub(crate) ino: u64,
     pub(crate) nlink: u64,
+    /// The last status change (`st_ctime`, seconds and nanoseconds): a `chmod`, `chown`,
+    /// `link`, `setxattr` or write moves it, so two equal values bracket no such change.
+    pub(crate) ctime: (i64, i64),
 }
 
 /// What `/proc/PID/stat` says of a process.
@@ -141,6 +146,23 @@ pub(crate) struct EntryMeta {
     pub(crate) gid: u32,
 }
 
+/// What a commit gives the file that replaces another: the replaced file's metadata, and how
+/// far it may be trusted (see `set_owner_and_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeepMeta {
+    /// The replaced regular file's metadata, or (`of_link_target`) that of the regular file a
+    /// symlink at the destination pointed to.
+    pub(crate) meta: EntryMeta,
+    /// `meta` is a symlink's target, not the file being replaced: its mode may narrow the new
+    /// file's, its owner and group are never taken.
+    pub(crate) of_link_target: bool,
+    /// The mode a new file would be created with before the umask ([`AtomicFileOptions::mode`](crate::AtomicFileOptions::mode)):
+    /// where the replaced file may have been planted, the new file's mode never exceeds it.
+    pub(crate) new_mode: u32,
+    /// The mode the new file was created with (the umask then applied).
+    pub(crate) created_mode: u32,
+}
+
 /// `link(from, to)` then `unlink(from)`: a rename that fails with `AlreadyExists` rather than
 /// replace `to`, for where no native no-replace rename exists. If `from` cannot be unlinked,
 /// the new link is removed again, so that the file keeps exactly its old name. (Windows has
@@ -161,6 +183,27 @@ pub(crate) fn write_all(file: &std::fs::File, data: &[u8]) -> std::io::Result<()
     use std::io::Write;
     let mut file = file;
     file.write_all(data)
+}
+
+/// `line` written to the process's standard error without std's lock on `Stderr` (which a
+/// thread may hold for as long as it likes, or while it panics): one `WriteFile` on a
+/// duplicate of the standard error handle. Errors are dropped.
+#[cfg(windows)]
+pub(crate) fn write_stderr(line: &[u8]) {
+    use std::io::Write;
+    use std::os::windows::io::AsHandle;
+    // `as_handle` borrows the handle without locking anything.
+    if let Ok(handle) = std::io::stderr().as_handle().try_clone_to_owned() {
+        let _ = std::fs::File::from(handle).write_all(line);
+    }
+}
+
+/// `line` written to the process's standard error, through std (no raw descriptor to write
+/// to here): elsewhere than on Unix and Windows this takes std's lock on `Stderr`.
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn write_stderr(line: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(line);
 }
 
 /// Random bytes from std's hasher keys, which std seeds from the OS's random source once per

@@ -1,13 +1,15 @@
 //! The primitives of publishing (`publish.rs`) by path with `std`, for the platforms that are
 //! not Unix (`windows.rs`, `fallback.rs`). Each platform adds `open_dir_following`,
 //! `rename_no_replace` (the native rename that refuses to replace, or `Unsupported`) and
-//! `unlink_at`.
+//! `unlink_at`; Windows also its own `sync_file_at`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::PathBuf;
 
-use super::{At, DirHandle, EntryMeta, MetaKind, Name, Rename};
+#[cfg(not(windows))]
+use super::Name;
+use super::{At, DirHandle, EntryMeta, KeepMeta, MetaKind, Rename};
 
 /// The path `at` names.
 pub(crate) fn path_of(at: &At<'_>) -> PathBuf {
@@ -62,20 +64,55 @@ pub(crate) fn read_link(at: At<'_>) -> io::Result<PathBuf> {
     fs::read_link(path_of(&at))
 }
 
-/// Only the read-only attribute can be copied here.
-pub(crate) fn set_owner_and_mode(file: &File, meta: &EntryMeta) -> io::Result<()> {
+/// What a symlink at `at` points to, following it; `None` if nothing is there.
+pub(crate) fn entry_meta_following(at: At<'_>) -> io::Result<Option<EntryMeta>> {
+    let meta = match fs::metadata(path_of(&at)) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let kind = if meta.is_dir() {
+        MetaKind::Dir
+    } else if meta.is_file() {
+        MetaKind::File
+    } else {
+        MetaKind::Other
+    };
+    let mode = if meta.permissions().readonly() {
+        0o444
+    } else {
+        0o666
+    };
+    Ok(Some(EntryMeta {
+        kind,
+        mode,
+        uid: 0,
+        gid: 0,
+    }))
+}
+
+/// Only the read-only attribute can be copied here (there are no owners or modes to widen).
+pub(crate) fn set_owner_and_mode(file: &File, _dir: &DirHandle, keep: &KeepMeta) -> io::Result<()> {
     let mut permissions = file.metadata()?.permissions();
-    permissions.set_readonly(meta.mode & 0o222 == 0);
+    permissions.set_readonly(keep.meta.mode & 0o222 == 0);
     file.set_permissions(permissions)
 }
 
 /// `std::fs::rename` for `Replace`; `NoReplace` where the platform has it natively
-/// (`rename_no_replace`: Windows); `Exchange` is not available: `Unsupported`.
+/// (`rename_no_replace`: Windows); `Exchange` is not available: `Unsupported` if something is
+/// at `to`, and `NotFound` (as `renameat2` gives) if nothing is, so that a `replace` onto
+/// nothing goes on as a plain no-clobber rename, as on Unix.
 pub(crate) fn rename_at(from: At<'_>, to: At<'_>, how: Rename) -> io::Result<()> {
     match how {
         Rename::Replace => fs::rename(path_of(&from), path_of(&to)),
         Rename::NoReplace => super::rename_no_replace(&path_of(&from), &path_of(&to)),
-        Rename::Exchange => Err(unsupported_rename()),
+        Rename::Exchange => match entry_meta(to)? {
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "nothing to exchange with",
+            )),
+            Some(_) => Err(unsupported_rename()),
+        },
     }
 }
 
@@ -103,7 +140,9 @@ pub(crate) fn sync_dir(dir: &DirHandle) -> io::Result<()> {
     Ok(())
 }
 
-/// Flushes the entry `name` of `dir` if it is a regular file.
+/// Flushes the entry `name` of `dir` if it is a regular file. (Windows has its own, through
+/// a handle that never follows a link.)
+#[cfg(not(windows))]
 pub(crate) fn sync_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
     let path = dir.path().join(name);
     if fs::symlink_metadata(&path)?.is_file() {

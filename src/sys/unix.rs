@@ -195,6 +195,24 @@ pub(crate) fn write_all(file: &File, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `line` written to the process's standard error (fd 2) with `write(2)`, without std's lock
+/// on `Stderr` (which a thread may hold for as long as it likes, or while it panics); retried
+/// only for what a short write left or `EINTR`. Errors are dropped: a report that cannot be
+/// written is lost, never a panic.
+pub(crate) fn write_stderr(mut line: &[u8]) {
+    use std::os::unix::io::AsFd;
+    // `as_fd` borrows descriptor 2 without locking anything.
+    let stderr = io::stderr();
+    while !line.is_empty() {
+        match rustix::io::write(stderr.as_fd(), line) {
+            Ok(0) => return,
+            Ok(n) => line = &line[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
 /// What identifies a file on this system: its device and inode numbers, and its birth time
 /// where the file system records one (inode numbers are reused as soon as a file is deleted;
 /// the birth time tells a new file under a recycled number from the old one).
@@ -268,7 +286,7 @@ mod publishing {
     use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
     use rustix::io::Errno;
 
-    use super::super::{At, EntryMeta, MetaKind, Rename};
+    use super::super::{At, EntryMeta, KeepMeta, MetaKind, Rename};
     use super::removal::{DirHandle, Name};
 
     fn fd_of<'a>(at: &At<'a>) -> BorrowedFd<'a> {
@@ -336,31 +354,159 @@ mod publishing {
         )))
     }
 
-    /// Gives `file` the owner, group and mode of `meta`: `fstat`, then nothing more if the
-    /// kernel already gave it all three (the usual case: our own file, created with its final
-    /// mode); else `fchown` (when the owner or group differs), then `fchmod`. In this order,
-    /// because a change of owner clears the setuid and setgid bits: after an `fchown` the
-    /// mode is always set again. `EPERM` from `fchown` (an unprivileged caller cannot give a
-    /// file away) is ignored; the mode is set anyway. Skipping `fchmod` when the mode already
-    /// matches changes nothing, ACLs included (their owner, mask and other entries are the
-    /// mode's bits).
+    /// `fstatat(dir, name)`, following a symlink: the regular file a symlink at the
+    /// destination points to (whose mode a new file replacing the link must not exceed);
+    /// `None` if nothing can be found there (a dangling link, a loop, a target we may not
+    /// reach): the link is then replaced as a new file would be.
+    pub(crate) fn entry_meta_following(at: At<'_>) -> io::Result<Option<EntryMeta>> {
+        let st = match rustix::fs::statat(fd_of(&at), at.name, AtFlags::empty()) {
+            Ok(st) => st,
+            Err(Errno::NOENT | Errno::LOOP | Errno::ACCESS | Errno::NOTDIR) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let kind = match FileType::from_raw_mode(st.st_mode as _) {
+            FileType::RegularFile => MetaKind::File,
+            FileType::Directory => MetaKind::Dir,
+            _ => MetaKind::Other,
+        };
+        Ok(Some(EntryMeta {
+            kind,
+            mode: st.st_mode as u32 & 0o7777,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+        }))
+    }
+
+    /// `mode` for a file whose group could not be kept: the group gets only what others get,
+    /// and no setgid, so that the group the file now has (the caller's) never gets what the
+    /// old group had (0640 is 0600, 0644 stays 0644).
+    fn group_as_others(mode: u32) -> u32 {
+        let common = (mode >> 3) & mode & 0o7;
+        (mode & !0o2070) | (common << 3)
+    }
+
+    /// Gives `file` (the new version, created by us with `keep.created_mode`) what it keeps
+    /// of the file it replaces, in `dir` (the directory published in).
+    ///
+    /// `fstat` first; nothing more when the kernel already gave the file the old file's owner,
+    /// group and mode (the usual case: our own file, created with its final mode; such a file
+    /// is exactly what a new file of ours would be, so it is right in every directory).
+    /// Otherwise one `fstat` of `dir` decides whom the old file's metadata can be trusted from:
+    ///
+    /// - Only we (and root) can write `dir`: the old file was put there by us or by root, so
+    ///   its owner and group are kept (`fchown`; as an unprivileged user, who cannot give a file
+    ///   away, the group alone with `fchown(-1, gid)`, and if even that is refused, the group
+    ///   gets only what others get: the caller's own group never gets what the old group had),
+    ///   then its
+    ///   mode (`fchmod`, after `fchown`, which clears setuid and setgid).
+    /// - Someone else can write `dir` (group or other write bit, or another owner; the sticky
+    ///   bit does not help, since we may rename over others' entries), or `keep` describes a
+    ///   symlink's target: anyone may have planted the old file. The new file stays ours
+    ///   (never `fchown` to another user); its group is kept only if the old file is our own
+    ///   (else the group gets only what others get), and its mode is at most what a new file gets
+    ///   (`keep.new_mode` minus the umask; the umask is read from `/proc/self/status` only
+    ///   when the file's creation did not already show it).
     #[allow(clippy::unnecessary_cast)] // the field types differ between targets
-    pub(crate) fn set_owner_and_mode(file: &File, meta: &EntryMeta) -> io::Result<()> {
+    pub(crate) fn set_owner_and_mode(
+        file: &File,
+        dir: &DirHandle,
+        keep: &KeepMeta,
+    ) -> io::Result<()> {
         let current = rustix::fs::fstat(file)?;
-        if current.st_uid != meta.uid || current.st_gid != meta.gid {
-            let uid = rustix::fs::Uid::from_raw(meta.uid);
-            let gid = rustix::fs::Gid::from_raw(meta.gid);
-            match rustix::fs::fchown(file, Some(uid), Some(gid)) {
-                Ok(()) | Err(Errno::PERM) => {}
-                Err(e) => return Err(e.into()),
-            }
-        } else if current.st_mode as u32 & 0o7777 == meta.mode {
+        let (caller, group) = (current.st_uid as u32, current.st_gid as u32);
+        let now = current.st_mode as u32 & 0o7777;
+        let old = keep.meta;
+        if old.uid == caller && old.gid == group && old.mode == now {
             return Ok(());
         }
-        Ok(rustix::fs::fchmod(
-            file,
-            Mode::from_raw_mode(meta.mode as _),
-        )?)
+        // One more call, only when something must change.
+        let planted = keep.of_link_target || others_can_write(dir, caller)?;
+        let mut mode = old.mode;
+        let mut chowned = false;
+        if !planted {
+            if old.uid != caller || old.gid != group {
+                let uid = Some(old.uid).filter(|&uid| uid != caller);
+                chowned = change_owner(file, uid, old.gid)?;
+                // Not allowed to give the file away: the group alone, if it differs.
+                if !chowned && uid.is_some() && old.gid != group {
+                    chowned = change_owner(file, None, old.gid)?;
+                }
+                if !chowned && old.gid != group {
+                    mode = group_as_others(mode);
+                }
+            }
+        } else {
+            if old.gid != group {
+                let own = old.uid == caller && !keep.of_link_target;
+                match own && change_owner(file, None, old.gid)? {
+                    true => chowned = true,
+                    false => mode = group_as_others(mode),
+                }
+            }
+            mode = capped(mode, keep, now);
+        }
+        if chowned || mode != now {
+            rustix::fs::fchmod(file, Mode::from_raw_mode(mode as _))?;
+        }
+        Ok(())
+    }
+
+    /// `mode`, at most what a new file would get: `keep.new_mode` minus the umask. The file
+    /// was created with `keep.created_mode` and got `now`: where that shows the umask, it is
+    /// not read; else from `/proc/self/status`; where that cannot be read, a bit the creation
+    /// did not show is dropped.
+    fn capped(mode: u32, keep: &KeepMeta, now: u32) -> u32 {
+        let wanted = mode & keep.new_mode & 0o7777;
+        // Permission bits asked for whose fate under the umask the creation did not show.
+        let unknown = wanted & !keep.created_mode & 0o777;
+        let allowed = if unknown == 0 {
+            now | !keep.created_mode
+        } else {
+            match read_umask() {
+                Some(mask) => !mask,
+                None => now | (!keep.created_mode & !0o777),
+            }
+        };
+        wanted & allowed
+    }
+
+    /// Whether a user other than `uid` can write the directory `dir` (its owner is another, or
+    /// it has a group or other write bit): one `fstat` of the descriptor held. ACLs are not
+    /// read; a directory whose ACL grants others write access shows the group write bit (its
+    /// mask), unless the mask is cleared, which then denies them too.
+    fn others_can_write(dir: &DirHandle, uid: u32) -> io::Result<bool> {
+        let st = rustix::fs::fstat(dir.fd())?;
+        Ok(st.st_uid as u32 != uid || st.st_mode as u32 & 0o022 != 0)
+    }
+
+    /// `fchown(file, uid, gid)` (`uid` `None`: the owner unchanged); `Ok(false)` if it is not
+    /// permitted (`EPERM`: an unprivileged caller giving the file away, or a group it is not
+    /// in).
+    fn change_owner(file: &File, uid: Option<u32>, gid: u32) -> io::Result<bool> {
+        let uid = uid.map(rustix::fs::Uid::from_raw);
+        match rustix::fs::fchown(file, uid, Some(rustix::fs::Gid::from_raw(gid))) {
+            Ok(()) => Ok(true),
+            Err(Errno::PERM) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The umask, from the `Umask:` line of `/proc/self/status` (Linux 4.7+), without changing
+    /// it (`umask(2)` can only set it, which would race with other threads creating files).
+    /// `None` where it cannot be read.
+    fn read_umask() -> Option<u32> {
+        let fd = rustix::fs::open(
+            "/proc/self/status",
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        // `Name:` (at most 64 bytes escaped) comes first, `Umask:` second.
+        let mut buf = [0u8; 256];
+        let n = rustix::io::read(&fd, &mut buf).ok()?;
+        let text = std::str::from_utf8(&buf[..n]).ok()?;
+        let line = text.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
     }
 
     /// `renameat` (`Replace`) or `renameat2` with `RENAME_NOREPLACE` or `RENAME_EXCHANGE`.
@@ -457,6 +603,48 @@ mod publishing {
     /// Whether a walk failed for lack of descriptors (`EMFILE`, `ENFILE`).
     pub(crate) fn is_out_of_descriptors(err: &io::Error) -> bool {
         matches!(Errno::from_io_error(err), Some(Errno::MFILE | Errno::NFILE))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_group_not_kept_gets_only_what_others_get() {
+            for (mode, want) in [
+                (0o640, 0o600),
+                (0o644, 0o644),
+                (0o664, 0o644),
+                (0o2750, 0o700),
+                (0o4755, 0o4755),
+                (0o606, 0o606),
+            ] {
+                assert_eq!(group_as_others(mode), want, "{:o}", mode);
+            }
+        }
+
+        /// Where the creation showed the umask for every bit asked (here 0644 created,
+        /// umask 077 gave 0600), it is not read: the cap is what a new file would get.
+        #[test]
+        fn the_cap_is_a_new_files_mode_where_the_creation_showed_the_umask() {
+            let meta = EntryMeta {
+                kind: MetaKind::File,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+            };
+            let keep = |new_mode, created_mode| KeepMeta {
+                meta,
+                of_link_target: false,
+                new_mode,
+                created_mode,
+            };
+            assert_eq!(capped(0o644, &keep(0o666, 0o644), 0o600), 0o600);
+            assert_eq!(capped(0o644, &keep(0o666, 0o644), 0o644), 0o644);
+            assert_eq!(capped(0o666, &keep(0o600, 0o600), 0o600), 0o600);
+            assert_eq!(capped(0o755, &keep(0o666, 0o644), 0o644), 0o644);
+            assert_eq!(capped(0o4755, &keep(0o777, 0o755), 0o755), 0o755);
+        }
     }
 }
 
@@ -847,9 +1035,11 @@ mod owner {
         Stat {
             kind,
             uid: st.st_uid,
+            mode: st.st_mode as u32 & 0o7777,
             dev: st.st_dev as u64,
             ino: st.st_ino as u64,
             nlink: st.st_nlink as u64,
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
         }
     }
 
@@ -925,6 +1115,25 @@ mod owner {
         }
     }
 
+    /// `fgetxattr(fd, "user.tempkit.owner")`: the tag of exactly the inode `fd` holds (a
+    /// name read by path may meanwhile name another one); `None` when it has none.
+    pub(crate) fn get_tag(fd: Fd<'_>) -> io::Result<Option<Vec<u8>>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let mut buf = [0u8; TAG_MAX];
+            match rustix::fs::fgetxattr(fd, TAG, &mut buf[..]) {
+                Ok(n) => Ok(Some(buf[..n].to_vec())),
+                Err(Errno::NODATA | Errno::OPNOTSUPP | Errno::RANGE) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = fd;
+            Ok(None)
+        }
+    }
+
     /// `fremovexattr(fd, "user.tempkit.owner")`; no tag is success.
     pub(crate) fn remove_tag(fd: Fd<'_>) -> io::Result<()> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -983,6 +1192,65 @@ mod owner {
     /// The identity of our pid namespace: the inode of `/proc/self/ns/pid`.
     pub(crate) fn pid_namespace() -> io::Result<u64> {
         Ok(rustix::fs::stat("/proc/self/ns/pid")?.st_ino as u64)
+    }
+
+    /// Whether the mounted `/proc` shows the pids of our own pid namespace, the one
+    /// `getpid()` and the tags speak of. `NSpid:` in `/proc/self/status` lists our pid in
+    /// each namespace from that of `/proc` down to ours: one entry (our `getpid()`) means the
+    /// same namespace. A `/proc` of an ancestor namespace (`unshare --pid --fork` without a new
+    /// `/proc`) shows two or more; one of an unrelated namespace has no `/proc/self`; a
+    /// kernel before 4.1 has no `NSpid:`. Each of those is `false`: such a `/proc` cannot
+    /// tell whether a pid of ours is alive. One read of a small file.
+    pub(crate) fn proc_shows_our_pids() -> bool {
+        let text = match std::fs::read_to_string("/proc/self/status") {
+            Ok(text) => text,
+            Err(_) => return false,
+        };
+        let line = match text.lines().find_map(|l| l.strip_prefix("NSpid:")) {
+            Some(line) => line,
+            None => return false,
+        };
+        let pids: Vec<&str> = line.split_whitespace().collect();
+        pids.len() == 1 && pids[0] == std::process::id().to_string()
+    }
+
+    /// Whether a thread of process `pid` other than its leader still runs: listed in
+    /// `/proc/PID/task` and not a zombie. A process whose main thread has exited
+    /// (`pthread_exit` in `main`) shows its leader as a zombie while its other threads run.
+    /// Only asked of a zombie leader: one directory listing, and one read per thread.
+    pub(crate) fn other_thread_alive(pid: u32) -> io::Result<bool> {
+        let tasks = match std::fs::read_dir(format!("/proc/{}/task", pid)) {
+            Ok(tasks) => tasks,
+            // Gone meanwhile: no thread left.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let leader = pid.to_string();
+        for task in tasks {
+            let task = task?;
+            if task.file_name().to_str() == Some(leader.as_str()) {
+                continue;
+            }
+            let text = match std::fs::read(task.path().join("stat")) {
+                Ok(text) => text,
+                // A thread that ended between the listing and the read.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => continue,
+                Err(e) => return Err(e),
+            };
+            match parse_proc_stat(&text) {
+                Some(st) if st.state == b'Z' || st.state == b'X' => {}
+                Some(_) => return Ok(true),
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("cannot parse {}", task.path().join("stat").display()),
+                    ))
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// `/proc/PID/stat` of process `pid` (`"self"` for ours): `None` if there is no such

@@ -82,6 +82,18 @@ pub(crate) fn get_tag_path(_path: &Path) -> io::Result<Option<Vec<u8>>> {
     Ok(None)
 }
 
+pub(crate) fn get_tag(_fd: Fd<'_>) -> io::Result<Option<Vec<u8>>> {
+    Ok(None)
+}
+
+pub(crate) fn proc_shows_our_pids() -> bool {
+    false
+}
+
+pub(crate) fn other_thread_alive(_pid: u32) -> io::Result<bool> {
+    Err(unsupported())
+}
+
 pub(crate) fn remove_tag(_fd: Fd<'_>) -> io::Result<()> {
     Ok(())
 }

@@ -30,10 +30,11 @@ use windows_sys::Win32::Security::Authorization::{
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::Storage::FileSystem::{
     CreateDirectoryW, GetFileInformationByHandle, MoveFileExW, ReOpenFile,
-    BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS,
+    BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY,
+    FILE_ATTRIBUTE_REPARSE_POINT, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS,
     FILE_FLAG_DELETE_ON_CLOSE, FILE_FLAG_OPEN_REPARSE_POINT, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
     FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ,
-    FILE_SHARE_WRITE, SYNCHRONIZE,
+    FILE_SHARE_WRITE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, SYNCHRONIZE,
 };
 
 use super::At;
@@ -279,6 +280,79 @@ pub(crate) fn rename_noclobber(from: At<'_>, to: At<'_>) -> io::Result<()> {
 
 pub(crate) use super::publish_by_path::*;
 
+/// What `FlushFileBuffers` needs of a file's handle: write access to its data.
+const FLUSH_ACCESS: u32 = FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+
+/// What reading and changing a file's attributes needs, and no more.
+const ATTRIBUTES_ACCESS: u32 = FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE;
+
+/// A regular file: neither a directory nor a reparse point (symlink, junction).
+fn is_regular_file(attributes: u32) -> bool {
+    attributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT) == 0
+}
+
+/// Flushes the entry `name` of `dir` (`FlushFileBuffers`) if it is a regular file, through a
+/// handle to the entry itself: a symlink or junction there (also one swapped in after the
+/// listing) is opened as the link, seen through that handle and left alone, never followed.
+/// One open, `GetFileInformationByHandle` and the flush.
+///
+/// A read-only file refuses the write access that the flush needs (`ERROR_ACCESS_DENIED`):
+/// see [`sync_read_only_file`].
+pub(crate) fn sync_file_at(dir: &DirHandle, name: &Name) -> io::Result<()> {
+    let path = dir.path().join(name);
+    match open_entry(&path, FLUSH_ACCESS) {
+        Ok(entry) => {
+            if is_regular_file(handle_info(entry.as_raw_handle())?.dwFileAttributes) {
+                entry.sync_all()?;
+            }
+            Ok(())
+        }
+        Err(e) if e.raw_os_error() == Some(ACCESS_DENIED) => sync_read_only_file(&path, e),
+        Err(e) => Err(e),
+    }
+}
+
+/// Flushes the read-only file at `path`, which refused a writable handle with `denied`: its
+/// attribute is cleared through a handle to the entry itself that holds only
+/// `FILE_WRITE_ATTRIBUTES` (which a read-only file grants), the file is flushed through a
+/// second handle that must be the same file (volume serial, file index), and the attribute is
+/// restored through the first handle whatever the flush gave. A reparse point or directory
+/// there is left alone; a regular file without the attribute was refused for another reason
+/// (its ACL): `denied` is returned. Four calls more than a writable file costs: an open,
+/// `GetFileInformationByHandle` and two attribute changes. If the process dies between the
+/// two changes, the file keeps no read-only attribute, in a tree that was not published (the
+/// rename comes after the sync).
+fn sync_read_only_file(path: &Path, denied: io::Error) -> io::Result<()> {
+    let entry = match open_entry(path, ATTRIBUTES_ACCESS) {
+        // Windows grants FILE_WRITE_ATTRIBUTES on a read-only file. Wine, run as a user, asks
+        // the Unix file for write permission for it (refused), but sets attributes through any
+        // handle; on Windows such a handle is refused the change (ACCESS_DENIED) as it should.
+        Err(e) if e.raw_os_error() == Some(ACCESS_DENIED) => {
+            open_entry(path, FILE_READ_ATTRIBUTES | SYNCHRONIZE)?
+        }
+        other => other?,
+    };
+    let attributes = handle_info(entry.as_raw_handle())?.dwFileAttributes;
+    if !is_regular_file(attributes) {
+        return Ok(());
+    }
+    if attributes & FILE_ATTRIBUTE_READONLY == 0 {
+        return Err(denied);
+    }
+    set_attributes(&entry, attributes & !FILE_ATTRIBUTE_READONLY)?;
+    let flushed = open_entry(path, FLUSH_ACCESS).and_then(|writable| {
+        if file_id(&writable)? != file_id(&entry)? {
+            return Err(io::Error::new(
+                io::ErrorKind::Other,
+                "the name now refers to another file",
+            ));
+        }
+        writable.sync_all()
+    });
+    let restored = set_attributes(&entry, attributes);
+    flushed.and(restored)
+}
+
 /// Removes a file (a link as a link) through its own handle, clearing its read-only attribute
 /// first: a temporary file that took a read-only destination's attributes can be discarded.
 pub(crate) fn unlink_at(at: At<'_>) -> io::Result<()> {
@@ -491,7 +565,7 @@ mod removal {
     }
 
     /// Sets the attributes of the open entry (0 would mean "unchanged": NORMAL then).
-    fn set_attributes(entry: &File, attributes: u32) -> io::Result<()> {
+    pub(super) fn set_attributes(entry: &File, attributes: u32) -> io::Result<()> {
         let info = FILE_BASIC_INFO {
             // Zero times mean "unchanged".
             CreationTime: 0,

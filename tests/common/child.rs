@@ -130,7 +130,43 @@ pub struct Child {
     ids: Option<(u32, u32, Vec<u32>)>,
     #[cfg(unix)]
     umask: Option<u32>,
+    wrapper: Vec<OsString>,
     timeout: Duration,
+    nocapture: bool,
+}
+
+/// A child test started by [`Child::spawn`], still running (or ended and not yet waited for).
+pub struct Running {
+    /// The process (its pid: `child.id()`).
+    pub child: std::process::Child,
+    test: String,
+    timeout: Duration,
+    out: std::path::PathBuf,
+    _logs: super::Scratch,
+}
+
+impl Running {
+    /// Its output so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.out).unwrap_or_default()).into_owned()
+    }
+
+    /// Waits for its end, bounded by its timeout; panics (after killing it) if it must be
+    /// killed.
+    pub fn wait(mut self) -> ChildRun {
+        let status = super::try_wait_for(&mut self.child, self.timeout).unwrap_or_else(|| {
+            super::kill_within(&mut self.child);
+            panic!(
+                "child test `{}` did not end within {:?}; its output:\n{}",
+                self.test,
+                self.timeout,
+                self.output()
+            )
+        });
+        let output = String::from_utf8_lossy(&std::fs::read(&self.out).expect("read the output"))
+            .into_owned();
+        ChildRun { status, output }
+    }
 }
 
 impl Child {
@@ -144,7 +180,9 @@ impl Child {
             ids: None,
             #[cfg(unix)]
             umask: None,
+            wrapper: Vec::new(),
             timeout: TIMEOUT,
+            nocapture: false,
         }
     }
 
@@ -217,8 +255,29 @@ impl Child {
         self
     }
 
+    /// Runs the child under `wrapper` (a program and its arguments, e.g. `unshare --pid
+    /// --fork`), which must run the test binary it is given after them; not with another user.
+    pub fn wrapped_in(mut self, wrapper: &[&str]) -> Child {
+        self.wrapper = wrapper.iter().map(OsString::from).collect();
+        self
+    }
+
+    /// Runs the child test with `--nocapture` instead of `--show-output`: what it prints goes
+    /// straight to the process's stdout and stderr (through std's locks on them), not into
+    /// libtest's capture, which the threads it starts would inherit.
+    pub fn nocapture(mut self) -> Child {
+        self.nocapture = true;
+        self
+    }
+
     /// Runs the child to its end, bounded by its timeout; panics if it must be killed.
     pub fn run(self) -> ChildRun {
+        self.spawn().wait()
+    }
+
+    /// Starts the child and returns at once: for a test that acts while the child runs, or
+    /// lingers unreaped. [`Running::wait`] ends it as [`Child::run`] does.
+    pub fn spawn(self) -> Running {
         let logs = super::Scratch::new();
         let out = logs.path().join("out");
         // Both streams append to one file, so that their lines interleave as written.
@@ -230,14 +289,25 @@ impl Child {
                 .expect("open the output file")
         };
         let exe = std::env::current_exe().expect("current test binary");
-        let mut cmd = Command::new(&exe);
         let harness_args = [
             OsStr::new(&self.test),
             OsStr::new("--exact"),
             OsStr::new("--ignored"),
-            OsStr::new("--show-output"),
+            OsStr::new(if self.nocapture {
+                "--nocapture"
+            } else {
+                "--show-output"
+            }),
             OsStr::new("--test-threads=1"),
         ];
+        let mut cmd = match self.wrapper.split_first() {
+            None => Command::new(&exe),
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&exe);
+                cmd
+            }
+        };
         cmd.args(harness_args)
             .env(CHILD_ARGS, self.args.len().to_string())
             .env_remove("TEMPKIT_KEEP")
@@ -255,20 +325,21 @@ impl Child {
             };
         }
         #[cfg(unix)]
-        self.prepare_unix(&mut cmd, &exe, &harness_args);
-        let mut child = spawn_retrying(&mut cmd);
-        let status = super::try_wait_for(&mut child, self.timeout).unwrap_or_else(|| {
-            super::kill_within(&mut child);
-            panic!(
-                "child test `{}` did not end within {:?}; its output:\n{}",
-                self.test,
-                self.timeout,
-                String::from_utf8_lossy(&std::fs::read(&out).unwrap_or_default())
-            )
-        });
-        let output =
-            String::from_utf8_lossy(&std::fs::read(&out).expect("read the output")).into_owned();
-        ChildRun { status, output }
+        {
+            assert!(
+                self.wrapper.is_empty() || self.ids.is_none(),
+                "a wrapped child runs as ourselves"
+            );
+            self.prepare_unix(&mut cmd, &exe, &harness_args);
+        }
+        let child = spawn_retrying(&mut cmd);
+        Running {
+            child,
+            test: self.test,
+            timeout: self.timeout,
+            out,
+            _logs: logs,
+        }
     }
 
     /// Runs the child and panics, showing its output, unless it ran and passed.

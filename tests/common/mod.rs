@@ -1,14 +1,16 @@
-//! Fixtures shared by the integration tests: scratch directories, and running a test body in
-//! a forked child (as an unprivileged user, or with a umask of its own).
+//! Fixtures shared by the integration tests: scratch directories, bounded waits for child
+//! processes, and name and mode checks. A test body that must run as another user, under a
+//! umask, an environment or a limit of its own runs in a fresh process (`child::Child`), never
+//! in a fork of the multi-threaded test harness (tests/fork_safety.rs shows why).
 #![allow(dead_code)] // each test binary uses its own share of these
 #![allow(clippy::incompatible_msrv)] // tests use the current toolchain, not rust-version
 
 // Unix only: modes, forks, strace, ioctl. The rest of this file also serves the tests that
 // run under wine (.ci/windows), so it sticks to Rust 1.63.
 pub mod child;
-pub mod need;
 #[cfg(unix)]
 pub mod creators;
+pub mod need;
 #[cfg(unix)]
 pub mod trace;
 
@@ -143,22 +145,6 @@ pub fn is_root() -> bool {
 /// The longest a test waits for a child (process, traced re-run, command) before killing it
 /// and failing: a hang becomes a failure that names what hung, never a stuck suite.
 pub const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
-#[cfg(unix)]
-/// Forks a child that runs `body` and exits with status 0 if it returned `true`, 1 if it
-/// returned `false` or panicked (with `_exit`: none of the parent's destructors or atexit
-/// handlers run twice). Returns the child's pid at once; [`wait_child`] collects it.
-pub fn fork_child(body: impl FnOnce() -> bool) -> libc::pid_t {
-    // SAFETY: fork in a test process; the child only runs `body` and then _exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(false);
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    pid
-}
 
 #[cfg(unix)]
 /// Waits for the child `pid` at most [`CHILD_TIMEOUT`]; returns whether it exited with status
@@ -345,51 +331,6 @@ impl Drop for Watchdog {
 }
 
 #[cfg(unix)]
-/// Runs `body` in a forked child and returns whether it succeeded (returned `true` without
-/// panicking). `setup` runs in the child first, before `body` (as root, when we are root).
-///
-/// The child touches only what it was given; it ends with `_exit`, so no destructor or
-/// atexit handler of the parent runs twice. The wait is bounded by [`CHILD_TIMEOUT`].
-pub fn in_child(setup: impl FnOnce(), body: impl FnOnce() -> bool) -> bool {
-    wait_child(fork_child(|| {
-        setup();
-        body()
-    }))
-}
-
-#[cfg(unix)]
-/// Runs `body` in a forked child as the unprivileged user (when we are root; otherwise as
-/// ourselves, who are unprivileged already). Root ignores file permissions, so permission
-/// behaviour can only be observed this way.
-pub fn as_nobody(body: impl FnOnce() -> bool) -> bool {
-    in_child(
-        || {
-            if is_root() {
-                // SAFETY: plain system calls in the single-threaded child.
-                unsafe {
-                    assert_eq!(libc::setgroups(0, std::ptr::null()), 0, "setgroups");
-                    assert_eq!(libc::setgid(NOBODY), 0, "setgid");
-                    assert_eq!(libc::setuid(NOBODY), 0, "setuid");
-                }
-            }
-        },
-        body,
-    )
-}
-
-#[cfg(unix)]
-/// Runs `body` in a forked child whose umask is `mask` (the parent's is untouched).
-pub fn with_umask(mask: u32, body: impl FnOnce() -> bool) -> bool {
-    in_child(
-        || {
-            // SAFETY: umask has no preconditions; it changes only the child.
-            unsafe { libc::umask(mask as libc::mode_t) };
-        },
-        body,
-    )
-}
-
-#[cfg(unix)]
 #[allow(unused_imports)] // each test binary uses its share
 pub use trace::{traced, tracee_arg};
 
@@ -481,24 +422,66 @@ pub fn assert_occupants_kept(dir: &Path, free: char) {
 }
 
 #[cfg(unix)]
-/// For each umask of `masks`: `create` makes one object in a fresh subdirectory of `scratch`,
-/// in a forked child with that umask. Asserts that its mode is `want`, as the child sees it
-/// and, afterwards, as the parent does.
-pub fn assert_mode_under_umasks(
-    scratch: &Scratch,
-    masks: &[u32],
-    want: u32,
-    create: impl Fn(&Path) -> PathBuf,
-) {
+/// For each umask of `masks`: the ignored child test `child_test` of this test binary runs in
+/// a fresh process with that umask (through [`child::Child`], never a fork of the harness)
+/// and makes one object in a fresh subdirectory of `scratch` (see [`umask_child`], which the
+/// child test calls). Asserts that its mode is `want`, as the child sees it and, afterwards,
+/// as the parent does.
+pub fn assert_mode_under_umasks(scratch: &Scratch, masks: &[u32], want: u32, child_test: &str) {
     for &mask in masks {
         let dir = scratch.path().join(format!("umask-{:03o}", mask));
         std::fs::create_dir(&dir).unwrap();
-        let ok = with_umask(mask, || mode(&create(&dir)) == want);
-        assert!(ok, "umask {:03o}: the child failed", mask);
+        child::Child::new(child_test)
+            .arg(&dir)
+            .arg(format!("{:o}", mask))
+            .arg(format!("{:o}", want))
+            .umask(mask)
+            .assert_passes();
         let names = list(&dir);
-        assert_eq!(names.len(), 1);
-        assert_eq!(mode(&dir.join(&names[0])), want, "umask {:03o}", mask);
+        assert_eq!(names.len(), 1, "umask {:03o}: {:?}", mask, names);
+        let got = mode(&dir.join(&names[0]));
+        assert!(
+            got == want,
+            "umask {:03o}: mode {:03o}, want {:03o}",
+            mask,
+            got,
+            want
+        );
     }
+}
+
+#[cfg(unix)]
+/// The process's umask (read by setting it and setting it back at once: only for a child
+/// test, which runs alone in its process).
+pub fn current_umask() -> u32 {
+    // SAFETY: umask has no preconditions.
+    unsafe {
+        let current = libc::umask(0);
+        libc::umask(current);
+        current as u32
+    }
+}
+
+#[cfg(unix)]
+/// The body of a child test run by [`assert_mode_under_umasks`]: checks that the process's
+/// umask is the one the parent asked for, makes one object with `create` in the directory it
+/// was given and asserts that the object's mode is the one wanted.
+pub fn umask_child(create: impl Fn(&Path) -> PathBuf) {
+    let args = child::child_args();
+    let octal = |i: usize| {
+        u32::from_str_radix(args[i].to_str().expect("an octal number"), 8).expect("octal")
+    };
+    let (dir, mask, want) = (&args[0], octal(1), octal(2));
+    assert_eq!(current_umask(), mask, "the child's umask");
+    let created = create(dir);
+    let got = mode(&created);
+    assert!(
+        got == want,
+        "umask {:03o}: mode {:03o}, want {:03o}",
+        mask,
+        got,
+        want
+    );
 }
 
 /// Builders whose `dir` is `dir` given as each path type a caller may hold: `&str`, `&String`,

@@ -57,6 +57,14 @@ pub fn program(program: &str, arg: &str) -> bool {
     program_runs(program, arg) || missing(program, "not found on PATH")
 }
 
+/// The test needs something of the machine that no program shows (user extended attributes
+/// on the scratch file system, a second file system), called `name` in [`SKIP`]: `present`
+/// says whether it is there, `what` what it is. `true` when present; otherwise see the module
+/// doc.
+pub fn feature(name: &str, present: bool, what: &str) -> bool {
+    present || missing(name, &format!("{} is missing", what))
+}
+
 /// The test needs strace. `true` when it runs; otherwise see the module doc.
 pub fn strace() -> bool {
     program("strace", "-V")
