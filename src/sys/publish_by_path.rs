@@ -32,7 +32,12 @@ pub(crate) fn create_file_at(at: At<'_>, mode: u32) -> io::Result<File> {
 /// What is at `at`, not following a symlink; `None` if nothing is. The mode is 0o444 for
 /// a read-only entry and 0o666 otherwise; owners are not known (0).
 pub(crate) fn entry_meta(at: At<'_>) -> io::Result<Option<EntryMeta>> {
-    let meta = match fs::symlink_metadata(path_of(&at)) {
+    meta_of(fs::symlink_metadata(path_of(&at)))
+}
+
+/// The [`EntryMeta`] of what `stat` found (`None` for nothing there).
+fn meta_of(stat: io::Result<fs::Metadata>) -> io::Result<Option<EntryMeta>> {
+    let meta = match stat {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -66,29 +71,7 @@ pub(crate) fn read_link(at: At<'_>) -> io::Result<PathBuf> {
 
 /// What a symlink at `at` points to, following it; `None` if nothing is there.
 pub(crate) fn entry_meta_following(at: At<'_>) -> io::Result<Option<EntryMeta>> {
-    let meta = match fs::metadata(path_of(&at)) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let kind = if meta.is_dir() {
-        MetaKind::Dir
-    } else if meta.is_file() {
-        MetaKind::File
-    } else {
-        MetaKind::Other
-    };
-    let mode = if meta.permissions().readonly() {
-        0o444
-    } else {
-        0o666
-    };
-    Ok(Some(EntryMeta {
-        kind,
-        mode,
-        uid: 0,
-        gid: 0,
-    }))
+    meta_of(fs::metadata(path_of(&at)))
 }
 
 /// Only the read-only attribute can be copied here (there are no owners or modes to widen).

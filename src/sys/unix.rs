@@ -1096,17 +1096,24 @@ mod owner {
         }
     }
 
+    /// The tag a `getxattr` call read into `buf`: `None` when the entry has none, its file
+    /// system no attributes, or a value longer than any tag (not ours).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn tag_read(read: rustix::io::Result<usize>, buf: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        match read {
+            Ok(n) => Ok(Some(buf[..n].to_vec())),
+            Err(Errno::NODATA | Errno::OPNOTSUPP | Errno::RANGE) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// `lgetxattr(path, "user.tempkit.owner")`, not following a symlink: `None` when the entry
     /// has no tag (or its file system no attributes).
     pub(crate) fn get_tag_path(path: &Path) -> io::Result<Option<Vec<u8>>> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let mut buf = [0u8; TAG_MAX];
-            match rustix::fs::lgetxattr(path, TAG, &mut buf[..]) {
-                Ok(n) => Ok(Some(buf[..n].to_vec())),
-                Err(Errno::NODATA | Errno::OPNOTSUPP | Errno::RANGE) => Ok(None),
-                Err(e) => Err(e.into()),
-            }
+            tag_read(rustix::fs::lgetxattr(path, TAG, &mut buf[..]), &buf)
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
@@ -1121,11 +1128,7 @@ mod owner {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let mut buf = [0u8; TAG_MAX];
-            match rustix::fs::fgetxattr(fd, TAG, &mut buf[..]) {
-                Ok(n) => Ok(Some(buf[..n].to_vec())),
-                Err(Errno::NODATA | Errno::OPNOTSUPP | Errno::RANGE) => Ok(None),
-                Err(e) => Err(e.into()),
-            }
+            tag_read(rustix::fs::fgetxattr(fd, TAG, &mut buf[..]), &buf)
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
