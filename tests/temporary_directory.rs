@@ -1589,7 +1589,7 @@ fn a_root_replaced_by_a_symlink_during_the_walk_is_not_followed_and_said_so() {
 }
 
 /// The shape of the tests that inject faults on the root: in the traced re-run, `body` gets
-/// the directory `root` (holding the file `own`, and an empty directory `sub` when `with_sub`)
+/// the directory `root` (holding the file `own`, or, when `with_sub`, a directory `sub` holding it)
 /// and checks what its cleanup does; outside it, the test re-runs itself under strace with
 /// `-e inject=INJECT` on the system calls naming the root or made relative to it, and gets
 /// the trace (`None` in the re-run, and when strace is missing and the developer chose to
@@ -1604,7 +1604,11 @@ fn with_faults_on_the_root(
     if let Some(scratch) = tracee_arg() {
         let dir = root_with_a_file(&scratch);
         if with_sub {
+            // The file goes into `sub`: every `unlinkat` relative to the root is then the
+            // `rmdir` of `sub`, whichever thread makes it (strace counts `when=` per thread,
+            // and the parallel walk hands `sub` to any of them).
             fs::create_dir(dir.path().join("sub")).unwrap();
+            fs::rename(dir.path().join("own"), dir.path().join("sub/own")).unwrap();
         }
         body(dir);
         return None;
@@ -1693,13 +1697,13 @@ fn a_directory_that_never_empties_is_given_up_after_three_passes() {
 #[cfg(unix)]
 #[test]
 fn a_subdirectory_that_cannot_be_removed_is_named_in_the_error() {
-    // The `rmdir` of the emptied subdirectory `sub` (the second `unlinkat` in the root, after
-    // the one of the file `own`) fails once with EIO (strace): the error names `sub` and says
-    // what happened; the root, which still holds `sub`, is left.
+    // The `rmdir` of the emptied subdirectory `sub` (the one `unlinkat` relative to the root:
+    // the file `own` is inside `sub`) fails once with EIO (strace): the error names `sub` and
+    // says what happened; the root, which still holds `sub`, is left.
     with_faults_on_the_root(
         "a_subdirectory_that_cannot_be_removed_is_named_in_the_error",
         true,
-        "unlinkat:error=EIO:when=2",
+        "unlinkat:error=EIO:when=1",
         |mut dir| assert_names_sub(dir.cleanup().unwrap_err(), "remove directory", libc::EIO),
     );
 }
@@ -1707,13 +1711,13 @@ fn a_subdirectory_that_cannot_be_removed_is_named_in_the_error() {
 #[cfg(unix)]
 #[test]
 fn a_subdirectory_that_never_empties_is_given_up_after_three_passes() {
-    // Every `rmdir` of the subdirectory `sub` (every `unlinkat` in the root after the one of
-    // the file `own`) says "not empty" (strace): the walk lists it again, three times in all,
-    // then reports it. Never an endless loop, never given up before the third listing.
+    // Every `rmdir` of the subdirectory `sub` (every `unlinkat` relative to the root: the file
+    // `own` is inside `sub`) says "not empty" (strace): the walk lists it again, three times in
+    // all, then reports it. Never an endless loop, never given up before the third listing.
     let trace = with_faults_on_the_root(
         "a_subdirectory_that_never_empties_is_given_up_after_three_passes",
         true,
-        "unlinkat:error=ENOTEMPTY:when=2+",
+        "unlinkat:error=ENOTEMPTY:when=1+",
         |dir| assert_names_sub(failed_cleanup(dir), "remove directory", libc::ENOTEMPTY),
     );
     if let Some(trace) = trace {
