@@ -500,30 +500,9 @@ fn a_command_that_removes_the_directory_itself_is_fine() {
 #[test]
 fn ctrl_c_on_the_terminal_ends_the_command_and_the_directory_goes() {
     use std::io::{Read, Write};
-    use std::os::fd::{FromRawFd, OwnedFd};
 
-    let (mut master, slave) = {
-        let (mut m, mut s) = (-1, -1);
-        // SAFETY: openpty writes two descriptors into the given integers; the other
-        // arguments may be null.
-        let rc = unsafe {
-            libc::openpty(
-                &mut m,
-                &mut s,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-        // SAFETY: both descriptors are fresh and owned by nobody else.
-        unsafe {
-            (
-                std::fs::File::from(OwnedFd::from_raw_fd(m)),
-                OwnedFd::from_raw_fd(s),
-            )
-        }
-    };
+    let (master, slave) = common::openpty();
+    let mut master = std::fs::File::from(master);
     let scratch = Scratch::new();
     let mut cmd = Command::new(TEMPKIT);
     cmd.arg("run")

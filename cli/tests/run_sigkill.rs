@@ -356,22 +356,7 @@ fn start_paused_with(
         .env("TEMPKIT_TEST_PAUSE_AT", pause_at);
     let mut terminal = None;
     if foreground {
-        use std::os::fd::{FromRawFd, OwnedFd};
-        let (mut m, mut s) = (-1, -1);
-        // SAFETY: openpty writes two descriptors into the given integers; the other arguments
-        // may be null.
-        let rc = unsafe {
-            libc::openpty(
-                &mut m,
-                &mut s,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-        // SAFETY: both descriptors are fresh and owned by nobody else.
-        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
+        let (master, slave) = common::openpty();
         cmd.stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
             .stderr(slave);

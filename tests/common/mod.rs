@@ -331,6 +331,32 @@ impl Drop for Watchdog {
 }
 
 #[cfg(unix)]
+/// A new pseudo-terminal: its master and its slave side.
+pub fn openpty() -> (std::os::unix::io::OwnedFd, std::os::unix::io::OwnedFd) {
+    use std::os::unix::io::FromRawFd;
+    let (mut m, mut s) = (-1, -1);
+    // SAFETY: openpty writes two descriptors into the given integers; the other arguments
+    // may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    unsafe {
+        (
+            std::os::unix::io::OwnedFd::from_raw_fd(m),
+            std::os::unix::io::OwnedFd::from_raw_fd(s),
+        )
+    }
+}
+
+#[cfg(unix)]
 #[allow(unused_imports)] // each test binary uses its share
 pub use trace::{traced, tracee_arg};
 
