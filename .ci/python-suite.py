@@ -83,12 +83,20 @@ def check_probe_faults():
             subprocess.run([chattr, "-i", d], check=True, capture_output=True)
         if run.returncode != 0:
             return f"creation fails: {run.stderr.strip() or run.returncode}"
-        # Every write fails: a file size limit of 0 (Python ignores SIGXFSZ).
+        # Every write fails: a file size limit of 0 (Python ignores SIGXFSZ). Given as it is,
+        # the probe file has no name (O_TMPFILE); given through a symlink (never followed by
+        # O_TMPFILE), the probe is a named file, which must be removed.
         limit = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))\n"
-        run = subprocess.run(child + [limit + PROBE_CHILD, d], capture_output=True, text=True,
-                             timeout=60)
-        if run.returncode != 0:
-            return f"write fails: {run.stderr.strip() or run.returncode}"
+        link = d + ".link"
+        os.symlink(d, link)
+        try:
+            for what, given in (("unnamed", d), ("named", link)):
+                run = subprocess.run(child + [limit + PROBE_CHILD, given], capture_output=True,
+                                     text=True, timeout=60)
+                if run.returncode != 0:
+                    return f"write fails ({what}): {run.stderr.strip() or run.returncode}"
+        finally:
+            os.unlink(link)
         return None
     finally:
         shutil.rmtree(d)

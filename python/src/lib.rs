@@ -12,7 +12,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::io::IntoRawFd;
 use std::path::{Path, PathBuf};
 
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString};
 
@@ -63,7 +63,13 @@ mod libc_errno {
 
 /// `OSError(errno, strerror, filename)`: Python picks the subclass (`FileNotFoundError`,
 /// `PermissionError`, `FileExistsError`, ...) from the errno.
+///
+/// tempkit's own refusal of an argument (a prefix or suffix with a path separator or NUL:
+/// `InvalidInput` without an OS code) is a `ValueError`, as Python's for a NUL in a path.
 fn os_error(e: io::Error, filename: Option<&Bound<'_, PyAny>>) -> PyErr {
+    if e.kind() == io::ErrorKind::InvalidInput && tempkit::raw_os_error(&e).is_none() {
+        return PyValueError::new_err(e.to_string());
+    }
     let code = errno_of(&e);
     let system = io::Error::from_raw_os_error(code).to_string();
     let system = match system.find(" (os error") {

@@ -10,9 +10,11 @@ module wraps the descriptors it returns into file objects with ``io.open``, as C
 own module does.
 
 Differences from CPython's module: ``TMP_MAX`` is 20 (as in CPython 3.14.4+); a prefix or
-suffix with a path separator or NUL is refused (``ValueError``-free: ``OSError`` EINVAL)
-instead of reaching outside ``dir``; ``mkstemp``'s ``text`` and the flags of
-``_mkstemp_inner`` change nothing on POSIX (as in CPython there).
+suffix with a path separator is refused with ``ValueError`` (CPython creates the object in
+another directory); an error's ``filename`` is the directory (CPython's: the candidate
+path); the flags given to ``_mkstemp_inner`` are tempkit's own on POSIX
+(``O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC``, which ``_bin_openflags`` and
+``_text_openflags`` are, ``O_CLOEXEC`` aside); POSIX only.
 """
 
 __all__ = [
@@ -328,8 +330,9 @@ def mktemp(suffix="", prefix=template, dir=None):
 
     if dir is None:
         dir = gettempdir()
-    # CPython builds the name with str concatenation: the same TypeErrors for bad types.
-    prefix + suffix
+    # CPython builds the name with str concatenation: the same TypeErrors for bad types
+    # (None, bytes).
+    prefix + "" + suffix
     name = _native.mktemp(dir, prefix, suffix, _names())
     return _os.path.join(dir, _os.fsdecode(name))
 
