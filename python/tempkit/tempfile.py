@@ -40,6 +40,12 @@ from tempkit import _native
 
 _allocate_lock = _thread.allocate_lock
 
+try:
+    _text_encoding = _io.text_encoding
+except AttributeError:  # Python 3.9: no EncodingWarning, None means the locale's
+    def _text_encoding(encoding, stacklevel=2):
+        return encoding
+
 # The flags CPython's module passes to os.open. tempkit creates with these (and O_CLOEXEC,
 # as os.open does for every descriptor since PEP 446); the value is kept for callers of
 # _mkstemp_inner and for code that compares the two.
@@ -470,7 +476,7 @@ def NamedTemporaryFile(mode='w+b', buffering=-1, encoding=None,
     flags = _bin_openflags
 
     if "b" not in mode:
-        encoding = _io.text_encoding(encoding)
+        encoding = _text_encoding(encoding)
 
     name = None
 
@@ -515,7 +521,7 @@ def TemporaryFile(mode='w+b', buffering=-1, encoding=None,
     """
 
     if "b" not in mode:
-        encoding = _io.text_encoding(encoding)
+        encoding = _text_encoding(encoding)
 
     prefix, suffix, dir, output_type = _sanitize_params(prefix, suffix, dir)
 
@@ -547,7 +553,7 @@ class SpooledTemporaryFile(_io.IOBase):
         if 'b' in mode:
             self._file = _io.BytesIO()
         else:
-            encoding = _io.text_encoding(encoding)
+            encoding = _text_encoding(encoding)
             self._file = _io.TextIOWrapper(_io.BytesIO(),
                                            encoding=encoding, errors=errors,
                                            newline=newline)
