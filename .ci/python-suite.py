@@ -5,6 +5,7 @@ not excused below.
 """
 
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,112 @@ def check_temporary_file_fallback_fault():
         shutil.rmtree(d)
 
 
+# Behaviour the suite does not pin, compared with the interpreter's own module case by case:
+# return types, absolute or relative results, exception types and errno, modes, descriptor
+# inheritance, the wrapper's attributes, the module's names. Each case returns something
+# that does not depend on the random names.
+PARITY = {
+    "mkstemp types": lambda m: [type(m.mkstemp(suffix=b"")[1]), type(m.mkstemp(dir="sub")[1]),
+                                type(m.mkstemp(dir=pathlib.Path("sub"))[1])],
+    "relative dir, absolute result": lambda m: [os.path.isabs(m.mkstemp(dir="sub")[1]),
+                                                os.path.isabs(m.mkdtemp(dir="sub"))],
+    "mktemp keeps a relative dir": lambda m: m.mktemp(dir="sub")[:7],
+    "mktemp refuses bytes and None": lambda m: m.mktemp(prefix=b"x", suffix=b""),
+    "mktemp None": lambda m: m.mktemp(suffix=None),
+    "mixing str and bytes": lambda m: m.mkstemp(prefix="a", suffix=b"b"),
+    "an int suffix": lambda m: m.mkstemp(suffix=5),
+    "a NUL in the prefix": lambda m: m.mkstemp(prefix="a\0b"),
+    "mkstemp in a missing dir": lambda m: m.mkstemp(dir="nope"),
+    "mkstemp in a file": lambda m: m.mkstemp(dir="afile"),
+    "mkdtemp in a missing dir": lambda m: m.mkdtemp(dir="nope"),
+    "mkdtemp in a file": lambda m: m.mkdtemp(dir="afile"),
+    "TemporaryFile in a missing dir": lambda m: m.TemporaryFile(dir="nope"),
+    "TemporaryFile in a file": lambda m: m.TemporaryFile(dir="afile"),
+    "NamedTemporaryFile in a missing dir": lambda m: m.NamedTemporaryFile(dir="nope"),
+    "TemporaryDirectory in a missing dir": lambda m: m.TemporaryDirectory(dir="nope"),
+    "file mode": lambda m: oct(os.stat(m.mkstemp()[1]).st_mode),
+    "directory mode": lambda m: oct(os.stat(m.mkdtemp()).st_mode),
+    "not inheritable": lambda m: os.get_inheritable(m.mkstemp()[0]),
+    "TemporaryFile name": lambda m: type(m.TemporaryFile().name),
+    "TemporaryFile text": lambda m: (lambda f: (f.write("\u00e9"), f.seek(0), f.read(), f.mode))(
+        m.TemporaryFile("w+", encoding="utf-8")),
+    "NamedTemporaryFile attributes": lambda m: (lambda f: (
+        f.mode, type(f.name), f.file.name == f.name, os.path.basename(f.name)[:3],
+        f.name.endswith(".x"), f.closed, f.delete if hasattr(f, "delete") else None))(
+        m.NamedTemporaryFile(suffix=".x")),
+    "NamedTemporaryFile bytes name": lambda m: type(m.NamedTemporaryFile(suffix=b"").name),
+    "NamedTemporaryFile delete_on_close=False": lambda m: (lambda f: (
+        f.close(), os.path.exists(f.name), f.__exit__(None, None, None),
+        os.path.exists(f.name)))(m.NamedTemporaryFile(delete_on_close=False).__enter__()),
+    "SpooledTemporaryFile rollover": lambda m: (lambda f: (
+        f._rolled, f.write(b"x" * 10), f._rolled, type(f.name), f.seek(0), f.read()))(
+        m.SpooledTemporaryFile(5)),
+    "SpooledTemporaryFile text": lambda m: (lambda f: (
+        f.write("ab\n"), f._rolled, f.mode, f.fileno() > 2, f._rolled, f.seek(0),
+        f.read()))(m.SpooledTemporaryFile(mode="w+", encoding="utf-8")),
+    "gettempdir and prefixes": lambda m: (m.gettempdir(), m.gettempdirb(), m.gettempprefix(),
+                                          m.gettempprefixb(), m.gettempdir() is m.gettempdir()),
+    "candidates": lambda m: m._candidate_tempdir_list(),
+    "open flags": lambda m: (m._bin_openflags, m._text_openflags),
+    "tempdir a Path": lambda m: _with_tempdir(m, pathlib.Path(os.getcwd()),
+                                              lambda: type(m.mkstemp()[1])),
+    "tempdir bytes, a str argument": lambda m: _with_tempdir(
+        m, os.fsencode(os.getcwd()),
+        lambda: (type(m.mkstemp(suffix="x")[1]), type(m.mkstemp()[1]))),
+    "TemporaryDirectory repr": lambda m: repr(m.TemporaryDirectory(dir="sub"))[:22],
+    "TemporaryDirectory cleanup twice": lambda m: (lambda d: (d.cleanup(), d.cleanup(),
+                                                              os.path.exists(d.name)))(
+        m.TemporaryDirectory(dir="sub")),
+    "TemporaryDirectory delete=False": lambda m: (lambda d: (
+        d.__exit__(None, None, None), os.path.exists(d.name)))(
+        m.TemporaryDirectory(dir="sub", delete=False)),
+    "TemporaryDirectory bytes": lambda m: type(m.TemporaryDirectory(dir=b"sub").name),
+    "__all__": lambda m: sorted(m.__all__),
+    "public names": lambda m: sorted(n for n in m.__dict__ if not n.startswith("_")
+                                     and n != "TMP_MAX"),
+}
+
+
+def _with_tempdir(m, value, body):
+    saved = m.tempdir
+    m.tempdir = value
+    try:
+        return body()
+    finally:
+        m.tempdir = saved
+
+
+def _outcome(module, case):
+    try:
+        return ("returned", case(module))
+    except Exception as e:
+        return ("raised", type(e).__name__, getattr(e, "errno", None))
+
+
+def check_parity_with_cpython():
+    """The cases above give the same outcome with CPython's module and with tempkit's."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "cpython_tempfile", os.path.join(os.path.dirname(os.__file__), "tempfile.py"))
+    cpython = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cpython)
+    here = os.getcwd()
+    work = os.path.abspath(tempkit.tempfile.mkdtemp(dir="."))
+    differ = []
+    try:
+        os.chdir(work)
+        os.mkdir("sub")
+        open("afile", "w").close()
+        for name, case in PARITY.items():
+            theirs, ours = _outcome(cpython, case), _outcome(tempkit.tempfile, case)
+            if theirs != ours:
+                differ.append(f"{name}: CPython {theirs!r}, tempkit {ours!r}")
+    finally:
+        os.chdir(here)
+        shutil.rmtree(work)
+    return "; ".join(differ) or None
+
+
 class Result(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -190,13 +297,14 @@ def main():
     print(f"python: {len(result.passed)} passed, {len(failed) + len(errors)} failed, "
           f"{len(result.skipped)} skipped")
     broken = []
-    for check in (check_probe_faults, check_temporary_file_fallback_fault):
+    for check in (check_probe_faults, check_temporary_file_fallback_fault,
+                  check_parity_with_cpython):
         problem = check()
-        print(f"fault check {check.__name__}: {problem or 'ok'}")
+        print(f"check {check.__name__}: {problem or 'ok'}")
         if problem:
             broken.append(check.__name__)
     if broken:
-        print("FAIL: fault checks: " + ", ".join(broken), file=sys.stderr)
+        print("FAIL: checks: " + ", ".join(broken), file=sys.stderr)
     if failed or errors or unexpected or stale or broken:
         print("FAIL: not excused: " + ", ".join(failed + errors), file=sys.stderr)
         return 1
