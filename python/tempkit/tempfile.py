@@ -357,7 +357,7 @@ class _TemporaryFileCloser:
         self.delete = delete
         self.delete_on_close = delete_on_close
 
-    def cleanup(self, unlink=_os.unlink):
+    def cleanup(self, windows=False, unlink=_os.unlink):
         if not self.cleanup_called:
             self.cleanup_called = True
             try:
