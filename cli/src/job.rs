@@ -95,19 +95,22 @@ impl Job {
         Ok(job)
     }
 
-    /// Starts `command` inside the job: created suspended, assigned, then resumed. If it
-    /// cannot be assigned, it is killed and the error returned.
-    pub(crate) fn spawn(&self, command: &mut Command) -> io::Result<Child> {
+    /// Starts `command` inside the job: created suspended, assigned, then resumed. The second
+    /// value is the assignment's outcome: where it fails (Windows 7 refuses a job inside
+    /// another unless that one allows breakaway), the command runs anyway, outside the job,
+    /// as the Unix command runs without a guardian. If it cannot be resumed, it is killed and
+    /// the error returned.
+    pub(crate) fn spawn(&self, command: &mut Command) -> io::Result<(Child, io::Result<()>)> {
         command.creation_flags(CREATE_SUSPENDED);
         let mut child = command.spawn()?;
-        let placed = self.assign(&child).and_then(|()| resume(child.id()));
-        if let Err(e) = placed {
+        let assigned = self.assign(&child);
+        if let Err(e) = resume(child.id()) {
             // It never ran: nothing of it to wait for but its end.
             let _ = child.kill();
             let _ = child.wait();
             return Err(e);
         }
-        Ok(child)
+        Ok((child, assigned))
     }
 
     fn assign(&self, child: &Child) -> io::Result<()> {

@@ -559,7 +559,8 @@ fn file_name_concat(dir: &[u8], base: &[u8]) -> Vec<u8> {
         comp_len -= 1;
     }
     let dir_len = comp_start + comp_len;
-    let base_slash = base.first().map_or(false, |&b| os::is_separator(b));
+    // (`matches!`, not `is_some_and`: the Windows build is Rust 1.63.)
+    let base_slash = matches!(base.first(), Some(&b) if os::is_separator(b));
     let separator = [os::SEPARATOR];
     let sep: &[u8] = if comp_len > 0 {
         if !os::is_separator(dir[dir_len - 1]) && !base_slash {

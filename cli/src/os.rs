@@ -37,7 +37,8 @@ pub(crate) fn drive_len(name: &[u8]) -> usize {
 /// Whether `name` is absolute for `mktemp --tmpdir`'s refusal: it starts at a root (`/`;
 /// on Windows also `\`, `C:\`, or a drive-relative `C:name`, which is no more "in DIR").
 pub(crate) fn is_absolute(name: &[u8]) -> bool {
-    drive_len(name) > 0 || name.first().map_or(false, |&b| is_separator(b))
+    // (`matches!`, not `is_some_and`: this is built with Rust 1.63 for Windows.)
+    drive_len(name) > 0 || matches!(name.first(), Some(&b) if is_separator(b))
 }
 
 /// The bytes of `s`, for printing. On Windows a name that is not valid Unicode is printed with
@@ -91,11 +92,7 @@ pub(crate) fn from_bytes(b: &[u8]) -> Cow<'_, OsStr> {
 /// The name the program was invoked as: the file name (on Windows without `.exe`).
 pub(crate) fn program_name(argv0: &OsStr) -> Option<&OsStr> {
     let path = Path::new(argv0);
-    if cfg!(windows)
-        && path
-            .extension()
-            .map_or(false, |e| e.eq_ignore_ascii_case("exe"))
-    {
+    if cfg!(windows) && matches!(path.extension(), Some(e) if e.eq_ignore_ascii_case("exe")) {
         return path.file_stem();
     }
     path.file_name()

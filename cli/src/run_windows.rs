@@ -172,7 +172,19 @@ fn run_command(
         command.current_dir(path);
     }
     let spawned = match job {
-        Some(job) => job.spawn(&mut command),
+        Some(job) => job.spawn(&mut command).map(|(child, assigned)| {
+            if let Err(e) = assigned {
+                out::error(
+                    PROG,
+                    format_args!(
+                        "the command runs outside a job (a hard kill of tempkit would leave it \
+                         running): {}",
+                        e
+                    ),
+                );
+            }
+            child
+        }),
         None => command.spawn(),
     };
     let mut child = match spawned {

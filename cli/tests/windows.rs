@@ -411,20 +411,36 @@ fn run_ends_what_the_command_left_running_then_removes_the_directory() {
 
 #[test]
 fn a_hard_kill_of_tempkit_kills_the_command_and_its_children() {
-    let (scratch, report) = new_runs("run-hardkill");
-    let mut child = run_helper(&scratch, &[], "tree", &report).spawn().unwrap();
-    let info = wait_for_report(&report);
-    let command = Process::open(value(&info, "pid").parse().unwrap());
-    let grandchild = Process::open(value(&info, "child").parse().unwrap());
-    child.kill().unwrap(); // TerminateProcess: tempkit runs no code of its own after this
-    child.wait().unwrap();
-    assert!(command.ends_within(LIMIT), "the command outlived tempkit");
-    assert!(
-        grandchild.ends_within(LIMIT),
-        "the command's child outlived tempkit"
-    );
-    // Documented: nothing removes the directory of a hard-killed tempkit on Windows.
-    assert_eq!(runs_dir(&scratch).len(), 1);
+    for killer in ["TerminateProcess", "taskkill /F"] {
+        let (scratch, report) = new_runs("run-hardkill");
+        let mut child = run_helper(&scratch, &[], "tree", &report).spawn().unwrap();
+        let info = wait_for_report(&report);
+        let command = Process::open(value(&info, "pid").parse().unwrap());
+        let grandchild = Process::open(value(&info, "child").parse().unwrap());
+        if killer == "TerminateProcess" {
+            child.kill().unwrap(); // tempkit runs no code of its own after this
+        } else {
+            // Without /T: tempkit alone (taskkill /F is TerminateProcess too).
+            let out = Command::new("taskkill")
+                .args(["/F", "/PID", &child.id().to_string()])
+                .output()
+                .expect("taskkill is needed by this test");
+            assert!(out.status.success(), "taskkill: {:?}", out);
+        }
+        assert!(wait_bounded(&mut child).code().is_some());
+        assert!(
+            command.ends_within(LIMIT),
+            "{}: the command outlived tempkit",
+            killer
+        );
+        assert!(
+            grandchild.ends_within(LIMIT),
+            "{}: its child outlived tempkit",
+            killer
+        );
+        // Documented: nothing removes the directory of a hard-killed tempkit on Windows.
+        assert_eq!(runs_dir(&scratch).len(), 1, "{}", killer);
+    }
 }
 
 /// The command `run` starts in these tests (re-run of this binary; see the module doc).
