@@ -17,7 +17,9 @@
 //! (`CreateToolhelp32Snapshot`: one system-wide listing per `tempkit run`, a few milliseconds
 //! at most). If tempkit is killed between the creation and the assignment (two system calls),
 //! the command is left suspended outside the job: it never runs, but it stays until someone
-//! ends it (`taskkill /PID`).
+//! ends it (`taskkill /PID`). The test
+//! `windows::a_hard_kill_before_the_command_is_in_its_job_leaves_it_suspended_never_run`
+//! kills tempkit there (a test-only failpoint in `run_windows.rs`).
 //!
 //! # What the job does not do
 //!
@@ -100,9 +102,17 @@ impl Job {
     /// another unless that one allows breakaway), the command runs anyway, outside the job,
     /// as the Unix command runs without a guardian. If it cannot be resumed, it is killed and
     /// the error returned.
-    pub(crate) fn spawn(&self, command: &mut Command) -> io::Result<(Child, io::Result<()>)> {
+    ///
+    /// `created` is called with the command's process id between its creation and its
+    /// assignment (the tests' failpoint).
+    pub(crate) fn spawn(
+        &self,
+        command: &mut Command,
+        created: impl FnOnce(u32),
+    ) -> io::Result<(Child, io::Result<()>)> {
         command.creation_flags(CREATE_SUSPENDED);
         let mut child = command.spawn()?;
+        created(child.id());
         let assigned = self.assign(&child);
         if let Err(e) = resume(child.id()) {
             // It never ran: nothing of it to wait for but its end.

@@ -172,19 +172,21 @@ fn run_command(
         command.current_dir(path);
     }
     let spawned = match job {
-        Some(job) => job.spawn(&mut command).map(|(child, assigned)| {
-            if let Err(e) = assigned {
-                out::error(
-                    PROG,
-                    format_args!(
+        Some(job) => job
+            .spawn(&mut command, pause_after_spawn)
+            .map(|(child, assigned)| {
+                if let Err(e) = assigned {
+                    out::error(
+                        PROG,
+                        format_args!(
                         "the command runs outside a job (a hard kill of tempkit would leave it \
                          running): {}",
                         e
                     ),
-                );
-            }
-            child
-        }),
+                    );
+                }
+                child
+            }),
         None => command.spawn(),
     };
     let mut child = match spawned {
@@ -205,6 +207,17 @@ fn run_command(
         out::error(PROG, format_args!("waiting for the command: {}", e));
         TEMPKIT_FAILED
     })
+}
+
+/// Test-only failpoint: when `TEMPKIT_TEST_PAUSE_AT` is `after-spawn`, prints the command's
+/// process id on stderr (`tempkit run: paused after-spawn PID`) and waits, at most a minute,
+/// for the test to kill tempkit there: the command is created (suspended) and not yet in the
+/// job. Not a feature: undocumented outside the tests.
+fn pause_after_spawn(pid: u32) {
+    if std::env::var_os("TEMPKIT_TEST_PAUSE_AT").map_or(false, |p| p == "after-spawn") {
+        out::error(PROG, format_args!("paused after-spawn {}", pid));
+        std::thread::sleep(Duration::from_secs(60));
+    }
 }
 
 /// Whether the command ran and failed (a non-zero exit code).

@@ -443,6 +443,54 @@ fn a_hard_kill_of_tempkit_kills_the_command_and_its_children() {
     }
 }
 
+#[test]
+fn a_hard_kill_before_the_command_is_in_its_job_leaves_it_suspended_never_run() {
+    let (scratch, report) = new_runs("run-suspended");
+    let mut cmd = run_helper(&scratch, &[], "report", &report);
+    cmd.env("TEMPKIT_TEST_PAUSE_AT", "after-spawn")
+        .env("TEMPKIT_TEST_EXIT", "0");
+    let mut child = cmd.spawn().unwrap();
+    // The failpoint's line, read on a thread so that the wait is bounded.
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while std::io::Read::read(&mut stderr, &mut byte).map_or(false, |n| n == 1) {
+            if byte[0] == b'\n' {
+                break;
+            }
+            line.push(byte[0]);
+        }
+        let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
+    });
+    let line = match rx.recv_timeout(LIMIT) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("tempkit never reached its after-spawn failpoint");
+        }
+    };
+    let pid: u32 = line
+        .strip_prefix("tempkit run: paused after-spawn ")
+        .unwrap_or_else(|| panic!("unexpected stderr line {:?}", line))
+        .trim()
+        .parse()
+        .unwrap();
+    let command = Process::open(pid);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Created suspended: it never runs, so it never reports, and it does not end by itself.
+    // (Without CREATE_SUSPENDED it would have reported at once: the test fails so.)
+    assert!(
+        !command.ends_within(Duration::from_secs(5)),
+        "the command ended by itself"
+    );
+    assert!(!report.exists(), "the command ran outside its job");
+    command.terminate();
+    assert!(command.ends_within(LIMIT));
+}
+
 /// The command `run` starts in these tests (re-run of this binary; see the module doc).
 #[test]
 #[ignore]
