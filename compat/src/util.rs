@@ -4,6 +4,41 @@ use std::{io, iter::repeat_with};
 
 use crate::error::IoResultExt;
 
+thread_local! {
+    // tempkit's fork generation when this thread last drew names.
+    static GENERATION: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// tempkit's fork-safe names, on the crate's name stream: in a forked child, fastrand's
+/// thread-local state is a copy of the parent's, so the crate's child tries the parent's names
+/// one by one (each taken name costs a retry, and without `getrandom` nothing ever breaks the
+/// tie). A thread that drew names before a fork reseeds from the OS before its first name
+/// after it. `tempkit::fork_generation` makes the check an atomic load, no system call; a
+/// thread's first names are drawn as they come, so `fastrand::seed` still makes them
+/// reproducible.
+fn reseed_after_fork() {
+    let now = tempkit::fork_generation();
+    let forked = GENERATION
+        .try_with(|seen| matches!(seen.replace(Some(now)), Some(before) if before != now))
+        .unwrap_or(false);
+    if forked {
+        fastrand::seed(fresh_seed());
+    }
+}
+
+/// A seed for a forked child: from the OS when the `getrandom` feature is on, else the
+/// inherited stream mixed with the process id (the child's differs from its parent's).
+fn fresh_seed() -> u64 {
+    #[cfg(all(
+        feature = "getrandom",
+        any(windows, unix, target_os = "redox", target_os = "wasi")
+    ))]
+    if let Ok(seed) = getrandom::u64() {
+        return seed;
+    }
+    fastrand::u64(..) ^ u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 fn tmpname(rng: &mut fastrand::Rng, prefix: &OsStr, suffix: &OsStr, rand_len: usize) -> OsString {
     let capacity = prefix
         .len()
@@ -42,7 +77,8 @@ pub fn create_helper<R>(
         1
     };
 
-    // We fork the fastrand rng.
+    // We fork the fastrand rng (after renewing it if this is a forked child).
+    reseed_after_fork();
     let mut rng = fastrand::Rng::new();
     for i in 0..num_retries {
         // If we fail to create the file the first three times, re-seed from system randomness in

@@ -166,7 +166,8 @@ impl TempPath {
     pub fn close(mut self) -> io::Result<()> {
         let result = fs::remove_file(&self.path).with_err_path(|| &*self.path);
         self.path = PathBuf::new().into_boxed_path();
-        mem::forget(self);
+        // Disarmed rather than forgotten: Drop stays the single exit (house style).
+        self.disable_cleanup = true;
         result
     }
 
@@ -213,7 +214,7 @@ impl TempPath {
                 // temporary file path. (It'll fail, but the failure is never
                 // seen.)
                 self.path = PathBuf::new().into_boxed_path();
-                mem::forget(self);
+                self.disable_cleanup = true;
                 Ok(())
             }
             Err(e) => Err(PathPersistError {
@@ -268,7 +269,7 @@ impl TempPath {
                 // temporary file path. (It'll fail, but the failure is never
                 // seen.)
                 self.path = PathBuf::new().into_boxed_path();
-                mem::forget(self);
+                self.disable_cleanup = true;
                 Ok(())
             }
             Err(e) => Err(PathPersistError {
