@@ -303,7 +303,12 @@ impl NamedTemporaryFile {
             return Ok(());
         }
         self.disarmed = true;
-        match std::fs::remove_file(&self.path) {
+        // Windows: through the file's own handle, clearing a read-only attribute first.
+        #[cfg(windows)]
+        let removed = sys::remove_path(&self.path);
+        #[cfg(not(windows))]
+        let removed = std::fs::remove_file(&self.path);
+        match removed {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 Err(error::with_path(e, "delete temporary file", &self.path))
             }
@@ -429,7 +434,12 @@ impl NamedTemporaryFile {
     pub fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
         let to = to.as_ref();
         self.persist_with(to, "persist", |from, _| {
-            std::fs::rename(from, to).map_err(Failure::rename)
+            // Windows: also over a read-only file, which NTFS refuses to replace.
+            #[cfg(windows)]
+            let renamed = sys::replace_file(from, to);
+            #[cfg(not(windows))]
+            let renamed = std::fs::rename(from, to);
+            renamed.map_err(Failure::rename)
         })
     }
 
