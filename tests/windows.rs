@@ -783,10 +783,15 @@ fn a_read_only_named_file_is_deleted_on_drop_and_on_close() {
         .named_temporary_file()
         .unwrap();
     set_readonly(named.path());
-    assert!(std::fs::metadata(named.path()).unwrap().permissions().readonly());
+    assert!(std::fs::metadata(named.path())
+        .unwrap()
+        .permissions()
+        .readonly());
     // The control: a deletion by name is refused (access denied, 5).
     assert_eq!(
-        std::fs::remove_file(named.path()).unwrap_err().raw_os_error(),
+        std::fs::remove_file(named.path())
+            .unwrap_err()
+            .raw_os_error(),
         Some(5)
     );
     drop(named);

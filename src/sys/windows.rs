@@ -34,11 +34,12 @@ use windows_sys::Win32::Security::Authorization::{
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::Storage::FileSystem::{
     CreateDirectoryW, GetFileInformationByHandle, GetFullPathNameW, MoveFileExW, ReOpenFile,
-    BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY,
-    FILE_ATTRIBUTE_REPARSE_POINT, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS,
-    FILE_FLAG_DELETE_ON_CLOSE, FILE_FLAG_OPEN_REPARSE_POINT, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
-    FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES, FILE_READ_DATA, FILE_SHARE_DELETE, FILE_SHARE_READ,
-    FILE_SHARE_WRITE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, SYNCHRONIZE, DELETE, SetFileInformationByHandle,
+    SetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_DIRECTORY,
+    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_REPARSE_POINT, FILE_ATTRIBUTE_TEMPORARY,
+    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_DELETE_ON_CLOSE, FILE_FLAG_OPEN_REPARSE_POINT,
+    FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES,
+    FILE_READ_DATA, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_WRITE_ATTRIBUTES,
+    FILE_WRITE_DATA, SYNCHRONIZE,
 };
 
 use super::At;
@@ -607,8 +608,8 @@ fn rename_posix_ignoring_read_only(from: &Path, to: &Path) -> io::Result<()> {
     let source = open_shared(from, DELETE | SYNCHRONIZE, SHARE_ALL)?;
     let target = nt_path(to)?;
     let name = &target[..target.len() - 1]; // without the NUL
-    // FILE_RENAME_INFO: Flags (u32, padded to 8), RootDirectory (a handle), FileNameLength
-    // (u32), FileName (u16s); in a u64 buffer for the alignment.
+                                            // FILE_RENAME_INFO: Flags (u32, padded to 8), RootDirectory (a handle), FileNameLength
+                                            // (u32), FileName (u16s); in a u64 buffer for the alignment.
     let name_offset = 8 + std::mem::size_of::<usize>() + 4;
     let size = name_offset + name.len() * 2 + 2;
     let mut buf = vec![0u64; (size + 7) / 8];
@@ -1230,7 +1231,10 @@ mod tests {
         );
         assert_eq!(verbatim_of_full(&wide(r"\\?\C:\a")), wide(r"\\?\C:\a"));
         assert_eq!(verbatim_of_full(&wide(r"\\.\pipe\x")), wide(r"\\.\pipe\x"));
-        assert_eq!(wide_path(Path::new(r"C:\short")).unwrap(), wide(r"C:\short"));
+        assert_eq!(
+            wide_path(Path::new(r"C:\short")).unwrap(),
+            wide(r"C:\short")
+        );
         let long = format!(r"C:\{}\x", "a".repeat(300));
         assert_eq!(
             wide_path(Path::new(&long)).unwrap(),
@@ -1247,10 +1251,7 @@ mod tests {
             wide_path(Path::new(&share)).unwrap(),
             wide(&format!(r"\\?\UNC\server\share\{}", "b".repeat(300)))
         );
-        assert_eq!(
-            nt_path(Path::new(r"C:\a\b")).unwrap(),
-            wide(r"\??\C:\a\b")
-        );
+        assert_eq!(nt_path(Path::new(r"C:\a\b")).unwrap(), wide(r"\??\C:\a\b"));
     }
 
     #[test]
