@@ -55,8 +55,9 @@ use crate::{error, path, reap, sys, Builder};
 /// On Windows the file shares read, write and delete, so other programs can open it by name
 /// while it is open, also those that do not share delete themselves (C's `fopen`, Python's
 /// `open`: CPython's `delete_on_close=False` behaviour, for every row of the table). It is not
-/// delete-on-close, which could not be undone for [`persist`] or [`keep`]: it is deleted by
-/// name, and Windows before 10 1903 (and wine) keeps the name until every handle is closed.
+/// delete-on-close, which could not be undone for [`persist`] or [`keep`]: it is deleted
+/// through a handle opened on its name (a read-only attribute cleared first), and Windows
+/// before 10 1903 (and wine) keeps the name until every handle is closed.
 /// A process killed meanwhile leaves it behind, as on Unix.
 ///
 /// # Python equivalent
@@ -402,7 +403,10 @@ impl NamedTemporaryFile {
     ///
     /// # Platform notes
     /// Windows: `MoveFileExW` with `MOVEFILE_REPLACE_EXISTING` (what `std::fs::rename` does);
-    /// it fails with `PermissionDenied` when someone holds `to` open.
+    /// it fails with `PermissionDenied` when someone holds `to` open. A read-only `to`, which
+    /// NTFS refuses to replace, is replaced too (its attribute cleared through a handle that
+    /// keeps writers out, and put back if the rename still fails); the file keeps its own
+    /// attributes, as on Unix its own mode.
     ///
     /// `to` must be on the same file system as the temporary file: use
     /// [`Builder::dir`] to create it next to its destination.

@@ -608,24 +608,23 @@ fn rename_posix_ignoring_read_only(from: &Path, to: &Path) -> io::Result<()> {
     let source = open_shared(from, DELETE | SYNCHRONIZE, SHARE_ALL)?;
     let target = nt_path(to)?;
     let name = &target[..target.len() - 1]; // without the NUL
-                                            // FILE_RENAME_INFO: Flags (u32, padded to 8), RootDirectory (a handle), FileNameLength
-                                            // (u32), FileName (u16s); in a u64 buffer for the alignment.
-    let name_offset = 8 + std::mem::size_of::<usize>() + 4;
+                                            // FILE_RENAME_INFO: Flags (a u32 in a union, padded to the pointer's alignment),
+    // RootDirectory (a handle), FileNameLength (u32), FileName (u16s, right after it); in a
+    // u64 buffer for the alignment.
+    let word = std::mem::size_of::<usize>();
+    let (length_offset, name_offset) = (2 * word, 2 * word + 4);
     let size = name_offset + name.len() * 2 + 2;
     let mut buf = vec![0u64; (size + 7) / 8];
     let base = buf.as_mut_ptr() as *mut u8;
-    // SAFETY: `buf` holds `size` bytes: the writes below stay inside it (offsets 0, 8,
-    // 8 + pointer size, and the name from `name_offset`); unaligned writes for the name.
+    // SAFETY: `buf` holds at least `size` bytes, 8-aligned: the writes below stay inside it
+    // (the flags at 0, the length at `length_offset`, the name from `name_offset`; the root
+    // directory stays null).
     unsafe {
         std::ptr::write(
             base as *mut u32,
             RENAME_REPLACE_IF_EXISTS | RENAME_POSIX_SEMANTICS | RENAME_IGNORE_READONLY_ATTRIBUTE,
         );
-        // RootDirectory: none (already zero).
-        std::ptr::write_unaligned(
-            base.add(8 + std::mem::size_of::<usize>()) as *mut u32,
-            (name.len() * 2) as u32,
-        );
+        std::ptr::write(base.add(length_offset) as *mut u32, (name.len() * 2) as u32);
         for (i, unit) in name.iter().enumerate() {
             std::ptr::write_unaligned(base.add(name_offset + i * 2) as *mut u16, *unit);
         }
