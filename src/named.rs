@@ -55,8 +55,8 @@ use crate::{error, path, reap, sys, Builder};
 /// On Windows the file shares read, write and delete, so other programs can open it by name
 /// while it is open, also those that do not share delete themselves (C's `fopen`, Python's
 /// `open`: CPython's `delete_on_close=False` behaviour, for every row of the table). It is not
-/// delete-on-close, which could not be undone for [`persist`] or [`keep`]: it is deleted
-/// through a handle opened on its name (a read-only attribute cleared first), and Windows
+/// delete-on-close, which could not be undone for [`persist`] or [`keep`]: it is deleted by
+/// name (a read-only one through a handle, its attribute cleared first), and Windows
 /// before 10 1903 (and wine) keeps the name until every handle is closed.
 /// A process killed meanwhile leaves it behind, as on Unix.
 ///
@@ -304,9 +304,9 @@ impl NamedTemporaryFile {
             return Ok(());
         }
         self.disarmed = true;
-        // Windows: through the file's own handle, clearing a read-only attribute first.
+        // Windows: also a read-only file, through a handle.
         #[cfg(windows)]
-        let removed = sys::remove_path(&self.path);
+        let removed = sys::remove_named_file(&self.path);
         #[cfg(not(windows))]
         let removed = std::fs::remove_file(&self.path);
         match removed {

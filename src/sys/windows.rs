@@ -609,8 +609,8 @@ fn rename_posix_ignoring_read_only(from: &Path, to: &Path) -> io::Result<()> {
     let target = nt_path(to)?;
     let name = &target[..target.len() - 1]; // without the NUL
                                             // FILE_RENAME_INFO: Flags (a u32 in a union, padded to the pointer's alignment),
-    // RootDirectory (a handle), FileNameLength (u32), FileName (u16s, right after it); in a
-    // u64 buffer for the alignment.
+                                            // RootDirectory (a handle), FileNameLength (u32), FileName (u16s, right after it); in a
+                                            // u64 buffer for the alignment.
     let word = std::mem::size_of::<usize>();
     let (length_offset, name_offset) = (2 * word, 2 * word + 4);
     let size = name_offset + name.len() * 2 + 2;
@@ -745,6 +745,17 @@ fn sync_read_only_file(dir: &DirHandle, name: &Name, denied: io::Error) -> io::R
     });
     let restored = set_attributes(&entry, attributes);
     flushed.and(restored)
+}
+
+/// Deletes the file at `path` (a `NamedTemporaryFile`'s name): `DeleteFileW`, one call as in
+/// `std`; only if that is refused (access denied: a read-only attribute, which Windows
+/// checks on the name) it is deleted through a handle to the entry itself, with its
+/// attribute cleared first (see [`remove_path`]), whose error is then the one returned.
+pub(crate) fn remove_named_file(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.raw_os_error() == Some(ACCESS_DENIED) => remove_path(path),
+        other => other,
+    }
 }
 
 /// Removes a file (a link as a link) through its own handle, clearing its read-only attribute
