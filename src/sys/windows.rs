@@ -1,5 +1,5 @@
 //! Windows implementation of the platform seam, through `std` where it suffices and
-//! `windows-sys` for the rest.
+//! `windows-sys` for the rest (its `Wdk_*` features for `NtCreateFile`).
 //!
 //! - The file behind a `TemporaryFile` is opened delete-on-close with no sharing: no other
 //!   process can open it, and the system deletes it when the last handle closes, also when the
@@ -27,7 +27,11 @@ use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, RawHandle};
 use std::path::{Path, PathBuf};
 
-use windows_sys::Win32::Foundation::{LocalFree, INVALID_HANDLE_VALUE};
+use windows_sys::Wdk::Foundation::OBJECT_ATTRIBUTES;
+use windows_sys::Wdk::Storage::FileSystem::NtCreateFile;
+use windows_sys::Win32::Foundation::{
+    LocalFree, RtlNtStatusToDosError, INVALID_HANDLE_VALUE, UNICODE_STRING,
+};
 use windows_sys::Win32::Security::Authorization::{
     ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
@@ -41,6 +45,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     FILE_READ_DATA, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_WRITE_ATTRIBUTES,
     FILE_WRITE_DATA, SYNCHRONIZE,
 };
+use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 
 use super::At;
 
@@ -179,38 +184,9 @@ fn nt_path(path: &Path) -> io::Result<Vec<u16>> {
     Ok(nt)
 }
 
-/// Bindings to the two native calls a handle-relative open needs. Declared here rather than
-/// taken from `windows-sys`'s `Wdk_*` features: those have them (0.60's
-/// `Wdk::Storage::FileSystem::NtCreateFile`), but `OBJECT_ATTRIBUTES`, `IO_STATUS_BLOCK` and
-/// the handle type move between the versions this crate allows (0.52 to 0.60), and mingw's
-/// `libntdll.a` links these with Rust 1.63.
+/// The `NtCreateFile` flags a handle-relative open uses (numbers: their types in
+/// `windows-sys` change between the versions this crate allows).
 mod nt {
-    use std::ffi::c_void;
-
-    #[repr(C)]
-    pub(super) struct UnicodeString {
-        /// In bytes, without a NUL.
-        pub(super) length: u16,
-        pub(super) maximum_length: u16,
-        pub(super) buffer: *const u16,
-    }
-
-    #[repr(C)]
-    pub(super) struct ObjectAttributes {
-        pub(super) length: u32,
-        pub(super) root_directory: *mut c_void,
-        pub(super) object_name: *const UnicodeString,
-        pub(super) attributes: u32,
-        pub(super) security_descriptor: *const c_void,
-        pub(super) security_quality_of_service: *const c_void,
-    }
-
-    #[repr(C)]
-    pub(super) struct IoStatusBlock {
-        pub(super) status: usize,
-        pub(super) information: usize,
-    }
-
     /// Names compare as Win32 compares them.
     pub(super) const OBJ_CASE_INSENSITIVE: u32 = 0x40;
     /// Open only what exists.
@@ -219,28 +195,6 @@ mod nt {
     pub(super) const FILE_OPEN_FOR_BACKUP_INTENT: u32 = 0x4000;
     /// A symlink or junction is opened as itself, never followed.
     pub(super) const FILE_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
-
-    #[link(name = "ntdll")]
-    extern "system" {
-        // SAFETY (for callers): NtCreateFile writes the handle and the status block through
-        // the two out pointers and reads the attributes and the name they point to; all must
-        // be valid for the call.
-        pub(super) fn NtCreateFile(
-            handle: *mut *mut c_void,
-            access: u32,
-            attributes: *const ObjectAttributes,
-            status: *mut IoStatusBlock,
-            allocation_size: *const i64,
-            file_attributes: u32,
-            share: u32,
-            disposition: u32,
-            options: u32,
-            ea_buffer: *const c_void,
-            ea_length: u32,
-        ) -> i32;
-        // SAFETY (for callers): a pure translation of a status code.
-        pub(super) fn RtlNtStatusToDosError(status: i32) -> u32;
-    }
 }
 
 /// Opens the entry `name` of the directory `dir` relative to `dir`'s handle (`NtCreateFile`
@@ -265,46 +219,45 @@ pub(crate) fn open_at(dir: &File, name: &OsStr, access: u32) -> io::Result<File>
         ));
     }
     let bytes = (wide.len() * 2) as u16;
-    let object_name = nt::UnicodeString {
-        length: bytes,
-        maximum_length: bytes,
-        buffer: wide.as_ptr(),
+    let object_name = UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: wide.as_ptr() as _,
     };
-    let attributes = nt::ObjectAttributes {
-        length: std::mem::size_of::<nt::ObjectAttributes>() as u32,
-        root_directory: dir.as_raw_handle() as *mut _,
-        object_name: &object_name,
-        attributes: nt::OBJ_CASE_INSENSITIVE,
-        security_descriptor: std::ptr::null(),
-        security_quality_of_service: std::ptr::null(),
+    let attributes = OBJECT_ATTRIBUTES {
+        Length: std::mem::size_of::<OBJECT_ATTRIBUTES>() as u32,
+        RootDirectory: dir.as_raw_handle() as _,
+        ObjectName: &object_name,
+        Attributes: nt::OBJ_CASE_INSENSITIVE as _,
+        SecurityDescriptor: std::ptr::null(),
+        SecurityQualityOfService: std::ptr::null(),
     };
-    let mut status_block = nt::IoStatusBlock {
-        status: 0,
-        information: 0,
-    };
-    let mut handle: *mut std::ffi::c_void = std::ptr::null_mut();
+    // SAFETY: all-zero bytes are a valid IO_STATUS_BLOCK (an integer or pointer, and an
+    // integer).
+    let mut status_block: IO_STATUS_BLOCK = unsafe { std::mem::zeroed() };
+    let mut handle = INVALID_HANDLE_VALUE;
     // SAFETY: every pointer is to a local that outlives the call (`wide` backs the name);
     // the handle of `dir` is open for the call; no EA buffer.
     let status = unsafe {
-        nt::NtCreateFile(
+        NtCreateFile(
             &mut handle,
-            access,
+            access as _,
             &attributes,
             &mut status_block,
             std::ptr::null(),
-            0,
-            SHARE_ALL,
-            nt::FILE_OPEN,
-            nt::FILE_OPEN_REPARSE_POINT
+            0 as _,
+            SHARE_ALL as _,
+            nt::FILE_OPEN as _,
+            (nt::FILE_OPEN_REPARSE_POINT
                 | nt::FILE_OPEN_FOR_BACKUP_INTENT
-                | nt::FILE_SYNCHRONOUS_IO_NONALERT,
+                | nt::FILE_SYNCHRONOUS_IO_NONALERT) as _,
             std::ptr::null(),
             0,
         )
     };
     if status < 0 {
         // SAFETY: a pure translation of a status code.
-        let code = unsafe { nt::RtlNtStatusToDosError(status) };
+        let code = unsafe { RtlNtStatusToDosError(status) };
         return Err(io::Error::from_raw_os_error(code as i32));
     }
     // SAFETY: NtCreateFile succeeded and returned a new handle that nothing else owns.
