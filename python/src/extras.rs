@@ -177,11 +177,6 @@ impl AtomicFile {
         }
     }
 
-    /// The temporary file's path, as bytes; `None` once committed or discarded.
-    fn temporary_path<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
-        self.inner.as_ref().map(|f| bytes_of(py, f.path()))
-    }
-
     /// Publishes the file (`noclobber`: only if nothing is at the destination). On an error
     /// before the rename nothing changed and the temporary file is gone.
     fn commit(&mut self, py: Python<'_>, noclobber: bool) -> PyResult<()> {

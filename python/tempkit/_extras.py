@@ -77,6 +77,9 @@ class AtomicFile:
     dropped uncommitted is discarded.
     """
 
+    file = None  # set early: __del__ runs even when __init__ raised
+    _native = None
+
     def __init__(self, path, mode="w", buffering=-1, encoding=None, errors=None, newline=None,
                  *, durable=True, perms=None, follow_symlinks=False):
         if not isinstance(mode, str) or mode.replace("b", "").replace("+", "") not in ("w", "x") \
@@ -85,8 +88,6 @@ class AtomicFile:
                              % (mode,))
         self.name = _os.fspath(path)
         self._noclobber = "x" in mode
-        self._native = None
-        self.file = None
         fs, _ = _fs(path)
         self._native = _native.AtomicFile(fs, bool(durable), perms, bool(follow_symlinks), path)
         try:
@@ -95,14 +96,6 @@ class AtomicFile:
         except BaseException:
             self._native.discard()
             raise
-
-    @property
-    def temporary_name(self):
-        """The temporary file's path (as ``name``'s type), ``None`` once done."""
-        fs = self._native.temporary_path() if self._native is not None else None
-        if fs is None or isinstance(self.name, bytes):
-            return fs
-        return _os.fsdecode(fs)
 
     def __enter__(self):
         return self.file
