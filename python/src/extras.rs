@@ -39,64 +39,10 @@ fn bytes_of<'py>(py: Python<'py>, path: &Path) -> Bound<'py, PyBytes> {
     PyBytes::new(py, path.as_os_str().as_bytes())
 }
 
-/// The errno behind `error`. tempkit's errors wrap the OS error in a sentence that names the
-/// path, which hides `raw_os_error()`. `None` where no errno stands behind the error.
-fn errno_of(error: &io::Error) -> Option<i32> {
-    if let Some(code) = error.raw_os_error() {
-        return Some(code);
-    }
-    if let Some(inner) = error.get_ref().and_then(|e| e.downcast_ref::<io::Error>()) {
-        return errno_of(inner);
-    }
-    // The wrapped OS error is private to the library, but its `Debug` shows it as std prints
-    // an OS error, `Os { code: N, .. }`: the exact errno (EPERM and EACCES are both
-    // PermissionDenied). The last one is the innermost cause (a path printed before it cannot
-    // fake it). The kind's errno below is the fallback.
-    let debug = format!("{:?}", error);
-    if let Some(code) = debug
-        .rsplit_once("Os { code: ")
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.trim().parse::<i32>().ok())
-    {
-        return Some(code);
-    }
-    use io::ErrorKind as K;
-    Some(match error.kind() {
-        K::NotFound => libc::ENOENT,
-        K::PermissionDenied => libc::EACCES,
-        K::AlreadyExists => libc::EEXIST,
-        K::NotADirectory => libc::ENOTDIR,
-        K::IsADirectory => libc::EISDIR,
-        K::DirectoryNotEmpty => libc::ENOTEMPTY,
-        K::ReadOnlyFilesystem => libc::EROFS,
-        K::StorageFull => libc::ENOSPC,
-        K::QuotaExceeded => libc::EDQUOT,
-        K::CrossesDevices => libc::EXDEV,
-        K::InvalidFilename => libc::ENAMETOOLONG,
-        K::ResourceBusy => libc::EBUSY,
-        K::TooManyLinks => libc::EMLINK,
-        K::FileTooLarge => libc::EFBIG,
-        K::StaleNetworkFileHandle => libc::ESTALE,
-        K::Interrupted => libc::EINTR,
-        K::WouldBlock => libc::EAGAIN,
-        K::TimedOut => libc::ETIMEDOUT,
-        K::OutOfMemory => libc::ENOMEM,
-        K::Unsupported => libc::EOPNOTSUPP,
-        K::InvalidInput => libc::EINVAL,
-        K::UnexpectedEof | K::WriteZero => libc::EIO,
-        _ => return None,
-    })
-}
-
-/// `OSError(errno, message, filename)`: Python turns it into the subclass for the errno
-/// (`FileExistsError` for `EEXIST`, ...). The message is tempkit's, which says what failed.
-fn os_error(error: &io::Error, filename: Option<Py<PyAny>>) -> PyErr {
-    let message = error.to_string();
-    match errno_of(error) {
-        Some(errno) => PyOSError::new_err((errno, message, filename)),
-        None => PyOSError::new_err((message,)),
-    }
+/// `OSError(errno, strerror, filename)` (Python picks the subclass), as the drop-in's errors
+/// are made ([`super::os_error`]); `filename` is the caller's path object.
+fn os_error(error: io::Error, filename: Option<Py<PyAny>>) -> PyErr {
+    Python::attach(|py| super::os_error(error, filename.as_ref().map(|f| f.bind(py))))
 }
 
 /// `write_atomic(path, data, durable, mode, follow_symlink, filename)`: `tempkit::write_atomic`
@@ -119,12 +65,12 @@ fn write_atomic(
         options.mode(mode);
     }
     py.detach(|| options.write(&path, data))
-        .map_err(|e| os_error(&e, Some(filename)))
+        .map_err(|e| os_error(e, Some(filename)))
 }
 
 /// The native half of `tempkit.AtomicFile`: the temporary file beside the destination, which
 /// the Python half wraps with `io.open(fileno(), closefd=False)`, then commits or discards.
-#[pyclass(module = "tempkit._tempkit")]
+#[pyclass(module = "tempkit._native")]
 struct AtomicFile {
     inner: Option<tempkit::AtomicFile>,
     /// The caller's path object, for errors.
@@ -162,7 +108,7 @@ impl AtomicFile {
                 inner: Some(file),
                 filename,
             }),
-            Err(e) => Err(os_error(&e, Some(filename))),
+            Err(e) => Err(os_error(e, Some(filename))),
         }
     }
 
@@ -190,7 +136,7 @@ impl AtomicFile {
             // A file handed back for a retry is discarded here (dropping it removes it).
             result.map_err(|e| e.into_error())
         });
-        result.map_err(|e| os_error(&e, Some(self.filename.clone_ref(py))))
+        result.map_err(|e| os_error(e, Some(self.filename.clone_ref(py))))
     }
 
     /// Removes the temporary file; the destination is untouched. Does nothing when done.
@@ -198,7 +144,7 @@ impl AtomicFile {
         match self.inner.take() {
             Some(file) => py
                 .detach(move || file.discard())
-                .map_err(|e| os_error(&e, Some(self.filename.clone_ref(py)))),
+                .map_err(|e| os_error(e, Some(self.filename.clone_ref(py)))),
             None => Ok(()),
         }
     }
@@ -206,7 +152,7 @@ impl AtomicFile {
 
 /// The native half of `tempkit.TemporaryDirectory`: a `tempkit::TemporaryDirectory`, whose
 /// Python half decides, when its `with` block ends, whether to keep it.
-#[pyclass(module = "tempkit._tempkit")]
+#[pyclass(module = "tempkit._native")]
 struct TemporaryDirectory {
     inner: Option<tempkit::TemporaryDirectory>,
     /// The path, kept after `cleanup`/`keep` for `name`.
@@ -249,7 +195,7 @@ impl TemporaryDirectory {
                 path: dir.path().to_owned(),
                 inner: Some(dir),
             }),
-            Err(e) => Err(os_error(&e, filename)),
+            Err(e) => Err(os_error(e, filename)),
         }
     }
 
@@ -264,10 +210,12 @@ impl TemporaryDirectory {
         let path = &self.path;
         match self.inner.as_mut() {
             Some(dir) => py.detach(|| dir.cleanup()).map_err(|e| {
-                os_error(
-                    &e,
-                    Some(bytes_of(py, path).into_any().unbind()),
-                )
+                // tempkit's whole account: it names the entry that could not be removed.
+                PyOSError::new_err((
+                    super::errno_of(&e),
+                    e.to_string(),
+                    bytes_of(py, path).unbind(),
+                ))
             }),
             None => Ok(()),
         }
@@ -316,13 +264,13 @@ fn reap<'py>(
         Some(dir) => path_of(dir),
         None => py
             .detach(tempkit::gettempdir)
-            .map_err(|e| os_error(&e, None))?,
+            .map_err(|e| os_error(e, None))?,
     };
     let mut options = tempkit::ReapOptions::new();
     options.dry_run(dry_run).all_users(all_users);
     let entries = py
         .detach(|| options.reap(&dir))
-        .map_err(|e| os_error(&e, filename))?;
+        .map_err(|e| os_error(e, filename))?;
     let list = PyList::empty(py);
     for entry in entries {
         let path = bytes_of(py, entry.path());
@@ -332,7 +280,10 @@ fn reap<'py>(
             tempkit::ReapOutcome::Skipped => ("skipped", None),
             tempkit::ReapOutcome::Failed(e) => (
                 "failed",
-                Some(os_error(e, Some(path.clone().into_any().unbind())).into_value(py)),
+                Some(
+                    PyOSError::new_err((super::errno_of(e), e.to_string(), path.clone().unbind()))
+                        .into_value(py),
+                ),
             ),
             _ => ("skipped", None),
         };
@@ -385,10 +336,10 @@ fn unraisable(error: &tempkit::CleanupError) {
                 Ok(s) => s,
                 Err(_) => path.into_any(),
             };
-            let err = match errno_of(error.error()) {
-                Some(errno) => PyOSError::new_err((errno, error.to_string(), shown.clone().unbind())),
-                None => PyOSError::new_err((error.to_string(),)),
-            };
+            // The whole account (it names the entry that could not be removed), the errno of
+            // the system call behind it, the object's path as filename.
+            let errno = super::errno_of(error.error());
+            let err = PyOSError::new_err((errno, error.to_string(), shown.clone().unbind()));
             err.write_unraisable(py, Some(&shown));
         })
     }));
