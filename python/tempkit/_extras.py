@@ -11,7 +11,7 @@ import io as _io
 import os as _os
 import sys as _sys
 
-from . import _tempkit as _native
+from . import _native
 
 __all__ = ["write_atomic", "AtomicFile", "TemporaryDirectory", "reap"]
 
@@ -207,7 +207,12 @@ class TemporaryDirectory:
     def cleanup(self):
         """Remove the tree now; an error (an ``OSError`` naming the entry) is raised unless
         ``ignore_cleanup_errors``. Does nothing once removed or kept."""
-        self._native.cleanup()
+        try:
+            self._native.cleanup()
+        except OSError as e:
+            if not isinstance(self.name, bytes) and isinstance(e.filename, bytes):
+                e.filename = _os.fsdecode(e.filename)
+            raise
 
     def keep(self, why=None):
         """Never remove it; returns ``name``. With ``why``, one line on stderr says so."""

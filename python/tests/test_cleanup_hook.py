@@ -57,6 +57,8 @@ def test_explicit_cleanup_raises_instead(tmp_path, immutable, monkeypatch):
     with pytest.raises(PermissionError) as info:
         d.cleanup()
     assert info.value.errno == errno.EPERM
+    assert info.value.filename == d.name
+    assert stuck in str(info.value)  # the account names the entry that stays
     assert seen == []
 
 
