@@ -4,7 +4,8 @@
 //! directory, the names, the `O_EXCL` / `O_TMPFILE` creation with its flags and modes, the
 //! removal of a tree. The Python side only wraps the descriptors returned here into file
 //! objects, as CPython's own module does. Errors are Python's `OSError` subclasses with
-//! `errno` and `filename` set.
+//! `errno` and `filename` set. The GIL is released around every system call made here, as
+//! CPython's `os` functions release it.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -12,7 +13,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::io::IntoRawFd;
 use std::path::{Path, PathBuf};
 
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString};
 
@@ -63,7 +64,13 @@ mod libc_errno {
 
 /// `OSError(errno, strerror, filename)`: Python picks the subclass (`FileNotFoundError`,
 /// `PermissionError`, `FileExistsError`, ...) from the errno.
+///
+/// tempkit's own refusal of an argument (a prefix or suffix with a path separator or NUL:
+/// `InvalidInput` without an OS code) is a `ValueError`, as Python's for a NUL in a path.
 fn os_error(e: io::Error, filename: Option<&Bound<'_, PyAny>>) -> PyErr {
+    if e.kind() == io::ErrorKind::InvalidInput && tempkit::raw_os_error(&e).is_none() {
+        return PyValueError::new_err(e.to_string());
+    }
     let code = errno_of(&e);
     let system = io::Error::from_raw_os_error(code).to_string();
     let system = match system.find(" (os error") {
@@ -91,8 +98,12 @@ fn create<T>(
     prefix: &Bound<'_, PyAny>,
     suffix: &Bound<'_, PyAny>,
     names: Option<&Bound<'_, PyAny>>,
-    mut make: impl FnMut(&tempkit::Builder) -> io::Result<T>,
-) -> PyResult<T> {
+    make: impl Fn(&tempkit::Builder) -> io::Result<T> + Sync,
+) -> PyResult<T>
+where
+    T: Send,
+{
+    let py = dir.py();
     let dir_os = os_string(dir)?;
     let prefix = os_string(prefix)?;
     let suffix = os_string(suffix)?;
@@ -101,7 +112,9 @@ fn create<T>(
     let names = match names {
         None => {
             builder.prefix(&prefix);
-            return make(&builder).map_err(|e| os_error(e, Some(dir)));
+            return py
+                .detach(|| make(&builder))
+                .map_err(|e| os_error(e, Some(dir)));
         }
         Some(names) => names.try_iter()?,
     };
@@ -115,7 +128,7 @@ fn create<T>(
         let mut full = prefix.clone();
         full.push(&name);
         builder.prefix(&full);
-        match make(&builder) {
+        match py.detach(|| make(&builder)) {
             Ok(value) => return Ok(value),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(os_error(e, Some(dir))),
@@ -181,12 +194,14 @@ fn temporary_file(
     prefix: &Bound<'_, PyAny>,
     suffix: &Bound<'_, PyAny>,
 ) -> PyResult<i32> {
-    let path = PathBuf::from(os_string(dir)?);
-    let file = tempkit::Builder::new()
-        .dir(&path)
+    let mut builder = tempkit::Builder::new();
+    builder
+        .dir(PathBuf::from(os_string(dir)?))
         .prefix(os_string(prefix)?)
-        .suffix(os_string(suffix)?)
-        .temporary_file()
+        .suffix(os_string(suffix)?);
+    let file = dir
+        .py()
+        .detach(|| builder.temporary_file())
         .map_err(|e| os_error(e, Some(dir)))?;
     Ok(file.into_file().into_raw_fd())
 }
@@ -201,7 +216,9 @@ fn random_name() -> String {
 #[pyfunction]
 fn probe(dir: &Bound<'_, PyAny>) -> PyResult<()> {
     let path = PathBuf::from(os_string(dir)?);
-    tempkit::probe_tempdir(&path).map_err(|e| os_error(e, Some(dir)))
+    dir.py()
+        .detach(|| tempkit::probe_tempdir(&path))
+        .map_err(|e| os_error(e, Some(dir)))
 }
 
 /// `candidate_dirs() -> list[bytes]`: where the default temporary directory is looked for,
@@ -220,7 +237,9 @@ fn candidate_dirs(py: Python<'_>) -> Vec<Bound<'_, PyBytes>> {
 #[pyfunction]
 fn rmtree(path: &Bound<'_, PyAny>) -> PyResult<()> {
     let p = PathBuf::from(os_string(path)?);
-    tempkit::remove_tree(Path::new(&p)).map_err(|e| os_error(e, Some(path)))
+    path.py()
+        .detach(|| tempkit::remove_tree(Path::new(&p)))
+        .map_err(|e| os_error(e, Some(path)))
 }
 
 #[pymodule]

@@ -10,9 +10,11 @@ module wraps the descriptors it returns into file objects with ``io.open``, as C
 own module does.
 
 Differences from CPython's module: ``TMP_MAX`` is 20 (as in CPython 3.14.4+); a prefix or
-suffix with a path separator or NUL is refused (``ValueError``-free: ``OSError`` EINVAL)
-instead of reaching outside ``dir``; ``mkstemp``'s ``text`` and the flags of
-``_mkstemp_inner`` change nothing on POSIX (as in CPython there).
+suffix with a path separator is refused with ``ValueError`` (CPython creates the object in
+another directory); an error's ``filename`` is the directory (CPython's: the candidate
+path); the flags given to ``_mkstemp_inner`` are tempkit's own on POSIX
+(``O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC``, which ``_bin_openflags`` and
+``_text_openflags`` are, ``O_CLOEXEC`` aside); POSIX only.
 """
 
 __all__ = [
@@ -37,6 +39,12 @@ import _thread
 from tempkit import _native
 
 _allocate_lock = _thread.allocate_lock
+
+try:
+    _text_encoding = _io.text_encoding
+except AttributeError:  # Python 3.9: no EncodingWarning, None means the locale's
+    def _text_encoding(encoding, stacklevel=2):
+        return encoding
 
 # The flags CPython's module passes to os.open. tempkit creates with these (and O_CLOEXEC,
 # as os.open does for every descriptor since PEP 446); the value is kept for callers of
@@ -328,8 +336,9 @@ def mktemp(suffix="", prefix=template, dir=None):
 
     if dir is None:
         dir = gettempdir()
-    # CPython builds the name with str concatenation: the same TypeErrors for bad types.
-    prefix + suffix
+    # CPython builds the name with str concatenation: the same TypeErrors for bad types
+    # (None, bytes).
+    prefix + "" + suffix
     name = _native.mktemp(dir, prefix, suffix, _names())
     return _os.path.join(dir, _os.fsdecode(name))
 
@@ -467,7 +476,7 @@ def NamedTemporaryFile(mode='w+b', buffering=-1, encoding=None,
     flags = _bin_openflags
 
     if "b" not in mode:
-        encoding = _io.text_encoding(encoding)
+        encoding = _text_encoding(encoding)
 
     name = None
 
@@ -512,7 +521,7 @@ def TemporaryFile(mode='w+b', buffering=-1, encoding=None,
     """
 
     if "b" not in mode:
-        encoding = _io.text_encoding(encoding)
+        encoding = _text_encoding(encoding)
 
     prefix, suffix, dir, output_type = _sanitize_params(prefix, suffix, dir)
 
@@ -544,7 +553,7 @@ class SpooledTemporaryFile(_io.IOBase):
         if 'b' in mode:
             self._file = _io.BytesIO()
         else:
-            encoding = _io.text_encoding(encoding)
+            encoding = _text_encoding(encoding)
             self._file = _io.TextIOWrapper(_io.BytesIO(),
                                            encoding=encoding, errors=errors,
                                            newline=newline)
