@@ -209,3 +209,31 @@ def test_atomic_file_use_after_commit_is_an_error(tmp_path):
     with pytest.raises(ValueError):
         atomic.commit()
     assert (tmp_path / "f").read_bytes() == b""
+
+
+def test_a_dropped_atomic_file_never_flushes_into_a_reused_descriptor(tmp_path):
+    # The file object does not own the descriptor (the native half does). Dropped uncommitted
+    # with data still buffered, the file object is closed first, while the descriptor is still
+    # the temporary file's; else its later flush would write into whatever file reused the
+    # descriptor's number.
+    atomic = tempkit.AtomicFile(tmp_path / "dest", "wb")
+    f = atomic.file
+    number = f.fileno()
+    f.write(b"buffered, never published")
+    del atomic
+    gc.collect()
+    # Open files until one gets the freed number (new descriptors take the lowest free one).
+    opened = []
+    try:
+        for i in range(64):
+            opened.append(open(tmp_path / ("other%d" % i), "wb"))
+            if opened[-1].fileno() == number:
+                break
+        assert opened[-1].fileno() == number, "the descriptor was not freed"
+        if not f.closed:
+            f.close()  # flushes into the reused descriptor if the guard is missing
+    finally:
+        for other in opened:
+            other.close()
+    assert f.closed
+    assert [p.read_bytes() for p in sorted(tmp_path.iterdir())] == [b""] * len(opened)
