@@ -50,8 +50,9 @@ def write_atomic(path, data, durable=True, *, perms=None, follow_symlinks=False,
     group and mode; a new one gets ``perms`` (default 0o666) minus the umask. A symlink at
     ``path`` is replaced as a link unless ``follow_symlinks`` (one level).
 
-    Errors are ``OSError`` subclasses with ``errno`` and ``filename`` (``path``); the
-    destination is then unchanged and no temporary file is left.
+    Errors are ``OSError`` subclasses with ``errno`` and ``filename`` (``path``); no temporary
+    file is left, and the destination is unchanged unless only the directory's final fsync
+    failed (the new content is then in place, its durability unproven).
     """
     fs, _ = _fs(path)
     if isinstance(data, str):
