@@ -312,14 +312,20 @@ fn route_cleanup_errors() {
     tempkit::set_cleanup_error_hook(Box::new(unraisable));
 }
 
-/// The hook. Never panics, never waits: during unwinding the library calls it on a thread of
-/// its own and joins it, while the unwinding thread may hold the GIL; attaching then would
+/// The hook. Never panics, never deadlocks: during unwinding the library calls it on a thread
+/// of its own and joins it, while the unwinding thread may hold the GIL; attaching then would
 /// wait forever, so the line goes to stderr instead. It also does when the interpreter is
-/// shutting down (`try_attach` declines).
+/// shutting down (`try_attach` declines) or routing fails.
 fn unraisable(error: &tempkit::CleanupError) {
+    // As the library's default hook: one write to descriptor 2, without std's lock on
+    // `Stderr` (the unwinding thread that waits for this one may hold it).
     let line = || {
         use std::io::Write;
-        let _ = writeln!(io::stderr(), "tempkit: {}", error);
+        use std::os::unix::io::FromRawFd;
+        let text = format!("tempkit: {}\n", error);
+        // SAFETY: descriptor 2 is borrowed for one write and never closed (ManuallyDrop).
+        let mut stderr = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(2) });
+        let _ = stderr.write_all(text.as_bytes());
     };
     if error.while_panicking() {
         line();
