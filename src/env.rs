@@ -130,12 +130,46 @@ fn discover() -> io::Result<PathBuf> {
     ))
 }
 
-/// Proves `dir` usable as Python does: a new file can be created in it and written to.
+/// Proves `dir` usable as a temporary directory, as Python does: a new file can be created
+/// in it and written to. The check [`gettempdir`] makes of each candidate.
 ///
 /// Where the platform and file system can (Linux, `O_TMPFILE`), the file has no name: one
 /// `openat`, one `write`, one `close`, and nothing to remove, not even after a `SIGKILL`.
 /// Elsewhere, or where that open is refused, a named file is created, written and removed;
 /// it is removed whatever the write did.
+///
+/// # Errors
+/// What the creation or the write failed with (`NotFound`, `PermissionDenied`, no space,
+/// ...), naming `dir`.
+///
+/// # Python equivalent
+/// One candidate's turn in `tempfile._get_default_tempdir()`.
+///
+/// ```
+/// tempkit::probe_tempdir(&tempkit::gettempdir()?)?;
+/// assert!(tempkit::probe_tempdir(std::path::Path::new("/nonexistent/dir")).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn probe_tempdir(dir: &Path) -> io::Result<()> {
+    probe(dir)
+}
+
+/// The directories [`gettempdir`] tries, in order, as given (not yet made absolute): `$TMPDIR`,
+/// `$TEMP`, `$TMP` (each when set and not empty), the platform's fixed directories, then the
+/// current directory (when it can be had).
+///
+/// # Python equivalent
+/// `tempfile._candidate_tempdir_list()`.
+///
+/// ```
+/// let all = tempkit::tempdir_candidates();
+/// assert!(!all.is_empty());
+/// ```
+#[must_use]
+pub fn tempdir_candidates() -> Vec<PathBuf> {
+    candidate_dirs().collect()
+}
+
 pub(crate) fn probe(dir: &Path) -> io::Result<()> {
     const PROBE: &[u8] = b"blat";
     let unnamed =

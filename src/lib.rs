@@ -49,6 +49,10 @@
 //! | `spooled.truncate(n)` | [`SpooledTemporaryFile::set_len`] (extends with zeros in memory too) |
 //! | `spooled.close()` | drop, or [`SpooledTemporaryFile::into_file`] to keep the open file |
 //! | `delete=False` to inspect a failure | [`Builder::keep_on_panic`], `TEMPKIT_KEEP=on-panic`, [`keep_if`](TemporaryDirectory::keep_if), [`keep_on_error`](TemporaryDirectory::keep_on_error) (kept only when something failed) |
+//! | `tempfile._candidate_tempdir_list()`, one candidate's probe in `_get_default_tempdir()` | [`tempdir_candidates`], [`probe_tempdir`] |
+//! | `next(tempfile._RandomNameSequence())` with your own names | [`random_name`], [`Builder::random_len`]`(0)` |
+//! | `TemporaryDirectory._rmtree(path)` (`shutil.rmtree` with the mode repair) | [`remove_tree`] |
+//! | `OSError.errno` | [`raw_os_error`] (also through tempkit's context) |
 //! | cleanup errors printed via `sys.unraisablehook` | [`set_cleanup_error_hook`] (default: one line on stderr), [`take_cleanup_error_hook`] |
 //!
 //! # Publishing
@@ -240,14 +244,17 @@ mod sys;
 pub use builder::mktemp;
 pub use builder::{mkdtemp, mkstemp, Builder};
 pub use dir::{PersistDirError, TemporaryDirectory};
-pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
+pub use env::{gettempdir, gettempprefix, probe_tempdir, set_tempdir, tempdir_candidates, TMP_MAX};
+pub use error::raw_os_error;
 pub use file::TemporaryFile;
 // For code outside tempkit that keeps per-process state (compat/ reseeds its names with it).
 pub use fork::fork_generation;
 pub use keep::{set_cleanup_error_hook, take_cleanup_error_hook, CleanupError};
+pub use name::random_name;
 pub use named::{NamedTemporaryFile, PersistError};
 pub use publish::{write_atomic, AtomicFile, AtomicFileOptions, CommitError};
 pub use reap::{reap, ReapEntry, ReapOptions, ReapOutcome};
+pub use remove::remove_tree;
 pub use spooled::SpooledTemporaryFile;
 
 // The README's examples are compiled and run as doctests.

@@ -39,6 +39,28 @@ pub(crate) fn push_random(out: &mut OsString, len: usize) {
 
 /// Rejects a prefix or suffix that would put the file somewhere other than `dir`: a path
 /// separator or a NUL byte (Python silently creates elsewhere).
+/// `len` random characters of `[a-z0-9_]`, from the generator tempkit draws its own names
+/// from (a ChaCha20 keystream keyed from the OS, rekeyed in a child made by `fork`).
+///
+/// For callers that pick names themselves and then create with
+/// [`Builder::random_len`](crate::Builder::random_len)`(0)` (the Python package's
+/// `_RandomNameSequence`). Costs no system call (but the first in a thread or after a fork).
+///
+/// # Python equivalent
+/// `next(tempfile._RandomNameSequence())` for `len == 8`.
+///
+/// ```
+/// let name = tempkit::random_name(8);
+/// assert_eq!(name.len(), 8);
+/// assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+/// ```
+#[must_use]
+pub fn random_name(len: usize) -> String {
+    let mut out = OsString::with_capacity(len);
+    push_random(&mut out, len);
+    out.into_string().unwrap_or_default()
+}
+
 pub(crate) fn check_affix(affix: &OsStr, what: &str) -> io::Result<()> {
     if has_separator_or_nul(affix) {
         return Err(error::new(

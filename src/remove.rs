@@ -87,11 +87,33 @@ const PARALLEL_MIN_PENDING: usize = 1;
 /// The most threads (the current one included) removing one tree.
 const MAX_THREADS: usize = 4;
 
-/// Removes the directory `root` and everything in it, without following symlinks.
+/// Removes the directory `root` and everything in it, as a [`TemporaryDirectory`] removes
+/// its own tree.
+///
+/// The walk works relative to directory descriptors and never follows a symlink, not even
+/// one swapped in while it runs; it makes directories inside the tree writable and
+/// searchable where it must (never `root`'s parent, never a link's target), handles any
+/// depth with a bounded number of descriptors, and goes on past an entry it cannot remove,
+/// returning the first error.
 ///
 /// A missing `root` is success. A `root` that is not a directory (a symlink included) is an
 /// error and is left alone.
-pub(crate) fn remove_tree(root: &Path) -> io::Result<()> {
+///
+/// # Python equivalent
+/// `shutil.rmtree(root)` as `TemporaryDirectory.cleanup()` calls it (its mode repair
+/// included); the Python package's `TemporaryDirectory` uses this.
+///
+/// ```
+/// let dir = tempkit::mkdtemp()?;
+/// std::fs::create_dir(dir.join("sub"))?;
+/// std::fs::write(dir.join("sub/file"), b"x")?;
+/// tempkit::remove_tree(&dir)?;
+/// assert!(!dir.exists());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// [`TemporaryDirectory`]: crate::TemporaryDirectory
+pub fn remove_tree(root: &Path) -> io::Result<()> {
     match sys::remove_dir_path(root) {
         Ok(()) => return Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
