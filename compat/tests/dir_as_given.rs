@@ -37,6 +37,9 @@ impl Tree {
     }
 }
 
+/// A way to make a `TempDir` in a directory.
+type Maker = fn(&Path) -> std::io::Result<tempfile::TempDir>;
+
 /// The crate's `path()`: the given directory joined with the name, as text.
 fn crate_path(given: &Path, made: &Path) -> PathBuf {
     given.join(made.file_name().expect("a name"))
@@ -46,7 +49,7 @@ fn crate_path(given: &Path, made: &Path) -> PathBuf {
 fn dot_dot_after_a_symlink_is_the_parent_of_its_target() {
     let tree = Tree::new();
     let given = tree.at("near/link/..");
-    let makers: [(&str, fn(&Path) -> std::io::Result<tempfile::TempDir>); 3] = [
+    let makers: [(&str, Maker); 3] = [
         ("TempDir::new_in", |d| tempfile::TempDir::new_in(d)),
         ("tempdir_in", |d| tempfile::tempdir_in(d)),
         ("Builder::tempdir_in", |d| {
