@@ -157,7 +157,9 @@ impl Builder {
     /// symbolic link's target (where [`dir`](Builder::dir), like Python's `os.path.abspath`,
     /// makes it the directory holding `link`), and paths returned are `dir`, a separator
     /// (unless `dir` ends with one) and the name, byte for byte. A relative directory is
-    /// joined to the current directory at creation, unfolded too.
+    /// joined to the current directory at creation, unfolded too; an unnamed file
+    /// ([`temporary_file`](Builder::temporary_file)) is opened in it as it is, with no
+    /// `getcwd` unless it falls back to a named file.
     ///
     /// This is how the `tempfile` crate treats its `dir` argument; its compat build
     /// (`compat/`) uses it. Costs nothing more than [`dir`](Builder::dir) (less: no scan).
@@ -637,6 +639,15 @@ impl Builder {
             Some(dir) if self.dir_verbatim => path::absolute_verbatim(dir).map(Cow::Owned),
             Some(dir) => path::absolute(dir).map(Cow::Owned),
             None => env::gettempdir().map(Cow::Owned),
+        }
+    }
+
+    /// The directory given to `dir_verbatim`, when it is relative: an unnamed file can be
+    /// opened in it as it is (see `TemporaryFile::create`).
+    pub(crate) fn relative_verbatim_dir(&self) -> Option<&Path> {
+        match &self.dir {
+            Some(dir) if self.dir_verbatim && !path::is_absolute(dir) => Some(dir),
+            _ => None,
         }
     }
 
