@@ -44,7 +44,9 @@ use crate::{env, keep, path, sys, NamedTemporaryFile, TemporaryDirectory, Tempor
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
-    prefix: OsString,
+    /// Borrowed for the default ([`gettempprefix()`](crate::gettempprefix)), so that
+    /// `Builder::new()` allocates nothing.
+    prefix: Cow<'static, OsStr>,
     suffix: OsString,
     dir: Option<PathBuf>,
     /// `dir` was given to [`Builder::dir_verbatim`]: never folded.
@@ -64,7 +66,7 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            prefix: OsString::from(env::gettempprefix()),
+            prefix: Cow::Borrowed(OsStr::new(env::gettempprefix())),
             suffix: OsString::new(),
             dir: None,
             dir_verbatim: false,
@@ -109,7 +111,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn prefix<S: AsRef<OsStr>>(&mut self, prefix: S) -> &mut Self {
-        self.prefix = prefix.as_ref().to_owned();
+        self.prefix = Cow::Owned(prefix.as_ref().to_owned());
         self
     }
 
