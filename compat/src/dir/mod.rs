@@ -523,10 +523,12 @@ mod imp;
 
 /// A tempkit builder that creates exactly `path` (its last component is the whole name: no
 /// random part, one attempt), so that the name stays the crate's (`create_helper`'s loop).
+/// The directory goes to tempkit verbatim, as the crate leaves it to the kernel: `link/..` is
+/// the parent of the link's target, and `path()` is `path` as the crate gives it.
 pub(crate) fn exact(path: &Path) -> io::Result<tempkit::Builder> {
-    let (parent, name) = match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => (parent, name),
-        _ => {
+    let (parent, name) = match split(path).or_else(|| path.parent().zip(path.file_name())) {
+        Some(parts) => parts,
+        None => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("{:?} is not a usable directory name", path),
@@ -534,6 +536,38 @@ pub(crate) fn exact(path: &Path) -> io::Result<tempkit::Builder> {
         }
     };
     let mut builder = tempkit::Builder::new();
-    builder.dir(parent).prefix(name).suffix("").random_len(0);
+    builder
+        .dir_verbatim(parent)
+        .prefix(name)
+        .suffix("")
+        .random_len(0);
     Ok(builder)
+}
+
+/// `path` split as text at its last separator, into the directory and the name, such that
+/// tempkit's `dir` + separator + name is `path` again byte for byte (the separator stays with
+/// the directory when it is the root or doubled, since tempkit adds none then). `None` when
+/// the last component is not a plain name (empty, `.`, `..`) or there is no separator:
+/// `Path::parent` and `Path::file_name` then decide, as before.
+#[cfg(unix)]
+fn split(path: &Path) -> Option<(&Path, &OsStr)> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let slash = bytes.iter().rposition(|&b| b == b'/')?;
+    let name = &bytes[slash + 1..];
+    if name.is_empty() || name == b"." || name == b".." {
+        return None;
+    }
+    let mut dir = &bytes[..slash];
+    if dir.is_empty() || dir.ends_with(b"/") {
+        dir = &bytes[..=slash];
+    }
+    Some((Path::new(OsStr::from_bytes(dir)), OsStr::from_bytes(name)))
+}
+
+/// Elsewhere (Windows resolves `..` in a path as text itself) `Path::parent` and
+/// `Path::file_name` decide.
+#[cfg(not(unix))]
+fn split(_: &Path) -> Option<(&Path, &OsStr)> {
+    None
 }

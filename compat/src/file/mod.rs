@@ -82,9 +82,10 @@ pub fn tempfile() -> io::Result<File> {
 /// ```
 pub fn tempfile_in<P: AsRef<Path>>(dir: P) -> io::Result<File> {
     // tempkit's unnamed file: `O_TMPFILE` on Linux, else created and unlinked at once (with
-    // tempkit's name); on Windows delete-on-close without sharing. Errors name `dir`.
+    // tempkit's name); on Windows delete-on-close without sharing. Errors name `dir`. The
+    // directory is taken verbatim: the kernel resolves its `..`, as in the crate.
     tempkit::Builder::new()
-        .dir(dir.as_ref())
+        .dir_verbatim(dir.as_ref())
         .temporary_file()
         .map(File::from)
 }
