@@ -27,6 +27,7 @@ use crate::{env, keep, path, sys, NamedTemporaryFile, TemporaryDirectory, Tempor
 /// | [`keep_on_panic`](Builder::keep_on_panic) | `TEMPKIT_KEEP`, else `false` | directory, named file |
 /// | [`protect`](Builder::protect) | `false` | directory |
 /// | [`reapable`](Builder::reapable) | `false` | named file, directory |
+/// | [`dir_mode`](Builder::dir_mode) (Unix) | `0o700` | directory |
 ///
 /// # Python equivalent
 /// The keyword arguments `prefix=`, `suffix=`, `dir=`, `delete=`, `delete_on_close=` and
@@ -43,9 +44,13 @@ use crate::{env, keep, path, sys, NamedTemporaryFile, TemporaryDirectory, Tempor
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
-    prefix: OsString,
+    /// Borrowed for the default ([`gettempprefix()`](crate::gettempprefix)), so that
+    /// `Builder::new()` allocates nothing.
+    prefix: Cow<'static, OsStr>,
     suffix: OsString,
     dir: Option<PathBuf>,
+    /// `dir` was given to [`Builder::dir_verbatim`]: never folded.
+    dir_verbatim: bool,
     random_len: usize,
     delete: bool,
     delete_on_close: bool,
@@ -53,14 +58,18 @@ pub struct Builder {
     keep_on_panic: Option<bool>,
     protect: bool,
     reapable: bool,
+    /// The mode `mkdir` is given (see [`Builder::dir_mode`]).
+    #[cfg(unix)]
+    dir_mode: u32,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            prefix: OsString::from(env::gettempprefix()),
+            prefix: Cow::Borrowed(OsStr::new(env::gettempprefix())),
             suffix: OsString::new(),
             dir: None,
+            dir_verbatim: false,
             random_len: 8,
             delete: true,
             delete_on_close: true,
@@ -68,6 +77,8 @@ impl Default for Builder {
             keep_on_panic: None,
             protect: false,
             reapable: false,
+            #[cfg(unix)]
+            dir_mode: 0o700,
         }
     }
 }
@@ -100,7 +111,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn prefix<S: AsRef<OsStr>>(&mut self, prefix: S) -> &mut Self {
-        self.prefix = prefix.as_ref().to_owned();
+        self.prefix = Cow::Owned(prefix.as_ref().to_owned());
         self
     }
 
@@ -139,6 +150,37 @@ impl Builder {
     pub fn dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Self {
         // Folded once here rather than on every creation.
         self.dir = Some(path::fold_if_absolute(dir.as_ref()));
+        self.dir_verbatim = false;
+        self
+    }
+
+    /// As [`dir`](Builder::dir), but the path is used exactly as given: `.` and `..` are
+    /// left to the kernel instead of being folded as text, so `link/..` is the parent of the
+    /// symbolic link's target (where [`dir`](Builder::dir), like Python's `os.path.abspath`,
+    /// makes it the directory holding `link`), and paths returned are `dir`, a separator
+    /// (unless `dir` ends with one) and the name, byte for byte. A relative directory is
+    /// joined to the current directory at creation, unfolded too; an unnamed file
+    /// ([`temporary_file`](Builder::temporary_file)) is opened in it as it is, with no
+    /// `getcwd` unless it falls back to a named file.
+    ///
+    /// This is how the `tempfile` crate treats its `dir` argument; its compat build
+    /// (`compat/`) uses it. Costs nothing more than [`dir`](Builder::dir) (less: no scan).
+    ///
+    /// # Python equivalent
+    /// None: Python's `dir=` goes through `os.path.abspath`.
+    ///
+    /// ```
+    /// let parent = tempkit::mkdtemp()?;
+    /// let given = parent.join(".");
+    /// let (_file, path) = tempkit::Builder::new().dir_verbatim(&given).mkstemp()?;
+    /// // `parent/./tmp…`, where `dir(&given)` gives `parent/tmp…`.
+    /// assert_eq!(path.as_os_str(), given.join(path.file_name().unwrap()).as_os_str());
+    /// # std::fs::remove_file(path)?; std::fs::remove_dir(parent)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dir_verbatim<P: AsRef<Path>>(&mut self, dir: P) -> &mut Self {
+        self.dir = Some(dir.as_ref().to_owned());
+        self.dir_verbatim = true;
         self
     }
 
@@ -158,6 +200,42 @@ impl Builder {
     pub fn random_len(&mut self, len: usize) -> &mut Self {
         self.random_len = len;
         self
+    }
+
+    /// The permission bits new directories are created with, before the umask (Unix only;
+    /// default `0o700`, owner only).
+    ///
+    /// Given to `mkdir` itself, so the directory never has other bits, even for a moment, and
+    /// the cost stays one system call. Widen it only for a directory that others must read
+    /// (`0o755`) or to follow the umask (`0o777`, as `std::fs::create_dir` and the `tempfile`
+    /// crate do); the removal is the same whatever the mode. Read by
+    /// [`mkdtemp`](Builder::mkdtemp) and
+    /// [`temporary_directory`](Builder::temporary_directory).
+    ///
+    /// # Python equivalent
+    /// None: Python's `mkdtemp` always uses 0o700.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// let dir = tempkit::Builder::new().dir_mode(0o750).temporary_directory()?;
+    /// let mode = std::fs::metadata(dir.path())?.permissions().mode() & 0o777;
+    /// assert_eq!(mode & !0o750, 0); // 0o750 minus the umask's bits
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn dir_mode(&mut self, mode: u32) -> &mut Self {
+        self.dir_mode = mode;
+        self
+    }
+
+    /// `mkdir` with this builder's mode.
+    fn make_dir(&self, path: &Path) -> io::Result<()> {
+        #[cfg(unix)]
+        return sys::create_dir_mode(path, self.dir_mode);
+        #[cfg(not(unix))]
+        return sys::create_dir(path);
     }
 
     /// Whether a named file or directory is deleted automatically (default `true`).
@@ -387,7 +465,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn mkdtemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Dir, sys::create_dir)
+        self.create(Kind::Dir, |p| self.make_dir(p))
             .map(|((), path)| path)
     }
 
@@ -540,7 +618,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn temporary_directory(&self) -> io::Result<TemporaryDirectory> {
-        let ((), path) = self.create(Kind::Dir, sys::create_dir)?;
+        let ((), path) = self.create(Kind::Dir, |p| self.make_dir(p))?;
         let mut dir = TemporaryDirectory::from_created(path, self.deletes(), self.life());
         if self.protect || self.tags() {
             dir.arm(self.protect, self.tags());
@@ -554,13 +632,24 @@ impl Builder {
         self.reapable && self.delete
     }
 
-    /// The directory to create in, absolute (borrowed when `dir` already is, and folded).
+    /// The directory to create in, absolute (borrowed when `dir` already is, and folded
+    /// unless given to `dir_verbatim`).
     pub(crate) fn resolved_dir(&self) -> io::Result<Cow<'_, Path>> {
         match &self.dir {
-            // Absolute means already folded (see `dir`).
+            // Absolute means already folded (see `dir`), or never to be (`dir_verbatim`).
             Some(dir) if path::is_absolute(dir) => Ok(Cow::Borrowed(dir)),
+            Some(dir) if self.dir_verbatim => path::absolute_verbatim(dir).map(Cow::Owned),
             Some(dir) => path::absolute(dir).map(Cow::Owned),
             None => env::gettempdir().map(Cow::Owned),
+        }
+    }
+
+    /// The directory given to `dir_verbatim`, when it is relative: an unnamed file can be
+    /// opened in it as it is (see `TemporaryFile::create`).
+    pub(crate) fn relative_verbatim_dir(&self) -> Option<&Path> {
+        match &self.dir {
+            Some(dir) if self.dir_verbatim && !path::is_absolute(dir) => Some(dir),
+            _ => None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! `TemporaryFile`: a file with no name, gone when its handle is closed.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -67,13 +68,23 @@ impl TemporaryFile {
     /// Creation with `builder`'s options: unnamed if the platform can, else named and
     /// unlinked at once (Windows: named, delete-on-close and unshared).
     pub(crate) fn create(builder: &Builder) -> io::Result<TemporaryFile> {
-        let dir = builder.resolved_dir()?;
+        // A relative `dir_verbatim` is opened as given, as the `tempfile` crate opens it: no
+        // `getcwd` unless the named fallback below needs an absolute directory.
+        let given = builder.relative_verbatim_dir();
+        let dir = match given {
+            Some(given) => Cow::Borrowed(given),
+            None => builder.resolved_dir()?,
+        };
         create::validate(builder.template(&dir))?;
         if let Some(file) = sys::create_unnamed_file(&dir)
             .map_err(|e| error::with_path(e, "create temporary file in", &dir))?
         {
             return Ok(TemporaryFile { file });
         }
+        let dir = match given {
+            Some(_) => builder.resolved_dir()?,
+            None => dir,
+        };
         // The same loop as every creator, in the directory already resolved above (so that
         // both paths agree even if the current directory changes meanwhile).
         let ((file, unlink), path) = create::create(

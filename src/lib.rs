@@ -229,6 +229,7 @@ mod dir;
 mod env;
 mod error;
 mod file;
+mod fork;
 mod keep;
 mod name;
 mod named;
@@ -246,6 +247,8 @@ pub use dir::{PersistDirError, TemporaryDirectory};
 pub use env::{gettempdir, gettempprefix, probe_tempdir, set_tempdir, tempdir_candidates, TMP_MAX};
 pub use error::raw_os_error;
 pub use file::TemporaryFile;
+// For code outside tempkit that keeps per-process state (compat/ reseeds its names with it).
+pub use fork::fork_generation;
 pub use keep::{set_cleanup_error_hook, take_cleanup_error_hook, CleanupError};
 pub use name::random_name;
 pub use named::{NamedTemporaryFile, PersistError};

@@ -56,7 +56,8 @@ use crate::{error, path, reap, sys, Builder};
 /// while it is open, also those that do not share delete themselves (C's `fopen`, Python's
 /// `open`: CPython's `delete_on_close=False` behaviour, for every row of the table). It is not
 /// delete-on-close, which could not be undone for [`persist`] or [`keep`]: it is deleted by
-/// name, and Windows before 10 1903 (and wine) keeps the name until every handle is closed.
+/// name (a read-only one through a handle, its attribute cleared first), and Windows
+/// before 10 1903 (and wine) keeps the name until every handle is closed.
 /// A process killed meanwhile leaves it behind, as on Unix.
 ///
 /// # Python equivalent
@@ -303,7 +304,12 @@ impl NamedTemporaryFile {
             return Ok(());
         }
         self.disarmed = true;
-        match std::fs::remove_file(&self.path) {
+        // Windows: also a read-only file, through a handle.
+        #[cfg(windows)]
+        let removed = sys::remove_named_file(&self.path);
+        #[cfg(not(windows))]
+        let removed = std::fs::remove_file(&self.path);
+        match removed {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 Err(error::with_path(e, "delete temporary file", &self.path))
             }
@@ -397,7 +403,10 @@ impl NamedTemporaryFile {
     ///
     /// # Platform notes
     /// Windows: `MoveFileExW` with `MOVEFILE_REPLACE_EXISTING` (what `std::fs::rename` does);
-    /// it fails with `PermissionDenied` when someone holds `to` open.
+    /// it fails with `PermissionDenied` when someone holds `to` open. A read-only `to`, which
+    /// NTFS refuses to replace, is replaced too (its attribute cleared through a handle that
+    /// keeps writers out, and put back if the rename still fails); the file keeps its own
+    /// attributes, as on Unix its own mode.
     ///
     /// `to` must be on the same file system as the temporary file: use
     /// [`Builder::dir`] to create it next to its destination.
@@ -429,7 +438,12 @@ impl NamedTemporaryFile {
     pub fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
         let to = to.as_ref();
         self.persist_with(to, "persist", |from, _| {
-            std::fs::rename(from, to).map_err(Failure::rename)
+            // Windows: also over a read-only file, which NTFS refuses to replace.
+            #[cfg(windows)]
+            let renamed = sys::replace_file(from, to);
+            #[cfg(not(windows))]
+            let renamed = std::fs::rename(from, to);
+            renamed.map_err(Failure::rename)
         })
     }
 

@@ -18,6 +18,18 @@ pub(crate) fn absolute(path: &Path) -> io::Result<PathBuf> {
     Ok(normalize(&cwd.join(path)))
 }
 
+/// `path` joined to the current directory if it is relative, without folding anything (the
+/// `tempfile` crate's way, for [`Builder::dir_verbatim`](crate::Builder::dir_verbatim)).
+/// Only a relative `path` costs a system call (`getcwd`).
+pub(crate) fn absolute_verbatim(path: &Path) -> io::Result<PathBuf> {
+    if is_absolute(path) {
+        return Ok(path.to_owned());
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| error::with_path(e, "make absolute (current directory unknown):", path))?;
+    Ok(cwd.join(path))
+}
+
 /// Whether `path` is absolute: on Unix a look at its first byte (std's `is_absolute` parses
 /// components, in a call that is not inlined).
 #[inline]

@@ -628,8 +628,10 @@ impl AtomicFileOptions {
 /// | NFS | atomic for readers on one client only; a failed rename may have happened |
 /// | FUSE | as the file system implements rename and `fsync`; no-clobber uses `link` + `unlink` where `RENAME_NOREPLACE` is refused |
 ///
-/// Windows (the portable implementation): the rename is `MoveFileExW(REPLACE_EXISTING)`,
-/// there is no directory `fsync`, and only the read-only attribute is kept.
+/// Windows (the portable implementation): the rename is `MoveFileExW(REPLACE_EXISTING)`
+/// (over a read-only destination too, which NTFS refuses to replace: see
+/// [`NamedTemporaryFile::persist`](crate::NamedTemporaryFile::persist)), there is no directory
+/// `fsync`, and only the read-only attribute is kept.
 ///
 /// # Python equivalent
 /// `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`, write, `f.flush()`,

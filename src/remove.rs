@@ -39,9 +39,12 @@
 //! root's parent, not a symlink's target.
 //!
 //! # Windows
-//! The same walk over `sys::windows`'s primitives: entries are found by path, but each is
-//! opened itself with `FILE_FLAG_OPEN_REPARSE_POINT`, inspected and deleted through that handle
-//! (a symlink or junction as a link, never entered), its read-only attribute cleared first.
+//! The same walk over `sys::windows`'s primitives, relative to handles as on Unix: each
+//! directory is listed through its handle (`FileIdBothDirectoryInfo`), and each entry is
+//! opened relative to its parent's handle (`NtCreateFile` with a root directory) with
+//! `FILE_OPEN_REPARSE_POINT`, inspected and deleted through that handle (a symlink or junction
+//! as a link, never entered), its read-only attribute cleared first. Only the root is opened
+//! by path, and a parent reopened past [`MAX_OPEN`] levels (checked to be the same directory).
 //!
 //! # Errors
 //! The walk removes everything it can and returns the first error, naming the path. Entries

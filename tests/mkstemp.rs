@@ -124,7 +124,7 @@ fn a_relative_dir_gives_an_absolute_path() {
         .arg(scratch.path())
         .assert_passes();
     assert_eq!(scratch.names().len(), 2);
-    assert_eq!(common::list(&sub).len(), 2);
+    assert_eq!(common::list(&sub).len(), 3);
 }
 
 /// The child of [`a_relative_dir_gives_an_absolute_path`]: in the directory it was given
@@ -143,6 +143,56 @@ fn child_creates_in_relative_dirs() {
     // `.` and `..` are folded lexically, as Python's os.path.abspath does.
     let (_f, messy) = Builder::new().dir("./sub/../sub/.").mkstemp().unwrap();
     check_name(&messy, &sub, "tmp", "", 8);
+    // `dir_verbatim`: joined to the current directory, nothing folded.
+    let (_f, kept) = Builder::new()
+        .dir_verbatim("./sub/../sub/.")
+        .mkstemp()
+        .unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let expected = cwd.join("./sub/../sub/.").join(kept.file_name().unwrap());
+    assert_eq!(kept.as_os_str(), expected.as_os_str());
+    assert!(sub.join(kept.file_name().unwrap()).is_file());
+}
+
+/// `dir_verbatim` leaves `..` to the kernel (the `tempfile` crate's way, for compat/): after a
+/// symbolic link it is the parent of the link's target, and the paths returned keep the
+/// directory as given; `dir` still folds it as text, as Python's `os.path.abspath`.
+#[test]
+#[cfg(unix)]
+fn dir_verbatim_leaves_dot_dot_to_the_kernel() {
+    let scratch = Scratch::new();
+    let (near, far) = (scratch.path().join("near"), scratch.path().join("far"));
+    std::fs::create_dir(&near).unwrap();
+    std::fs::create_dir_all(far.join("inner")).unwrap();
+    std::os::unix::fs::symlink(far.join("inner"), near.join("link")).unwrap();
+    let given = near.join("link/..");
+    let as_given = |made: &std::path::Path| given.join(made.file_name().unwrap());
+
+    let (_f, file) = Builder::new().dir_verbatim(&given).mkstemp().unwrap();
+    assert_eq!(file.as_os_str(), as_given(&file).as_os_str());
+    assert!(far.join(file.file_name().unwrap()).is_file());
+    let made = Builder::new().dir_verbatim(&given).mkdtemp().unwrap();
+    assert_eq!(made.as_os_str(), as_given(&made).as_os_str());
+    assert!(far.join(made.file_name().unwrap()).is_dir());
+    let dir = Builder::new()
+        .dir_verbatim(&given)
+        .temporary_directory()
+        .unwrap();
+    let name = dir.path().file_name().unwrap().to_owned();
+    assert_eq!(dir.path().as_os_str(), as_given(dir.path()).as_os_str());
+    assert!(far.join(&name).is_dir());
+    drop(dir);
+    assert!(!far.join(&name).exists(), "removed from where it was made");
+    assert_eq!(common::list(&near), vec!["link".to_owned()]);
+
+    // `dir` after `dir_verbatim` folds again: `near/link/..` is `near`.
+    let (_f, folded) = Builder::new()
+        .dir_verbatim(&far)
+        .dir(&given)
+        .mkstemp()
+        .unwrap();
+    assert_eq!(folded.parent(), Some(near.as_path()));
+    assert!(folded.is_file());
 }
 
 #[test]

@@ -526,3 +526,73 @@ fn o_tmpfile_refusals_fall_back_and_other_errors_are_returned_at_once() {
         assert!(list(&dir).is_empty(), "{}", errno);
     }
 }
+
+/// `dir` relative to the current directory, through `..` up to the root: a relative path
+/// that reaches any directory.
+#[cfg(target_os = "linux")]
+fn relative_to_cwd(dir: &Path) -> std::path::PathBuf {
+    let cwd = std::env::current_dir().unwrap();
+    let mut rel = std::path::PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        rel.push("..");
+    }
+    rel.join(dir.strip_prefix("/").unwrap())
+}
+
+/// A relative `dir_verbatim` (the `tempfile` crate's `tempfile_in(dir)`, through compat/) is
+/// opened as given, as the crate opens it: one `openat` of the relative path, no `getcwd`.
+/// Only the named fallback (here: `dir` is a symlink, which the `O_TMPFILE` open does not
+/// follow) makes it absolute, with one `getcwd`, and unfolded (the `..` stay).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_relative_verbatim_dir_is_opened_as_given() {
+    const TEST: &str = "a_relative_verbatim_dir_is_opened_as_given";
+    if let Some(rel) = common::tracee_arg() {
+        // In the re-run, `rel` is relative and holds `real/` and `link` -> `real`.
+        for sub in ["real", "link"] {
+            let file = Builder::new()
+                .prefix("fallback-")
+                .dir_verbatim(rel.join(sub))
+                .temporary_file()
+                .unwrap();
+            assert_eq!(file.as_file().metadata().unwrap().nlink(), 0);
+            round_trip(file);
+        }
+        return;
+    }
+    if !common::need::strace() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let dir = scratch.path().canonicalize().unwrap();
+    std::fs::create_dir(dir.join("real")).unwrap();
+    symlink(dir.join("real"), dir.join("link")).unwrap();
+    let rel = relative_to_cwd(&dir);
+    let trace = common::trace::rerun_passing(TEST, &["-e", "trace=getcwd,openat,unlink"], &rel);
+    let opens: Vec<&str> = trace.lines().filter(|l| l.contains("O_TMPFILE")).collect();
+    assert_eq!(opens.len(), 2, "{}", trace);
+    let real = format!("\"{}\"", rel.join("real").display());
+    let link = format!("\"{}\"", rel.join("link").display());
+    assert!(
+        opens[0].contains(&real) && !opens[0].contains("= -1"),
+        "{}",
+        trace
+    );
+    assert!(
+        opens[1].contains(&link) && opens[1].contains("= -1"),
+        "{}",
+        trace
+    );
+    // The fallback's one getcwd, and its named file in `cwd/rel/link`, as given.
+    assert_eq!(trace.matches("getcwd(").count(), 1, "{}", trace);
+    let cwd = std::env::current_dir().unwrap();
+    let named = format!("\"{}/fallback-", cwd.join(&rel).join("link").display());
+    assert!(
+        trace
+            .lines()
+            .any(|l| l.contains("O_CREAT") && l.contains(&named) && !l.contains("= -1")),
+        "{}",
+        trace
+    );
+    assert!(list(&dir.join("real")).is_empty());
+}

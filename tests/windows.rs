@@ -727,3 +727,98 @@ fn replace_onto_nothing_publishes_and_exchange_onto_nothing_is_not_found() {
     drop(err);
     assert_eq!(scratch.names(), ["site"]);
 }
+
+/// 30 characters, a name component of the deep tree.
+const LONG_NAME: &str = "abcdefghijklmnopqrstuvwxyz0123";
+
+#[test]
+fn a_tree_40_levels_deep_is_created_written_published_reopened_and_removed() {
+    let mut root = TemporaryDirectory::new().unwrap();
+    let mut deep = root.path().to_path_buf();
+    for _ in 0..40 {
+        deep.push(LONG_NAME);
+    }
+    assert!(deep.as_os_str().len() > 40 * 31, "{}", deep.display());
+    std::fs::create_dir_all(&deep).unwrap();
+    // Created: a directory (CreateDirectoryW) and a named file.
+    let sub = Builder::new().dir(&deep).temporary_directory().unwrap();
+    assert!(sub.path().is_dir());
+    let mut named = Builder::new()
+        .dir(&deep)
+        .delete_on_close(false)
+        .named_temporary_file()
+        .unwrap();
+    // Written, and reopened through the handle and, after close, by name.
+    named.write_all(b"deep").unwrap();
+    assert_eq!(read_all(&named.reopen().unwrap()), b"deep");
+    named.close().unwrap();
+    assert_eq!(read_all(&named.reopen().unwrap()), b"deep");
+    // Published: persisted (MoveFileExW), persisted without replacing, written atomically
+    // (replacing) and as a directory.
+    let kept = deep.join("kept.txt");
+    named.persist(&kept).unwrap();
+    assert_eq!(std::fs::read(&kept).unwrap(), b"deep");
+    let mut again = Builder::new().dir(&deep).named_temporary_file().unwrap();
+    again.write_all(b"again").unwrap();
+    let e = again.persist_noclobber(&kept).unwrap_err();
+    assert_eq!(e.error.kind(), io::ErrorKind::AlreadyExists, "{}", e.error);
+    e.file.persist_noclobber(deep.join("free.txt")).unwrap();
+    tempkit::write_atomic(&kept, b"replaced").unwrap();
+    assert_eq!(std::fs::read(&kept).unwrap(), b"replaced");
+    std::fs::write(sub.path().join("inside"), b"inside").unwrap();
+    let published = deep.join("published");
+    sub.persist_noclobber(&published).unwrap();
+    assert_eq!(std::fs::read(published.join("inside")).unwrap(), b"inside");
+    // Removed: the whole tree, from the top.
+    let top = root.path().to_path_buf();
+    root.cleanup().unwrap();
+    assert!(!top.exists());
+}
+
+#[test]
+fn a_read_only_named_file_is_deleted_on_drop_and_on_close() {
+    let scratch = Scratch::new();
+    let named = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    set_readonly(named.path());
+    assert!(std::fs::metadata(named.path())
+        .unwrap()
+        .permissions()
+        .readonly());
+    // The control: a deletion by name is refused (access denied, 5).
+    assert_eq!(
+        std::fs::remove_file(named.path())
+            .unwrap_err()
+            .raw_os_error(),
+        Some(5)
+    );
+    drop(named);
+    assert_eq!(scratch.names(), Vec::<String>::new());
+    let mut named = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    set_readonly(named.path());
+    named.close().unwrap();
+    assert_eq!(scratch.names(), Vec::<String>::new());
+}
+
+#[test]
+fn persist_onto_a_read_only_destination_replaces_it() {
+    let scratch = Scratch::new();
+    let target = scratch.path().join("target.txt");
+    std::fs::write(&target, b"old").unwrap();
+    set_readonly(&target);
+    let mut named = Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    named.write_all(b"new").unwrap();
+    named.persist(&target).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    // The file keeps its own attributes, as on Unix it keeps its own mode.
+    assert!(!std::fs::metadata(&target).unwrap().permissions().readonly());
+    assert_eq!(scratch.names(), ["target.txt"]);
+}

@@ -7,14 +7,24 @@
 //! - `tempkit reap [DIR]... [--dry-run]`: removes exactly what dead owners left behind.
 //! - `tempkit gettempdir`: prints the directory temporary objects go in by default.
 
+// Unix: the guardian process that outlives a SIGKILL of `tempkit run`.
+#[cfg(unix)]
 mod guardian;
+// Windows: the Job object that kills the command's tree with `tempkit run` (its guardian).
+#[cfg(windows)]
+mod job;
 mod mktemp;
+mod os;
 mod out;
 mod reap;
+#[cfg(unix)]
+mod run;
+// `tempkit run` on Windows: the same options, a job instead of signals and a guardian.
+#[cfg(windows)]
+#[path = "run_windows.rs"]
 mod run;
 
 use std::ffi::OsString;
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -52,10 +62,8 @@ enum Command {
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().collect();
     // Invoked through a link named `mktemp`: be mktemp.
-    let invoked_as = args
-        .first()
-        .map(|a| Path::new(a).file_name().map(|n| n.to_owned()));
-    if invoked_as.flatten().as_deref() == Some("mktemp".as_ref()) {
+    let invoked_as = args.first().and_then(|a| os::program_name(a));
+    if invoked_as == Some("mktemp".as_ref()) {
         return mktemp::main("mktemp", args.split_off(1));
     }
     // `tempkit mktemp ...`: GNU's parsing, errors and exit status, not the top level's.

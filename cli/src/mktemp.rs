@@ -7,19 +7,24 @@
 //! `X`s replaced. Files get mode 0600 and directories 0700, minus the umask. Exit status is 0,
 //! or 1 on any error.
 //!
+//! On Windows both `/` and `\` separate components, a drive (`C:`) starts a name, `\` joins
+//! the directory and the template, and without `$TMPDIR` or a DIR the default directory is the
+//! library's `gettempdir()` (`%TEMP%`, ...) where GNU says `/tmp` (see `os.rs`).
+//!
 //! The one deliberate difference: the random characters come from tempkit's generator, whose
 //! alphabet is Python's `[a-z0-9_]` (safe on case-insensitive file systems), where GNU uses
 //! `[A-Za-z0-9]`.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
+use crate::os;
 use crate::out;
 
 /// The long options, for GNU's "ambiguous option" message (clap infers unambiguous ones).
@@ -129,7 +134,8 @@ pub(crate) fn main(prog: &str, args: Vec<OsString>) -> ExitCode {
 fn posixly_correct(argv: &mut Vec<OsString>) {
     let mut i = 1;
     while i < argv.len() {
-        let arg = argv[i].as_bytes();
+        let arg = os::bytes(&argv[i]);
+        let arg: &[u8] = &arg;
         if arg == b"--" {
             return;
         }
@@ -186,6 +192,14 @@ fn parse(prog: &str, argv: Vec<OsString>) -> Result<Request, ExitCode> {
     let last = |id: &str| matches.indices_of(id).and_then(|i| i.max());
     let (p_at, tmpdir_at) = (last("p"), last("tmpdir"));
     let args = Args::from_arg_matches(&matches).map_err(|e| usage_error(prog, &e, &operands))?;
+    let bytes = |s: Option<OsString>| match s.map(os::into_bytes) {
+        None => Ok(None),
+        Some(Ok(b)) => Ok(Some(b)),
+        Some(Err(s)) => {
+            out::error(prog, format_args!("{:?} is not valid Unicode", s));
+            Err(ExitCode::FAILURE)
+        }
+    };
     let dest_dir_arg = match (p_at, tmpdir_at) {
         (Some(p), Some(t)) if t > p => args.tmpdir,
         (Some(_), _) => args.p,
@@ -195,11 +209,11 @@ fn parse(prog: &str, argv: Vec<OsString>) -> Result<Request, ExitCode> {
         directory: args.directory,
         dry_run: args.dry_run,
         quiet: args.quiet,
-        suffix: args.suffix.map(OsString::into_vec),
+        suffix: bytes(args.suffix)?,
         use_dest_dir: dest_dir_arg.is_some() || args.t,
-        dest_dir_arg: dest_dir_arg.map(OsString::into_vec),
+        dest_dir_arg: bytes(dest_dir_arg)?,
         deprecated_t: args.t,
-        template: args.template.map(OsString::into_vec),
+        template: bytes(args.template)?,
     })
 }
 
@@ -319,8 +333,17 @@ impl Request {
         // Where it goes.
         let full = if use_dest_dir {
             let tmpdir = std::env::var_os("TMPDIR")
-                .map(OsString::into_vec)
+                .and_then(|d| os::into_bytes(d).ok())
                 .filter(|d| !d.is_empty());
+            // GNU's /tmp; on Windows the library's choice (%TEMP%, ...).
+            let default = || {
+                os::default_tmpdir().map_err(|e| {
+                    message(&[
+                        b"cannot find a temporary directory: ",
+                        out::strerror(&e).as_bytes(),
+                    ])
+                })
+            };
             let arg = self.dest_dir_arg.filter(|d| !d.is_empty());
             let dest_dir = if self.deprecated_t {
                 if last_component(&template) != template.as_slice() {
@@ -330,16 +353,22 @@ impl Request {
                         b", contains directory separator",
                     ]));
                 }
-                tmpdir.or(arg).unwrap_or_else(|| b"/tmp".to_vec())
+                match tmpdir.or(arg) {
+                    Some(dir) => dir,
+                    None => default()?,
+                }
             } else {
-                if template.first() == Some(&b'/') {
+                if os::is_absolute(&template) {
                     return Err(message(&[
                         b"invalid template, ",
                         &quote(&template),
                         b"; with --tmpdir, it may not be absolute",
                     ]));
                 }
-                arg.or(tmpdir).unwrap_or_else(|| b"/tmp".to_vec())
+                match arg.or(tmpdir) {
+                    Some(dir) => dir,
+                    None => default()?,
+                }
             };
             file_name_concat(&dest_dir, &template)
         } else {
@@ -393,7 +422,7 @@ impl Request {
 /// The pieces of the full template: the directory part as written, and the last component
 /// split into prefix, X run and suffix.
 struct Parts<'a> {
-    /// Everything up to and including the last `/` (empty for a bare name).
+    /// Everything up to and including the last separator or drive (empty for a bare name).
     dir: &'a [u8],
     prefix: &'a [u8],
     x_count: usize,
@@ -409,10 +438,14 @@ impl<'a> Parts<'a> {
         let prefix_end = suffix_start - x_count;
         let dir_end = full[..prefix_end]
             .iter()
-            .rposition(|&b| b == b'/')
-            .map_or(0, |i| i + 1);
+            .rposition(|&b| os::is_separator(b))
+            .map_or(0, |i| i + 1)
+            .max(os::drive_len(&full[..prefix_end]));
         let suffix = &full[suffix_start..];
-        let kept = suffix.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+        let kept = suffix
+            .iter()
+            .rposition(|&b| !os::is_separator(b))
+            .map_or(0, |i| i + 1);
         Parts {
             dir: &full[..dir_end],
             prefix: &full[dir_end..prefix_end],
@@ -428,8 +461,8 @@ impl<'a> Parts<'a> {
         let mut builder = tempkit::Builder::new();
         builder
             .dir(&dir)
-            .prefix(OsStr::from_bytes(self.prefix))
-            .suffix(OsStr::from_bytes(self.suffix))
+            .prefix(os::from_bytes(self.prefix))
+            .suffix(os::from_bytes(self.suffix))
             .random_len(self.x_count);
         if dry_run {
             #[allow(deprecated)] // `mktemp -u` is the unsafe name-only mode by definition
@@ -437,7 +470,7 @@ impl<'a> Parts<'a> {
         }
         if !self.slashes.is_empty() && !directory {
             // "name/" can only be a directory: open(2) says EISDIR, and so do we.
-            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+            return Err(os::is_a_directory());
         }
         if directory {
             builder.mkdtemp()
@@ -451,10 +484,11 @@ impl<'a> Parts<'a> {
     /// A directory part with `..` is therefore resolved by the kernel first.
     fn creation_dir(&self, dry_run: bool) -> io::Result<PathBuf> {
         let dir = if self.dir.is_empty() {
-            Path::new(".")
+            Cow::Borrowed(OsStr::new("."))
         } else {
-            Path::new(OsStr::from_bytes(self.dir))
+            os::from_bytes(self.dir)
         };
+        let dir = Path::new(&dir);
         if !dir.components().any(|c| c == Component::ParentDir) {
             return Ok(dir.to_owned());
         }
@@ -467,8 +501,10 @@ impl<'a> Parts<'a> {
 
     /// What to print: the directory part as written, then the created name.
     fn printed(&self, created: &Path) -> Vec<u8> {
-        let name = created.file_name().map_or(&[][..], |n| n.as_bytes());
-        [self.dir, name, self.slashes].concat()
+        let name = created
+            .file_name()
+            .map_or(Cow::Borrowed(&[][..]), os::bytes);
+        [self.dir, &name, self.slashes].concat()
     }
 }
 
@@ -493,12 +529,17 @@ fn message(parts: &[&[u8]]) -> Failure {
 }
 
 /// gnulib's `last_component`: what follows the last slash that is followed by something other
-/// than slashes (leading slashes skipped; trailing slashes belong to the component).
+/// than slashes (a drive prefix and leading slashes skipped; trailing slashes belong to the
+/// component).
 fn last_component(name: &[u8]) -> &[u8] {
-    let mut base = name.iter().position(|&b| b != b'/').unwrap_or(name.len());
+    let drive = os::drive_len(name);
+    let mut base = name[drive..]
+        .iter()
+        .position(|&b| !os::is_separator(b))
+        .map_or(name.len(), |i| i + drive);
     let mut last_was_slash = false;
     for (i, &b) in name.iter().enumerate().skip(base) {
-        if b == b'/' {
+        if os::is_separator(b) {
             last_was_slash = true;
         } else if last_was_slash {
             base = i;
@@ -514,14 +555,16 @@ fn file_name_concat(dir: &[u8], base: &[u8]) -> Vec<u8> {
     let comp = last_component(dir);
     let comp_start = dir.len() - comp.len();
     let mut comp_len = comp.len();
-    while comp_len > 1 && comp[comp_len - 1] == b'/' {
+    while comp_len > 1 && os::is_separator(comp[comp_len - 1]) {
         comp_len -= 1;
     }
     let dir_len = comp_start + comp_len;
-    let base_slash = base.first() == Some(&b'/');
+    // (`matches!`, not `is_some_and`: the Windows build is Rust 1.63.)
+    let base_slash = matches!(base.first(), Some(&b) if os::is_separator(b));
+    let separator = [os::SEPARATOR];
     let sep: &[u8] = if comp_len > 0 {
-        if dir[dir_len - 1] != b'/' && !base_slash {
-            b"/"
+        if !os::is_separator(dir[dir_len - 1]) && !base_slash {
+            &separator
         } else {
             b""
         }
@@ -564,12 +607,28 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn file_name_concat_follows_gnulib() {
         assert_eq!(file_name_concat(b"/tmp", b"x"), b"/tmp/x");
         assert_eq!(file_name_concat(b"/tmp//", b"x"), b"/tmp/x");
         assert_eq!(file_name_concat(b"/", b"x"), b"/x");
         assert_eq!(file_name_concat(b"//", b"x"), b"//x");
         assert_eq!(file_name_concat(b".", b"a/x"), b"./a/x");
+    }
+
+    #[test]
+    #[cfg(windows)]
+    fn windows_names_split_at_either_separator_and_after_a_drive() {
+        assert_eq!(last_component(b"C:\\a\\b"), b"b");
+        assert_eq!(last_component(b"C:b"), b"b");
+        assert_eq!(last_component(b"a/b\\c"), b"c");
+        assert_eq!(file_name_concat(b"C:\\Temp", b"x"), b"C:\\Temp\\x");
+        assert_eq!(file_name_concat(b"C:\\Temp\\", b"x"), b"C:\\Temp\\x");
+        assert_eq!(file_name_concat(b"C:/Temp", b"x"), b"C:/Temp\\x");
+        let p = Parts::split(b"C:XXX", 3, 0);
+        assert_eq!((p.dir, p.prefix), (&b"C:"[..], &b""[..]));
+        assert!(os::is_absolute(b"C:\\x") && os::is_absolute(b"\\x") && os::is_absolute(b"C:x"));
+        assert!(!os::is_absolute(b"x\\y"));
     }
 
     #[test]

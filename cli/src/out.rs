@@ -4,13 +4,14 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
+
+use crate::os;
 
 /// Writes `path` and a newline to standard output, flushed. Reports a failed write (a closed
 /// pipe, a full disk) as "write error" and returns failure.
 pub(crate) fn print_path_line(path: &OsStr, prog: &str) -> ExitCode {
-    match write_line(path.as_bytes()) {
+    match write_line(&os::bytes(path)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error(prog, format_args!("write error: {}", strerror(&e)));

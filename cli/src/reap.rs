@@ -4,11 +4,15 @@
 //! done and why (`removed /tmp/tmpab12cd34 (owner 4242 is dead (no such process))`); untagged
 //! entries only with `--verbose`. Exit status: 0; 1 if a directory could not be read or a dead
 //! owner's entry could not be removed.
+//!
+//! Not on Windows: there the library writes no owner tags (they are extended attributes with
+//! a Linux process identity), so no entry can be proven dead, and `tempkit reap` says so and
+//! fails (exit status 1) rather than report an empty reap.
 
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[cfg(unix)]
 use tempkit::{ReapEntry, ReapOptions, ReapOutcome};
 
 use crate::out;
@@ -24,6 +28,7 @@ const PROG: &str = "tempkit reap";
 /// another user's (unless --all-users), or one whose owner cannot be checked from here
 /// (another machine or pid namespace, or a /proc of another pid namespace).
 #[derive(Debug, clap::Args)]
+#[cfg_attr(not(unix), allow(dead_code))] // parsed for --help and usage errors, then refused
 #[command(
     after_help = "Exit status: 0; 1 if a directory could not be read or an entry could not be \
                   removed.\n\n\
@@ -49,6 +54,21 @@ pub(crate) struct ReapArgs {
     dirs: Vec<PathBuf>,
 }
 
+/// Refuses: see the module's documentation.
+#[cfg(not(unix))]
+pub(crate) fn main(_args: ReapArgs) -> ExitCode {
+    out::error(
+        PROG,
+        format_args!(
+            "not available on this platform: tempkit writes owner tags only on Linux, so \
+             nothing here can be proven to belong to a dead process (a directory left by a \
+             hard-killed `tempkit run` must be removed by hand)"
+        ),
+    );
+    ExitCode::FAILURE
+}
+
+#[cfg(unix)]
 pub(crate) fn main(args: ReapArgs) -> ExitCode {
     let dirs = if args.dirs.is_empty() {
         match tempkit::gettempdir() {
@@ -90,6 +110,7 @@ pub(crate) fn main(args: ReapArgs) -> ExitCode {
     }
 }
 
+#[cfg(unix)]
 /// `removed PATH (reason)`, the path as the file system holds it (non-UTF-8 bytes intact).
 fn line(entry: &ReapEntry) -> Vec<u8> {
     let what: &str = match entry.outcome() {
@@ -100,7 +121,7 @@ fn line(entry: &ReapEntry) -> Vec<u8> {
     };
     let mut line = what.as_bytes().to_vec();
     line.push(b' ');
-    line.extend_from_slice(entry.path().as_os_str().as_bytes());
+    line.extend_from_slice(&crate::os::bytes(entry.path().as_os_str()));
     line.extend_from_slice(format!(" ({})", entry.reason()).as_bytes());
     if let ReapOutcome::Failed(e) = entry.outcome() {
         line.extend_from_slice(format!(": {}", e).as_bytes());

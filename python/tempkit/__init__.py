@@ -5,3 +5,7 @@ test suite runs against it). The Rust core lives in ``tempkit._native``.
 """
 
 __version__ = "0.1.0"
+
+# Beyond CPython's module (tempkit/_extras.py, src/extras.rs): durable atomic writes, a
+# TemporaryDirectory kept on error, reaping what dead processes left.
+from ._extras import AtomicFile, TemporaryDirectory, reap, write_atomic  # noqa: E402

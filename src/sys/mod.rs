@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `create_file(path)` | a new file, read-write, mode 0600, no-follow, close-on-exec; `AlreadyExists` if the name is taken |
 //! | `create_temporary_file(path)` | the file behind a `TemporaryFile`, and whether its name must be unlinked at once (Unix) or goes by itself (Windows: delete-on-close) |
-//! | `create_dir(path)` | a new directory, mode 0700 (Windows: owner-only ACL); `AlreadyExists` if the name is taken |
+//! | `create_dir(path)` | a new directory, mode 0700 (Windows: owner-only ACL); `AlreadyExists` if the name is taken (Unix has `create_dir_mode(path, mode)` instead, for `Builder::dir_mode`) |
 //! | `is_name_taken(err, dir, last_attempt)` | whether a creation error means "try the next name" |
 //! | `fork_generation()` | a number that changes in a forked child (no system call in the steady state) |
 //! | `fill_random(buf)` | bytes from the OS's random source |
@@ -17,7 +17,7 @@
 //! | `reopen_handle(file)` | a second handle to the open file without its name (Windows: `ReOpenFile`); `None` where only the name serves |
 //! | `At`, `rename_noclobber(from, to)` | an atomic rename that never replaces `to`; `At` names an entry relative to an open directory or, without one, by path |
 //! | `open_dir_following`, `create_file_at`, `entry_meta`, `entry_meta_following`, `read_link`, `set_owner_and_mode`, `rename_at`, `hard_link_at`, `unlink_at`, `sync_dir`, `sync_file_at`, `sync_file_system` | the primitives of publishing in `publish.rs`: descriptor-relative on Unix, by path with `std` elsewhere |
-//! | `DirHandle`, `remove_dir_path`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, by path with `std` elsewhere |
+//! | `DirHandle`, `remove_dir_path`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, handle-relative (`NtCreateFile` with a root directory) on Windows, by path with `std` elsewhere |
 //! | `removal_threads_pay(dir)` | whether several threads remove a large tree on the file system of `dir` faster than one (Linux: tmpfs yes; elsewhere no) |
 //!
 //! `unix.rs` is the reference implementation; `windows.rs` the Windows one (built with Rust

@@ -81,12 +81,16 @@ pub(crate) fn set_owner_and_mode(file: &File, _dir: &DirHandle, keep: &KeepMeta)
     file.set_permissions(permissions)
 }
 
-/// `std::fs::rename` for `Replace`; `NoReplace` where the platform has it natively
+/// `std::fs::rename` for `Replace` (Windows: `replace_file`, which also replaces a read-only
+/// file); `NoReplace` where the platform has it natively
 /// (`rename_no_replace`: Windows); `Exchange` is not available: `Unsupported` if something is
 /// at `to`, and `NotFound` (as `renameat2` gives) if nothing is, so that a `replace` onto
 /// nothing goes on as a plain no-clobber rename, as on Unix.
 pub(crate) fn rename_at(from: At<'_>, to: At<'_>, how: Rename) -> io::Result<()> {
     match how {
+        #[cfg(windows)]
+        Rename::Replace => super::replace_file(&path_of(&from), &path_of(&to)),
+        #[cfg(not(windows))]
         Rename::Replace => fs::rename(path_of(&from), path_of(&to)),
         Rename::NoReplace => super::rename_no_replace(&path_of(&from), &path_of(&to)),
         Rename::Exchange => match entry_meta(to)? {
