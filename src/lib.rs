@@ -234,6 +234,8 @@ mod reap;
 mod remove;
 mod spooled;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 #[allow(deprecated)]
 pub use builder::mktemp;
