@@ -45,9 +45,9 @@ pub struct Row {
     /// Its file system type, e.g. `ext4`, `tmpfs`.
     pub fs: String,
     /// The figures, in the order of [`Who::ALL`].
-    pub cells: [Cell; 5],
+    pub cells: [Cell; 6],
     /// Why a contender has no figures, in the order of [`Who::ALL`].
-    pub missing: [Option<String>; 5],
+    pub missing: [Option<String>; 6],
 }
 
 impl Row {
@@ -391,6 +391,14 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
                 _ => None,
             },
         });
+    }
+    for op in [Op::AsyncNamed1000, Op::AsyncDirDrop, Op::AsyncDirRemoved] {
+        for row in find(rows, op) {
+            let what = "ahead of spawn_blocking around the tempfile crate";
+            ratio_target(&mut t, 25, row, Who::Tempfile, 1.0, what);
+            let what = "ahead of the async-tempfile crate";
+            ratio_target(&mut t, 25, row, Who::AsyncTempfile, 1.0, what);
+        }
     }
     for row in find(rows, Op::WriteAtomicOnly) {
         let what = "at most 1.05x NamedTempFile::new_in + persist";

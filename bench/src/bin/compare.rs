@@ -198,6 +198,9 @@ impl Runner {
         let timing = Instant::now();
         let mut batch = [None; Who::ALL.len()];
         for (i, who) in Who::ALL.into_iter().enumerate() {
+            if !who.takes_part(op) {
+                continue;
+            }
             if who == Who::Python && self.python.is_none() {
                 row.missing[i] = Some("no python3".into());
                 continue;
