@@ -249,7 +249,9 @@ impl Runner {
         }
         eprint!(", counted in {:.1} s", counting.elapsed().as_secs_f64());
         let counting = Instant::now();
-        if self.valgrind && !(self.quick && op.heavy()) {
+        // Not the async rows: the instructions of a multi-thread runtime are mostly its
+        // threads parking and waking, not the operation.
+        if self.valgrind && !(self.quick && op.heavy()) && !op.is_async() {
             for (i, who) in Who::ALL.into_iter().enumerate() {
                 if batch[i].is_none() || who == Who::Python {
                     continue;
