@@ -709,7 +709,7 @@ mod tests {
     use super::*;
 
     fn row(op: Op, fs: &str, medians: [Option<f64>; 4]) -> Row {
-        let mut cells: [Cell; 5] = Default::default();
+        let mut cells: [Cell; 6] = Default::default();
         for (c, m) in cells.iter_mut().zip(medians) {
             c.samples = m.into_iter().collect();
         }
