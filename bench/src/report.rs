@@ -512,7 +512,7 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n#### What each contender calls\n\n| operation | tempkit | tempfile crate | floor | CPython | atomic-write-file crate |\n|---|---|---|---|---|---|"
+        "\n#### What each contender calls\n\n| operation | tempkit | tempfile crate | floor | CPython | atomic-write-file crate | async-tempfile crate |\n|---|---|---|---|---|---|---|"
     );
     for op in Op::ALL {
         let cells: Vec<String> = Who::ALL
