@@ -237,8 +237,8 @@ impl NamedTemporaryFile {
     /// you ([`crate::NamedTemporaryFile::keep`], on the blocking pool).
     ///
     /// # Errors
-    /// A failed background write (the file stays armed), or as
-    /// [`crate::NamedTemporaryFile::keep`].
+    /// A failed background write (the object is then dropped, and the file deleted, as by
+    /// drop), or as [`crate::NamedTemporaryFile::keep`].
     pub async fn keep(mut self) -> io::Result<(File, PathBuf)> {
         let inner = self.take_inner().await?;
         let (file, path) = blocking("keep a temporary file", move || inner.keep()).await??;

@@ -13,7 +13,7 @@
 //! | [`crate::write_atomic`] | [`write_atomic`] | |
 //!
 //! - The file types implement tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek` (through a
-//!   [`tokio::fs::File`](::tokio::fs::File), as tokio's own files do: a write is handed to
+//!   [`tokio::fs::File`], as tokio's own files do: a write is handed to
 //!   the blocking pool; `flush().await` waits for it and reports its error).
 //! - Creation, `persist*`, `reopen`, `close`, `commit` and `cleanup` are `async fn`s that run
 //!   the blocking calls of the blocking types on tokio's blocking pool (`spawn_blocking`),
