@@ -27,6 +27,7 @@ use crate::{env, keep, path, sys, NamedTemporaryFile, TemporaryDirectory, Tempor
 /// | [`keep_on_panic`](Builder::keep_on_panic) | `TEMPKIT_KEEP`, else `false` | directory, named file |
 /// | [`protect`](Builder::protect) | `false` | directory |
 /// | [`reapable`](Builder::reapable) | `false` | named file, directory |
+/// | [`dir_mode`](Builder::dir_mode) (Unix) | `0o700` | directory |
 ///
 /// # Python equivalent
 /// The keyword arguments `prefix=`, `suffix=`, `dir=`, `delete=`, `delete_on_close=` and
@@ -53,6 +54,9 @@ pub struct Builder {
     keep_on_panic: Option<bool>,
     protect: bool,
     reapable: bool,
+    /// The mode `mkdir` is given (see [`Builder::dir_mode`]).
+    #[cfg(unix)]
+    dir_mode: u32,
 }
 
 impl Default for Builder {
@@ -68,6 +72,8 @@ impl Default for Builder {
             keep_on_panic: None,
             protect: false,
             reapable: false,
+            #[cfg(unix)]
+            dir_mode: 0o700,
         }
     }
 }
@@ -158,6 +164,42 @@ impl Builder {
     pub fn random_len(&mut self, len: usize) -> &mut Self {
         self.random_len = len;
         self
+    }
+
+    /// The permission bits new directories are created with, before the umask (Unix only;
+    /// default `0o700`, owner only).
+    ///
+    /// Given to `mkdir` itself, so the directory never has other bits, even for a moment, and
+    /// the cost stays one system call. Widen it only for a directory that others must read
+    /// (`0o755`) or to follow the umask (`0o777`, as `std::fs::create_dir` and the `tempfile`
+    /// crate do); the removal is the same whatever the mode. Read by
+    /// [`mkdtemp`](Builder::mkdtemp) and
+    /// [`temporary_directory`](Builder::temporary_directory).
+    ///
+    /// # Python equivalent
+    /// None: Python's `mkdtemp` always uses 0o700.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// let dir = tempkit::Builder::new().dir_mode(0o750).temporary_directory()?;
+    /// let mode = std::fs::metadata(dir.path())?.permissions().mode() & 0o777;
+    /// assert_eq!(mode & !0o750, 0); // 0o750 minus the umask's bits
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn dir_mode(&mut self, mode: u32) -> &mut Self {
+        self.dir_mode = mode;
+        self
+    }
+
+    /// `mkdir` with this builder's mode.
+    fn make_dir(&self, path: &Path) -> io::Result<()> {
+        #[cfg(unix)]
+        return sys::create_dir_mode(path, self.dir_mode);
+        #[cfg(not(unix))]
+        return sys::create_dir(path);
     }
 
     /// Whether a named file or directory is deleted automatically (default `true`).
@@ -387,7 +429,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn mkdtemp(&self) -> io::Result<PathBuf> {
-        self.create(Kind::Dir, sys::create_dir)
+        self.create(Kind::Dir, |p| self.make_dir(p))
             .map(|((), path)| path)
     }
 
@@ -540,7 +582,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn temporary_directory(&self) -> io::Result<TemporaryDirectory> {
-        let ((), path) = self.create(Kind::Dir, sys::create_dir)?;
+        let ((), path) = self.create(Kind::Dir, |p| self.make_dir(p))?;
         let mut dir = TemporaryDirectory::from_created(path, self.deletes(), self.life());
         if self.protect || self.tags() {
             dir.arm(self.protect, self.tags());

@@ -260,6 +260,7 @@ mod dir;
 mod env;
 mod error;
 mod file;
+mod fork;
 mod keep;
 mod name;
 mod named;
@@ -278,6 +279,8 @@ pub use builder::{mkdtemp, mkstemp, Builder};
 pub use dir::{PersistDirError, TemporaryDirectory};
 pub use env::{gettempdir, gettempprefix, set_tempdir, TMP_MAX};
 pub use file::TemporaryFile;
+// For code outside tempkit that keeps per-process state (compat/ reseeds its names with it).
+pub use fork::fork_generation;
 pub use keep::{set_cleanup_error_hook, take_cleanup_error_hook, CleanupError};
 pub use named::{NamedTemporaryFile, PersistError};
 pub use publish::{write_atomic, AtomicFile, AtomicFileOptions, CommitError};

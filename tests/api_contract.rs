@@ -36,6 +36,10 @@ fn the_contract_compiles_and_its_constants_hold() {
     let _: fn(&mut Builder, bool) -> &mut Builder = Builder::delete;
     let _: fn(&mut Builder, bool) -> &mut Builder = Builder::delete_on_close;
     let _: fn(&mut Builder, bool) -> &mut Builder = Builder::ignore_cleanup_errors;
+    // compat/ (the `tempfile` crate's API) builds on these two.
+    #[cfg(unix)]
+    let _: fn(&mut Builder, u32) -> &mut Builder = Builder::dir_mode;
+    let _: fn() -> usize = tempkit::fork_generation;
     let _: fn(&Builder) -> io::Result<(File, PathBuf)> = Builder::mkstemp;
     let _: fn(&Builder) -> io::Result<PathBuf> = Builder::mkdtemp;
     let _: fn(&Builder) -> io::Result<TemporaryFile> = Builder::temporary_file;

@@ -190,6 +190,7 @@ extern "C" fn single_threaded_scenario() {
     let dir = PathBuf::from(std::env::var_os(SCENARIO_DIR).expect("the scenario's directory"));
     let ran = std::panic::catch_unwind(|| match scenario.to_str() {
         Some("fork-once") => fork_once(&dir),
+        Some("fork-generation") => fork_generation(&dir),
         Some("eight-children-draw") => eight_children_draw(&dir),
         Some("eight-children-create") => eight_children_create(&dir),
         other => panic!("no scenario {:?}", other),
@@ -272,6 +273,40 @@ fn a_forked_child_does_not_repeat_its_parents_names() {
     assert_eq!(parent_next.len(), 8);
     assert_eq!(child_next.len(), 8);
     assert_ne!(parent_next, child_next);
+}
+
+/// The scenario of [`fork_generation_differs_in_a_forked_child`]: the parent's value before
+/// and after the fork (`parent`), the child's and its own child's (`child`, `grandchild`).
+fn fork_generation(dir: &Path) {
+    let before = tempkit::fork_generation();
+    let child = fork_single_threaded(|| {
+        let grandchild = fork_single_threaded(|| {
+            std::fs::write(
+                dir.join("grandchild"),
+                tempkit::fork_generation().to_string(),
+            )
+            .is_ok()
+        });
+        wait_all(vec![grandchild]);
+        std::fs::write(dir.join("child"), tempkit::fork_generation().to_string()).is_ok()
+    });
+    wait_all(vec![child]);
+    let after = tempkit::fork_generation();
+    std::fs::write(dir.join("parent"), format!("{} {}", before, after)).unwrap();
+}
+
+#[test]
+fn fork_generation_differs_in_a_forked_child() {
+    let scratch = Scratch::new();
+    run_scenario("fork-generation", scratch.path());
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap();
+    let parent = read("parent");
+    let (before, after) = parent.split_once(' ').unwrap();
+    assert_eq!(before, after, "the parent's value changed");
+    let (child, grandchild) = (read("child"), read("grandchild"));
+    assert_ne!(child, before, "the child's value is the parent's");
+    assert_ne!(grandchild, child, "the grandchild's value is the child's");
+    assert_ne!(grandchild, before, "the grandchild's value is the parent's");
 }
 
 /// The scenario of [`a_parent_and_eight_forked_children_draw_disjoint_names`]: the parent

@@ -129,3 +129,60 @@ fn modes_are_given_at_creation_and_never_changed_by_chmod() {
     );
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
+
+/// `Builder::dir_mode`: the mode given to `mkdir`, minus the umask, for both directory kinds;
+/// the default stays 0700 whatever the umask. One fresh process per umask.
+#[test]
+fn dir_mode_is_given_to_mkdir_and_the_umask_applies() {
+    let scratch = common::Scratch::new();
+    for mask in [0o000, 0o022, 0o077] {
+        Child::new("child_dir_mode")
+            .arg(scratch.path())
+            .arg(format!("{:o}", mask))
+            .umask(mask)
+            .assert_passes();
+    }
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The child of [`dir_mode_is_given_to_mkdir_and_the_umask_applies`].
+#[test]
+#[ignore]
+fn child_dir_mode() {
+    let args = child_args();
+    let dir = &args[0];
+    let mask = u32::from_str_radix(args[1].to_str().unwrap(), 8).unwrap();
+    assert_eq!(common::current_umask(), mask, "the child's umask");
+    for mode in [0o777, 0o750, 0o700] {
+        let held = tempkit::Builder::new()
+            .dir(dir)
+            .dir_mode(mode)
+            .temporary_directory()
+            .expect("temporary_directory");
+        assert_eq!(
+            common::mode(held.path()),
+            mode & !mask,
+            "temporary_directory {:o}",
+            mode
+        );
+        // A tree inside is removed as usual.
+        std::fs::create_dir(held.path().join("sub")).unwrap();
+        std::fs::write(held.path().join("sub").join("f"), "x").unwrap();
+        let path = held.path().to_owned();
+        drop(held);
+        assert!(!path.exists(), "{} left behind", path.display());
+
+        let made = tempkit::Builder::new()
+            .dir(dir)
+            .dir_mode(mode)
+            .mkdtemp()
+            .expect("mkdtemp");
+        assert_eq!(common::mode(&made), mode & !mask, "mkdtemp {:o}", mode);
+        std::fs::remove_dir(&made).unwrap();
+    }
+    let default = tempkit::Builder::new()
+        .dir(dir)
+        .temporary_directory()
+        .unwrap();
+    assert_eq!(common::mode(default.path()), 0o700, "the default");
+}

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `create_file(path)` | a new file, read-write, mode 0600, no-follow, close-on-exec; `AlreadyExists` if the name is taken |
 //! | `create_temporary_file(path)` | the file behind a `TemporaryFile`, and whether its name must be unlinked at once (Unix) or goes by itself (Windows: delete-on-close) |
-//! | `create_dir(path)` | a new directory, mode 0700 (Windows: owner-only ACL); `AlreadyExists` if the name is taken |
+//! | `create_dir(path)` | a new directory, mode 0700 (Windows: owner-only ACL); `AlreadyExists` if the name is taken (Unix has `create_dir_mode(path, mode)` instead, for `Builder::dir_mode`) |
 //! | `is_name_taken(err, dir, last_attempt)` | whether a creation error means "try the next name" |
 //! | `fork_generation()` | a number that changes in a forked child (no system call in the steady state) |
 //! | `fill_random(buf)` | bytes from the OS's random source |

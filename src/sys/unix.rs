@@ -31,9 +31,10 @@ pub(crate) fn is_name_taken(err: &io::Error, _dir: &Path, _last_attempt: bool) -
     err.kind() == io::ErrorKind::AlreadyExists
 }
 
-/// `mkdir(path, 0700)`: one system call. `mkdir` never follows a symlink at `path`.
-pub(crate) fn create_dir(path: &Path) -> io::Result<()> {
-    DirBuilder::new().mode(0o700).create(path)
+/// `mkdir(path, mode)` (the umask applies; the builder's default is 0700): one system call.
+/// `mkdir` never follows a symlink at `path`.
+pub(crate) fn create_dir_mode(path: &Path, mode: u32) -> io::Result<()> {
+    DirBuilder::new().mode(mode).create(path)
 }
 
 static FORK_GENERATION: AtomicUsize = AtomicUsize::new(0);
