@@ -712,3 +712,55 @@ fn dropping_a_10000_file_tree_never_blocks_a_current_thread_runtime() {
     );
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
+
+#[test]
+fn a_rollover_tokio_drops_unrun_at_shutdown_loses_nothing() {
+    // The handle outlives its runtime: the rollover's task is dropped unrun, and the bytes
+    // stay in memory, readable, with the error saying why.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut file = tempkit::Builder::new()
+        .dir(scratch.path())
+        .spooled_temporary_file_async(4);
+    let mut cx = Context::from_waker(Waker::noop());
+    let poll_once = |f: &mut std::pin::Pin<&mut dyn Future<Output = io::Result<()>>>| {
+        f.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    {
+        let mut write = std::pin::pin!(file.write_all(b"abc"));
+        assert!(
+            matches!(write.as_mut().poll(&mut cx), Poll::Ready(Ok(()))),
+            "in memory"
+        );
+    }
+    drop(rt);
+    let _entered = handle.enter();
+    let outcome = {
+        let mut write: std::pin::Pin<&mut dyn Future<Output = io::Result<()>>> =
+            std::pin::pin!(file.write_all(b"defgh"));
+        poll_once(&mut write)
+    };
+    match outcome {
+        Poll::Ready(Err(e)) => assert!(e.to_string().contains("shutting down"), "{}", e),
+        other => panic!(
+            "expected the rollover's error, got {:?}",
+            other.map(|r| r.is_ok())
+        ),
+    }
+    assert!(!file.is_rolled_over());
+    let mut text = String::new();
+    {
+        let mut seek = std::pin::pin!(file.seek(SeekFrom::Start(0)));
+        assert!(matches!(seek.as_mut().poll(&mut cx), Poll::Ready(Ok(0))));
+    }
+    {
+        let mut read = std::pin::pin!(file.read_to_string(&mut text));
+        assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(3))));
+    }
+    assert_eq!(text, "abc");
+    assert!(scratch.names().is_empty());
+}
