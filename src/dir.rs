@@ -801,6 +801,32 @@ fn describe(e: io::Error, stage: Stage, what: &str) -> io::Error {
     error::context(e, what.to_string())
 }
 
+#[cfg(feature = "tokio")]
+impl TemporaryDirectory {
+    /// Drop's first half, on the dropping thread (`tempkit::tokio`): keeps the directory if
+    /// its policy says so (the thread's panic is seen here). Returns `true` when nothing is
+    /// left to remove (kept, `delete(false)`, or removed already); else the removal is left to
+    /// [`remove_deferred`](Self::remove_deferred), on any thread.
+    pub(crate) fn drop_keeps(&mut self) -> bool {
+        if !self.delete || self.removed {
+            return true;
+        }
+        if keep::keep_on_drop(self) {
+            self.delete = false;
+            return true;
+        }
+        false
+    }
+
+    /// Drop's second half: removes the tree and reports an error to the hook, as `Drop` does
+    /// (`while_panicking`: whether the thread that dropped it was panicking).
+    pub(crate) fn remove_deferred(mut self, while_panicking: bool) {
+        keep::remove_on_drop(&mut self, while_panicking);
+        // Done, whatever the outcome: `Drop` must not try (and report) again.
+        self.removed = true;
+    }
+}
+
 impl Drop for TemporaryDirectory {
     fn drop(&mut self) {
         if self.delete && !self.removed {

@@ -181,19 +181,36 @@ pub(crate) trait Keepable {
 /// The whole of an armed object's `Drop`: keep it (and say so on stderr) if its policy says
 /// so, else remove it and hand an error to the cleanup-error hook. Never panics.
 pub(crate) fn on_drop<O: Keepable>(object: &mut O) {
-    let life = *object.life_mut();
-    if let Some(reason) = life.keep_reason() {
-        object.prepare_to_keep();
-        announce(object.kept_path(), reason);
-        return;
+    if !keep_on_drop(object) {
+        remove_on_drop(object, thread::panicking());
     }
+}
+
+/// The first half of [`on_drop`], on the dropping thread (whose panic it sees): keeps the
+/// object and says so if its policy says so. Returns whether it was kept.
+pub(crate) fn keep_on_drop<O: Keepable>(object: &mut O) -> bool {
+    match object.life_mut().keep_reason() {
+        Some(reason) => {
+            object.prepare_to_keep();
+            announce(object.kept_path(), reason);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The second half of [`on_drop`], on any thread (`tempkit::tokio` runs it on the blocking
+/// pool): removes the object and hands an error to the hook, saying whether the dropping
+/// thread was panicking.
+pub(crate) fn remove_on_drop<O: Keepable>(object: &mut O, while_panicking: bool) {
+    let life = *object.life_mut();
     if let Err(error) = object.remove_on_drop() {
         if life.report {
             report(CleanupError {
                 path: object.kept_path().to_owned(),
                 error,
                 is_dir: O::IS_DIR,
-                while_panicking: thread::panicking(),
+                while_panicking,
                 unprotected: false,
             });
         }

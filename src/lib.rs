@@ -101,6 +101,41 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Async (tokio)
+//!
+//! With the `tokio` feature (off by default), the module `tempkit::tokio` has the same objects
+//! for async code on a tokio runtime: `NamedTemporaryFile`, `TemporaryFile`,
+//! `SpooledTemporaryFile`, `TemporaryDirectory`, `AtomicFile` and `write_atomic`, made with
+//! the same [`Builder`] options (`Builder::named_temporary_file_async`,
+//! `temporary_directory_async`, ...). The files implement tokio's `AsyncRead`, `AsyncWrite`
+//! and `AsyncSeek`; creation, `persist*`, `reopen`, `close`, `commit` and `cleanup` run the
+//! blocking calls on tokio's blocking pool; a spooled file in memory uses no thread pool at
+//! all; dropping a directory hands its removal to the blocking pool, so that a large tree never
+//! stalls a worker, and a runtime shutdown loses no removal. Keeping on panic,
+//! `TEMPKIT_KEEP`, the cleanup-error hook, `protect` and `reapable` work as for the blocking
+//! types, which these objects hold inside.
+//!
+//! Python's equivalent: none. Its `tempfile` has no async API (asyncio code calls it through
+//! `asyncio.to_thread`, or blocks the event loop).
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # fn main() -> std::io::Result<()> {
+//! use tokio::io::AsyncWriteExt;
+//! let rt = tokio::runtime::Builder::new_current_thread().build()?;
+//! rt.block_on(async {
+//!     let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+//!     let mut file = tempkit::Builder::new().dir(dir.path()).named_temporary_file_async().await?;
+//!     file.write_all(b"report").await?;
+//!     file.persist(dir.path().join("report.txt")).await?;
+//!     drop(dir); // removed on the blocking pool: the worker goes on at once
+//!     Ok(())
+//! })
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+//!
 //! # Security
 //!
 //! - Names are `prefix + random + suffix`; the random part comes from a ChaCha20 keystream
@@ -239,6 +274,8 @@ mod reap;
 mod remove;
 mod spooled;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 #[allow(deprecated)]
 pub use builder::mktemp;

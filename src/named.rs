@@ -97,6 +97,9 @@ pub struct NamedTemporaryFile {
     life: Life,
     /// Set when a durable persist's `fsync` failed: no later durable persist may succeed.
     poisoned: Option<Poison>,
+    /// The open handle is driven elsewhere (`tempkit::tokio`, [`lend`](Self::lend)): `file`
+    /// is `None` but the file is open, not closed.
+    lent: bool,
 }
 
 impl NamedTemporaryFile {
@@ -139,6 +142,7 @@ impl NamedTemporaryFile {
             tagged,
             life: builder.life(),
             poisoned: None,
+            lent: false,
         })
     }
 
@@ -693,6 +697,23 @@ impl NamedTemporaryFile {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl NamedTemporaryFile {
+    /// Takes the open handle out, for `tempkit::tokio` to drive; the object stays armed as an
+    /// open file. `None` once closed.
+    pub(crate) fn lend(&mut self) -> Option<File> {
+        let file = self.file.take();
+        self.lent = file.is_some();
+        file
+    }
+
+    /// Puts back the handle that [`lend`](Self::lend) took.
+    pub(crate) fn give_back(&mut self, file: File) {
+        self.file = Some(file);
+        self.lent = false;
+    }
+}
+
 impl Keepable for NamedTemporaryFile {
     const IS_DIR: bool = false;
     fn life_mut(&mut self) -> &mut Life {
@@ -719,7 +740,7 @@ impl Drop for NamedTemporaryFile {
         if !self.delete || self.disarmed {
             return;
         }
-        if self.file.is_none() {
+        if self.file.is_none() && !self.lent {
             // Closed earlier and the name stayed: delete only what is still this file.
             match (self.closed_id, sys::path_id(&self.path)) {
                 (Some(expected), Ok(found)) if expected == found => {}

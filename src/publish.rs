@@ -1121,6 +1121,17 @@ pub struct CommitError {
 }
 
 impl CommitError {
+    /// An error before anything was published, with nothing handed back (`tempkit::tokio`:
+    /// a background write failed, or the runtime shut down).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn not_committed(error: io::Error) -> CommitError {
+        CommitError {
+            error,
+            file: None,
+            committed: false,
+        }
+    }
+
     fn handed_back(error: io::Error, file: AtomicFile) -> CommitError {
         CommitError {
             error,

@@ -324,7 +324,7 @@ impl SpooledTemporaryFile {
 
     /// Whether writing `len` bytes at the memory position stays within `max_size`.
     #[inline]
-    fn fits(&self, len: usize) -> bool {
+    pub(crate) fn fits(&self, len: usize) -> bool {
         self.max_size == 0
             || (self.memory.pos)
                 .checked_add(len as u64)

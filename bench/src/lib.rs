@@ -6,6 +6,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub mod asyncops;
 pub mod cpython;
 pub mod floor;
 pub mod ops;

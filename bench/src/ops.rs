@@ -48,6 +48,14 @@ pub enum Op {
     WriteAtomicDurable,
     /// The same, atomic only (no fsync).
     WriteAtomicOnly,
+    /// Async (tokio, multi-thread runtime): 1,000 tasks at once, each creating a named file,
+    /// writing 4 KiB and dropping it.
+    AsyncNamed1000,
+    /// Async: a directory of 1,000 files dropped in a task; the time the drop holds the
+    /// worker.
+    AsyncDirDrop,
+    /// Async: the same, until the tree is gone.
+    AsyncDirRemoved,
 }
 
 /// Who performs an operation.
@@ -63,6 +71,8 @@ pub enum Who {
     Python,
     /// The `atomic-write-file` crate (only for the publishing rows).
     AtomicWriteFile,
+    /// The `async-tempfile` crate (only for the async rows).
+    AsyncTempfile,
 }
 
 /// Files in the directory of [`Op::TempDir100`].
@@ -88,7 +98,7 @@ pub const PUBLISH_NAME: &str = "published";
 
 impl Op {
     /// Every operation, in table order.
-    pub const ALL: [Op; 17] = [
+    pub const ALL: [Op; 20] = [
         Op::TemporaryFile,
         Op::NamedTemporaryFile,
         Op::MkstempUnlink,
@@ -106,6 +116,9 @@ impl Op {
         Op::GettempdirFresh,
         Op::WriteAtomicDurable,
         Op::WriteAtomicOnly,
+        Op::AsyncNamed1000,
+        Op::AsyncDirDrop,
+        Op::AsyncDirRemoved,
     ];
 
     /// The short name used on command lines, in JSON and by `cpython.py`.
@@ -128,6 +141,9 @@ impl Op {
             Op::GettempdirFresh => "gettempdir_fresh_process",
             Op::WriteAtomicDurable => "write_atomic_4k_durable",
             Op::WriteAtomicOnly => "write_atomic_4k_atomic_only",
+            Op::AsyncNamed1000 => "async_named_1000",
+            Op::AsyncDirDrop => "async_dir_1000_drop",
+            Op::AsyncDirRemoved => "async_dir_1000_removed",
         }
     }
 
@@ -156,6 +172,11 @@ impl Op {
             Op::GettempdirFresh => "first gettempdir() in a fresh process",
             Op::WriteAtomicDurable => "replace a file with 4 KiB, durable",
             Op::WriteAtomicOnly => "replace a file with 4 KiB, atomic only",
+            Op::AsyncNamed1000 => {
+                "async: 1,000 named files at once, create + write 4 KiB + drop (per 1,000)"
+            }
+            Op::AsyncDirDrop => "async: dir of 1,000 files dropped, worker held",
+            Op::AsyncDirRemoved => "async: dir of 1,000 files dropped, until removed",
         }
     }
 
@@ -238,6 +259,22 @@ impl Op {
             (WriteAtomicOnly, Python) => "NamedTemporaryFile(dir=d, delete=False), os.replace",
             (WriteAtomicOnly, AtomicWriteFile) => "no atomic-only mode",
             (_, AtomicWriteFile) => "not its job",
+            (AsyncNamed1000, Tempkit) => {
+                "tokio::NamedTemporaryFile (Builder::named_temporary_file_async), write_all, flush, drop"
+            }
+            (AsyncNamed1000, Tempfile) => {
+                "spawn_blocking(NamedTempFile::new_in), spawn_blocking(write_all), spawn_blocking(drop)"
+            }
+            (AsyncNamed1000, AsyncTempfile) => "TempFile::new_in, write_all, flush, drop",
+            (AsyncDirDrop | AsyncDirRemoved, Tempkit) => {
+                "tokio::TemporaryDirectory drop (removal on the blocking pool)"
+            }
+            (AsyncDirDrop | AsyncDirRemoved, Tempfile) => "spawn_blocking(TempDir drop)",
+            (AsyncDirDrop | AsyncDirRemoved, AsyncTempfile) => {
+                "TempDir drop (remove_dir_all in place)"
+            }
+            (AsyncNamed1000 | AsyncDirDrop | AsyncDirRemoved, _) => "no async equivalent",
+            (_, AsyncTempfile) => "not its job",
         }
     }
 
@@ -251,7 +288,19 @@ impl Op {
     pub fn heavy(self) -> bool {
         matches!(
             self,
-            Op::RemoveTree | Op::RemoveTreeLarge | Op::RemoveTreeDeep
+            Op::RemoveTree
+                | Op::RemoveTreeLarge
+                | Op::RemoveTreeDeep
+                | Op::AsyncDirDrop
+                | Op::AsyncDirRemoved
+        )
+    }
+
+    /// Whether this is one of the async rows (tokio), run by [`crate::asyncops`].
+    pub fn is_async(self) -> bool {
+        matches!(
+            self,
+            Op::AsyncNamed1000 | Op::AsyncDirDrop | Op::AsyncDirRemoved
         )
     }
 
@@ -269,6 +318,8 @@ impl Op {
     pub fn count_n(self, quick: bool) -> u64 {
         let n = match self {
             Op::RemoveTree | Op::RemoveTreeLarge | Op::RemoveTreeDeep => 1,
+            Op::AsyncDirDrop | Op::AsyncDirRemoved => 1,
+            Op::AsyncNamed1000 => 10,
             Op::GettempdirFresh => 20,
             Op::TempDir100 => 100,
             Op::SpooledMemory | Op::Rollover => 200,
@@ -305,12 +356,13 @@ pub fn round_order(rep: usize) -> [usize; Who::ALL.len()] {
 
 impl Who {
     /// Every contender, in column order.
-    pub const ALL: [Who; 5] = [
+    pub const ALL: [Who; 6] = [
         Who::Tempkit,
         Who::Tempfile,
         Who::Floor,
         Who::Python,
         Who::AtomicWriteFile,
+        Who::AsyncTempfile,
     ];
 
     /// The short name used on command lines and in JSON.
@@ -321,6 +373,7 @@ impl Who {
             Who::Floor => "floor",
             Who::Python => "cpython",
             Who::AtomicWriteFile => "atomic-write-file",
+            Who::AsyncTempfile => "async-tempfile",
         }
     }
 
@@ -332,7 +385,14 @@ impl Who {
     /// Whether this contender takes part in `op` at all (the `atomic-write-file` crate only
     /// in the durable publishing row); the report leaves the others out.
     pub fn takes_part(self, op: Op) -> bool {
-        self != Who::AtomicWriteFile || op == Op::WriteAtomicDurable
+        match self {
+            Who::AtomicWriteFile => op == Op::WriteAtomicDurable,
+            // The async rows: tempkit::tokio, spawn_blocking around the tempfile crate, and
+            // async-tempfile; neither the floor nor CPython has an async equivalent.
+            Who::AsyncTempfile => op.is_async(),
+            Who::Floor | Who::Python => !op.is_async(),
+            Who::Tempkit | Who::Tempfile => true,
+        }
     }
 
     /// What the table calls it.
@@ -343,6 +403,7 @@ impl Who {
             Who::Floor => "floor",
             Who::Python => "CPython",
             Who::AtomicWriteFile => "atomic-write-file crate",
+            Who::AsyncTempfile => "async-tempfile crate",
         }
     }
 }
@@ -491,6 +552,9 @@ fn write_chunks(w: &mut impl Write) -> io::Result<()> {
 pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Option<Duration>> {
     if who == Who::Python || !who.takes_part(op) {
         return Ok(None);
+    }
+    if op.is_async() {
+        return crate::asyncops::run(op, who, dir, n, mode);
     }
     // Made before the baseline returns, so that a system-call count subtracts their calls.
     let b = builder(dir);
@@ -674,7 +738,9 @@ pub fn run(op: Op, who: Who, dir: &Path, n: u64, mode: Mode) -> io::Result<Optio
         (Op::WriteAtomicDurable | Op::WriteAtomicOnly, _) => {
             return publishes(op, who, dir, n).map(|t| t.map(|_| start.elapsed()))
         }
-        (_, Who::Python | Who::AtomicWriteFile) => return Ok(None),
+        (_, Who::Python | Who::AtomicWriteFile | Who::AsyncTempfile) => return Ok(None),
+        // Run by crate::asyncops (above).
+        (Op::AsyncNamed1000 | Op::AsyncDirDrop | Op::AsyncDirRemoved, _) => return Ok(None),
     }
     Ok(Some(start.elapsed()))
 }
@@ -727,7 +793,7 @@ fn publishes(op: Op, who: Who, dir: &Path, n: u64) -> io::Result<Option<()>> {
                 file.commit()?;
             }
         }
-        Who::AtomicWriteFile | Who::Python => return Ok(None),
+        Who::AtomicWriteFile | Who::Python | Who::AsyncTempfile => return Ok(None),
     }
     Ok(Some(()))
 }

@@ -45,9 +45,9 @@ pub struct Row {
     /// Its file system type, e.g. `ext4`, `tmpfs`.
     pub fs: String,
     /// The figures, in the order of [`Who::ALL`].
-    pub cells: [Cell; 5],
+    pub cells: [Cell; 6],
     /// Why a contender has no figures, in the order of [`Who::ALL`].
-    pub missing: [Option<String>; 5],
+    pub missing: [Option<String>; 6],
 }
 
 impl Row {
@@ -392,6 +392,14 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
             },
         });
     }
+    for op in [Op::AsyncNamed1000, Op::AsyncDirDrop, Op::AsyncDirRemoved] {
+        for row in find(rows, op) {
+            let what = "ahead of spawn_blocking around the tempfile crate";
+            ratio_target(&mut t, 25, row, Who::Tempfile, 1.0, what);
+            let what = "ahead of the async-tempfile crate";
+            ratio_target(&mut t, 25, row, Who::AsyncTempfile, 1.0, what);
+        }
+    }
     for row in find(rows, Op::WriteAtomicOnly) {
         let what = "at most 1.05x NamedTempFile::new_in + persist";
         ratio_target(&mut t, 12, row, Who::Tempfile, 1.05, what);
@@ -504,7 +512,7 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n#### What each contender calls\n\n| operation | tempkit | tempfile crate | floor | CPython | atomic-write-file crate |\n|---|---|---|---|---|---|"
+        "\n#### What each contender calls\n\n| operation | tempkit | tempfile crate | floor | CPython | atomic-write-file crate | async-tempfile crate |\n|---|---|---|---|---|---|---|"
     );
     for op in Op::ALL {
         let cells: Vec<String> = Who::ALL
@@ -701,7 +709,7 @@ mod tests {
     use super::*;
 
     fn row(op: Op, fs: &str, medians: [Option<f64>; 4]) -> Row {
-        let mut cells: [Cell; 5] = Default::default();
+        let mut cells: [Cell; 6] = Default::default();
         for (c, m) in cells.iter_mut().zip(medians) {
             c.samples = m.into_iter().collect();
         }

@@ -198,6 +198,9 @@ impl Runner {
         let timing = Instant::now();
         let mut batch = [None; Who::ALL.len()];
         for (i, who) in Who::ALL.into_iter().enumerate() {
+            if !who.takes_part(op) {
+                continue;
+            }
             if who == Who::Python && self.python.is_none() {
                 row.missing[i] = Some("no python3".into());
                 continue;
@@ -246,7 +249,9 @@ impl Runner {
         }
         eprint!(", counted in {:.1} s", counting.elapsed().as_secs_f64());
         let counting = Instant::now();
-        if self.valgrind && !(self.quick && op.heavy()) {
+        // Not the async rows: the instructions of a multi-thread runtime are mostly its
+        // threads parking and waking, not the operation.
+        if self.valgrind && !(self.quick && op.heavy()) && !op.is_async() {
             for (i, who) in Who::ALL.into_iter().enumerate() {
                 if batch[i].is_none() || who == Who::Python {
                     continue;

@@ -1,0 +1,490 @@
+//! The async `TemporaryFile` and `NamedTemporaryFile`: the blocking objects inside, their
+//! handle driven as a `tokio::fs::File`.
+
+use std::fmt;
+use std::io::{self, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use ::tokio::fs::File;
+use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+use super::blocking;
+use crate::Builder;
+
+/// A file with no name, gone when dropped: the async [`crate::TemporaryFile`].
+///
+/// Made on the blocking pool; read, written and sought as a [`tokio::fs::File`](File).
+///
+/// # Python equivalent
+/// None (no async API): `tempfile.TemporaryFile()`.
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # fn main() -> std::io::Result<()> {
+/// use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+/// tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+///     let mut file = tempkit::tokio::TemporaryFile::new().await?;
+///     file.write_all(b"scratch").await?;
+///     file.rewind().await?;
+///     let mut text = String::new();
+///     file.read_to_string(&mut text).await?;
+///     assert_eq!(text, "scratch");
+///     Ok(())
+/// })
+/// # }
+/// # #[cfg(not(feature = "tokio"))]
+/// # fn main() {}
+/// ```
+pub struct TemporaryFile {
+    file: File,
+}
+
+impl TemporaryFile {
+    /// Creates an unnamed file in [`gettempdir()`](crate::gettempdir), on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`Builder::temporary_file`].
+    pub async fn new() -> io::Result<TemporaryFile> {
+        Builder::new().temporary_file_async().await
+    }
+
+    /// The open file.
+    pub fn as_file(&self) -> &File {
+        &self.file
+    }
+
+    /// The open file, mutably.
+    pub fn as_file_mut(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// The open file; it is gone when closed.
+    pub fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl fmt::Debug for TemporaryFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TemporaryFile").finish_non_exhaustive()
+    }
+}
+
+/// A temporary file with a name, deleted as `delete` and `delete_on_close` say: the async
+/// [`crate::NamedTemporaryFile`].
+///
+/// The blocking object inside (its options, keeping on panic, reports, owner tags), with its
+/// handle driven as a [`tokio::fs::File`](File). Creation, [`close`](Self::close),
+/// [`reopen`](Self::reopen) and the `persist` methods run on the blocking pool. Drop deletes
+/// the name in place (one `unlink`).
+///
+/// Writes go to the blocking pool in the background, as with any `tokio::fs::File`:
+/// `flush().await` waits for them and returns their error; `close`, `persist*` and `keep`
+/// flush first.
+///
+/// Dropping the future of `close`, `reopen` or a `persist` method before it completes drops
+/// the file (it is deleted as by drop, once the blocking call has ended).
+///
+/// # Python equivalent
+/// None (no async API): `tempfile.NamedTemporaryFile()`.
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # fn main() -> std::io::Result<()> {
+/// use tokio::io::AsyncWriteExt;
+/// tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+///     let mut file = tempkit::tokio::NamedTemporaryFile::new().await?;
+///     file.write_all(b"hello").await?;
+///     file.flush().await?;
+///     assert_eq!(tokio::fs::read(file.path()).await?, b"hello");
+///     let path = file.path().to_owned();
+///     drop(file);
+///     assert!(!path.exists());
+///     Ok(())
+/// })
+/// # }
+/// # #[cfg(not(feature = "tokio"))]
+/// # fn main() {}
+/// ```
+pub struct NamedTemporaryFile {
+    /// The handle, `None` once closed (or while a blocking call has it).
+    file: Option<File>,
+    /// The blocking object, its handle lent to `file`; `None` only while a blocking call has
+    /// it (and for good if that call's future was dropped).
+    inner: Option<crate::NamedTemporaryFile>,
+    path: PathBuf,
+}
+
+impl NamedTemporaryFile {
+    /// Creates a named file in [`gettempdir()`](crate::gettempdir), on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`Builder::named_temporary_file`].
+    pub async fn new() -> io::Result<NamedTemporaryFile> {
+        Builder::new().named_temporary_file_async().await
+    }
+
+    /// The async object for a blocking one (no system call).
+    pub fn from_blocking(mut inner: crate::NamedTemporaryFile) -> NamedTemporaryFile {
+        let file = inner.lend().map(File::from_std);
+        NamedTemporaryFile {
+            file,
+            path: inner.path().to_owned(),
+            inner: Some(inner),
+        }
+    }
+
+    /// The file's absolute path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// The open file; an error after [`close`](Self::close).
+    pub fn as_file(&self) -> io::Result<&File> {
+        self.file.as_ref().ok_or_else(|| closed(&self.path))
+    }
+
+    /// The open file, mutably; an error after [`close`](Self::close).
+    pub fn as_file_mut(&mut self) -> io::Result<&mut File> {
+        let path = &self.path;
+        self.file.as_mut().ok_or_else(|| closed(path))
+    }
+
+    /// Keeps the file when dropped if `yes`: see [`crate::NamedTemporaryFile::keep_if`].
+    pub fn keep_if(&mut self, yes: bool) -> &mut Self {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.keep_if(yes);
+        }
+        self
+    }
+
+    /// Whether the file carries an owner tag: see [`crate::NamedTemporaryFile::is_reapable`].
+    pub fn is_reapable(&self) -> bool {
+        self.inner.as_ref().map_or(false, |f| f.is_reapable())
+    }
+
+    /// Flushes and closes the file, on the blocking pool; deletes it if `delete` and
+    /// `delete_on_close` (as [`crate::NamedTemporaryFile::close`]).
+    ///
+    /// # Errors
+    /// A write that failed in the background, then as [`crate::NamedTemporaryFile::close`].
+    pub async fn close(&mut self) -> io::Result<()> {
+        let mut inner = self.take_inner().await?;
+        let (inner, result) = blocking("close a temporary file", move || {
+            let result = inner.close();
+            (inner, result)
+        })
+        .await?;
+        self.inner = Some(inner);
+        result
+    }
+
+    /// Opens the file again (a new handle with its own position), on the blocking pool, after
+    /// proving the name still refers to this file: see [`crate::NamedTemporaryFile::reopen`].
+    ///
+    /// # Errors
+    /// As [`crate::NamedTemporaryFile::reopen`].
+    pub async fn reopen(&mut self) -> io::Result<File> {
+        let inner = self.take_inner().await?;
+        let (mut inner, result) = blocking("reopen a temporary file", move || {
+            let result = inner.reopen();
+            (inner, result)
+        })
+        .await?;
+        self.file = inner.lend().map(File::from_std);
+        self.inner = Some(inner);
+        result.map(File::from_std)
+    }
+
+    /// Flushes, then renames the file to `to` (replacing what is there) and hands back the
+    /// open handle: [`crate::NamedTemporaryFile::persist`], on the blocking pool.
+    ///
+    /// # Errors
+    /// A failed background write or the rename's error, with the file handed back.
+    pub async fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
+        let to = to.as_ref().to_owned();
+        self.persist_with(move |f| f.persist(to)).await
+    }
+
+    /// Flushes, then publishes the file at `to` durably (`fsync` file, rename, `fsync`
+    /// directory): [`crate::NamedTemporaryFile::persist_durable`], on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`persist`](Self::persist).
+    pub async fn persist_durable<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
+        let to = to.as_ref().to_owned();
+        self.persist_with(move |f| f.persist_durable(to)).await
+    }
+
+    /// Flushes, then publishes the file at `to` only if nothing is there:
+    /// [`crate::NamedTemporaryFile::persist_noclobber`], on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`persist`](Self::persist); `AlreadyExists` when `to` exists.
+    pub async fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
+        let to = to.as_ref().to_owned();
+        self.persist_with(move |f| f.persist_noclobber(to)).await
+    }
+
+    /// Flushes, then disarms the file: not deleted on drop; the handle and path are handed to
+    /// you ([`crate::NamedTemporaryFile::keep`], on the blocking pool).
+    ///
+    /// # Errors
+    /// A failed background write (the object is then dropped, and the file deleted, as by
+    /// drop), or as [`crate::NamedTemporaryFile::keep`].
+    pub async fn keep(mut self) -> io::Result<(File, PathBuf)> {
+        let inner = self.take_inner().await?;
+        let (file, path) = blocking("keep a temporary file", move || inner.keep()).await??;
+        Ok((File::from_std(file), path))
+    }
+
+    /// Runs one of the blocking `persist` methods on the blocking pool.
+    async fn persist_with(
+        mut self,
+        f: impl FnOnce(crate::NamedTemporaryFile) -> Result<std::fs::File, crate::PersistError>
+            + Send
+            + 'static,
+    ) -> Result<File, PersistError> {
+        let inner = match self.take_inner().await {
+            Ok(inner) => inner,
+            Err(error) => return Err(PersistError { error, file: self }),
+        };
+        match blocking("persist a temporary file", move || f(inner)).await {
+            Ok(Ok(file)) => Ok(File::from_std(file)),
+            Ok(Err(e)) => Err(PersistError {
+                error: e.error,
+                file: NamedTemporaryFile::from_blocking(e.file),
+            }),
+            Err(error) => Err(PersistError { error, file: self }),
+        }
+    }
+
+    /// The blocking object with its handle back in it, after a flush that reported the
+    /// background writes' error (on error, nothing was taken).
+    async fn take_inner(&mut self) -> io::Result<crate::NamedTemporaryFile> {
+        if let Some(file) = self.file.as_mut() {
+            file.flush().await?;
+        }
+        let mut inner = match self.inner.take() {
+            Some(inner) => inner,
+            None => {
+                return Err(crate::error::new(
+                    io::ErrorKind::Other,
+                    format!(
+                        "temporary file `{}` was dropped by a cancelled operation",
+                        self.path.display()
+                    ),
+                ))
+            }
+        };
+        if let Some(file) = self.file.take() {
+            inner.give_back(file.into_std().await);
+        }
+        Ok(inner)
+    }
+}
+
+/// The error of I/O after `close()`.
+fn closed(path: &Path) -> io::Error {
+    crate::error::new(
+        io::ErrorKind::Other,
+        format!(
+            "I/O operation on closed temporary file `{}`",
+            path.display()
+        ),
+    )
+}
+
+impl Drop for NamedTemporaryFile {
+    fn drop(&mut self) {
+        // The handle goes back into the blocking object when no operation is in flight, so
+        // that its drop is exactly the blocking one (an owner tag can be removed through it).
+        if let (Some(file), Some(inner)) = (self.file.take(), self.inner.as_mut()) {
+            if let Ok(file) = file.try_into_std() {
+                inner.give_back(file);
+            }
+        }
+        // `inner` is dropped next: the blocking drop (keep on panic, delete, report).
+    }
+}
+
+impl fmt::Debug for NamedTemporaryFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamedTemporaryFile")
+            .field("path", &self.path)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// The error of a `persist` method: the error and the async file, handed back.
+pub struct PersistError {
+    /// What went wrong, naming both paths.
+    pub error: io::Error,
+    /// The temporary file, handed back as it was.
+    pub file: NamedTemporaryFile,
+}
+
+impl fmt::Debug for PersistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersistError")
+            .field("error", &self.error)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl fmt::Display for PersistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for PersistError {}
+
+impl From<PersistError> for io::Error {
+    fn from(e: PersistError) -> io::Error {
+        e.error
+    }
+}
+
+/// The I/O of a file that may be closed.
+fn open_mut<'a>(file: &'a mut Option<File>, path: &Path) -> io::Result<Pin<&'a mut File>> {
+    match file {
+        Some(file) => Ok(Pin::new(file)),
+        None => Err(closed(path)),
+    }
+}
+
+impl AsyncRead for NamedTemporaryFile {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match open_mut(&mut this.file, &this.path) {
+            Ok(file) => file.poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncWrite for NamedTemporaryFile {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match open_mut(&mut this.file, &this.path) {
+            Ok(file) => file.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match open_mut(&mut this.file, &this.path) {
+            Ok(file) => file.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match open_mut(&mut this.file, &this.path) {
+            Ok(file) => file.poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncSeek for NamedTemporaryFile {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        let this = self.get_mut();
+        open_mut(&mut this.file, &this.path)?.start_seek(position)
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        match open_mut(&mut this.file, &this.path) {
+            Ok(file) => file.poll_complete(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncRead for TemporaryFile {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TemporaryFile {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().file).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
+    }
+}
+
+impl AsyncSeek for TemporaryFile {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        Pin::new(&mut self.get_mut().file).start_seek(position)
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        Pin::new(&mut self.get_mut().file).poll_complete(cx)
+    }
+}
+
+impl Builder {
+    /// [`temporary_file`](Builder::temporary_file), on the blocking pool: an async
+    /// [`TemporaryFile`](crate::tokio::TemporaryFile) (feature `tokio`).
+    ///
+    /// # Errors
+    /// As [`temporary_file`](Builder::temporary_file).
+    pub async fn temporary_file_async(&self) -> io::Result<TemporaryFile> {
+        let builder = self.clone();
+        let file = blocking("create a temporary file", move || builder.temporary_file()).await??;
+        Ok(TemporaryFile {
+            file: File::from_std(file.into_file()),
+        })
+    }
+
+    /// [`named_temporary_file`](Builder::named_temporary_file), on the blocking pool: an
+    /// async [`NamedTemporaryFile`](crate::tokio::NamedTemporaryFile) (feature `tokio`).
+    ///
+    /// # Errors
+    /// As [`named_temporary_file`](Builder::named_temporary_file).
+    pub async fn named_temporary_file_async(&self) -> io::Result<NamedTemporaryFile> {
+        let builder = self.clone();
+        let file = blocking("create a temporary file", move || {
+            builder.named_temporary_file()
+        })
+        .await??;
+        Ok(NamedTemporaryFile::from_blocking(file))
+    }
+}

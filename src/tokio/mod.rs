@@ -1,0 +1,91 @@
+//! Temporary objects for tokio that never block the runtime (feature `tokio`).
+//!
+//! The same objects as the blocking ones, with the same [`Builder`](crate::Builder) options
+//! (`Builder::*_async`), made for `async` code on a tokio runtime:
+//!
+//! | blocking | async | made by |
+//! |---|---|---|
+//! | [`crate::TemporaryFile`] | [`TemporaryFile`] | [`TemporaryFile::new`], [`Builder::temporary_file_async`](crate::Builder::temporary_file_async) |
+//! | [`crate::NamedTemporaryFile`] | [`NamedTemporaryFile`] | [`NamedTemporaryFile::new`], [`Builder::named_temporary_file_async`](crate::Builder::named_temporary_file_async) |
+//! | [`crate::SpooledTemporaryFile`] | [`SpooledTemporaryFile`] | [`SpooledTemporaryFile::new`], [`Builder::spooled_temporary_file_async`](crate::Builder::spooled_temporary_file_async) |
+//! | [`crate::TemporaryDirectory`] | [`TemporaryDirectory`] | [`TemporaryDirectory::new`], [`Builder::temporary_directory_async`](crate::Builder::temporary_directory_async) |
+//! | [`crate::AtomicFile`] | [`AtomicFile`] | [`AtomicFile::create`], [`AtomicFileOptions::create_async`](crate::AtomicFileOptions::create_async) |
+//! | [`crate::write_atomic`] | [`write_atomic`] | |
+//!
+//! - The file types implement tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek` (through a
+//!   [`tokio::fs::File`], as tokio's own files do: a write is handed to
+//!   the blocking pool; `flush().await` waits for it and reports its error).
+//! - Creation, `persist*`, `reopen`, `close`, `commit` and `cleanup` are `async fn`s that run
+//!   the blocking calls of the blocking types on tokio's blocking pool (`spawn_blocking`),
+//!   never on a runtime worker. They must be called within a tokio runtime.
+//! - A [`SpooledTemporaryFile`] in memory uses no thread pool at all; its rollover runs on the
+//!   blocking pool, and a rollover that fails leaves every byte in memory.
+//! - Dropping a [`TemporaryDirectory`] hands the removal of its tree to the blocking pool
+//!   when a runtime is present, and removes in place when none is: a large tree never stalls
+//!   a worker. See [`TemporaryDirectory`], "Drop and runtime shutdown".
+//! - Keeping on panic (`keep_on_panic`, `TEMPKIT_KEEP`), `keep_if`, the cleanup-error hook,
+//!   [`protect`](crate::Builder::protect) and [`reapable`](crate::Builder::reapable) work as
+//!   for the blocking types: these objects are the blocking ones inside.
+//!
+//! Dropping a [`NamedTemporaryFile`] or an [`AtomicFile`] removes one name in place (one
+//! `unlink`, as closing a `tokio::fs::File` closes in place).
+//!
+//! # Python equivalent
+//! None: Python's `tempfile` has no asynchronous API (asyncio code calls it from a thread,
+//! `asyncio.to_thread`, or blocks the event loop). New here: objects whose creation and
+//! publishing never run on the runtime's workers, a directory whose drop never blocks one,
+//! and a spooled file that stays off every thread pool while in memory.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # fn main() -> std::io::Result<()> {
+//! use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+//! let rt = tokio::runtime::Builder::new_current_thread().build()?;
+//! rt.block_on(async {
+//!     let dir = tempkit::Builder::new().prefix("job-").temporary_directory_async().await?;
+//!     let mut file = tempkit::Builder::new().dir(dir.path()).named_temporary_file_async().await?;
+//!     file.write_all(b"hello").await?;
+//!     file.flush().await?;
+//!     file.seek(std::io::SeekFrom::Start(0)).await?;
+//!     let mut text = String::new();
+//!     file.read_to_string(&mut text).await?;
+//!     assert_eq!(text, "hello");
+//!     let kept = file.persist(dir.path().join("hello.txt")).await?;
+//!     drop(kept);
+//!     tempkit::tokio::write_atomic(dir.path().join("state.json"), b"{}").await?;
+//!     drop(dir); // the tree is removed on the blocking pool
+//!     Ok(())
+//! })
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+
+mod dir;
+mod file;
+mod publish;
+mod spooled;
+
+use std::io;
+
+pub use dir::TemporaryDirectory;
+pub use file::{NamedTemporaryFile, PersistError, TemporaryFile};
+pub use publish::{write_atomic, AtomicFile};
+pub use spooled::SpooledTemporaryFile;
+
+/// Runs `f` on tokio's blocking pool and waits for it. A panic in `f` is resumed here; a task
+/// the runtime dropped unrun (it is shutting down) is an error saying `what` did not happen.
+async fn blocking<T, F>(what: &str, f: F) -> io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match ::tokio::task::spawn_blocking(f).await {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(crate::error::new(
+            io::ErrorKind::Other,
+            format!("failed to {}: the runtime is shutting down", what),
+        )),
+    }
+}

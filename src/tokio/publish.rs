@@ -1,0 +1,231 @@
+//! The async `AtomicFile` and `write_atomic`: the blocking publishing, on the blocking pool.
+
+use std::fmt;
+use std::io::{self, SeekFrom};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use ::tokio::fs::File;
+use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+use super::blocking;
+use crate::{AtomicFileOptions, CommitError};
+
+/// A new version of a file, written as a stream, then published atomically (and durably, by
+/// default): the async [`crate::AtomicFile`].
+///
+/// Created and committed on the blocking pool; written through a [`tokio::fs::File`](File)
+/// on a second descriptor of the same open file (one `fcntl` more than the blocking type).
+/// Dropping it without [`commit`](Self::commit) removes the temporary name in place (one
+/// `unlink`). The guarantees are the blocking type's ([`crate::AtomicFile`]).
+///
+/// # Python equivalent
+/// None (no async API): `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`,
+/// `os.fsync`, `os.replace`.
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # fn main() -> std::io::Result<()> {
+/// use tokio::io::AsyncWriteExt;
+/// tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+///     let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+///     let path = dir.path().join("config.toml");
+///     let mut file = tempkit::tokio::AtomicFile::create(&path).await?;
+///     file.write_all(b"new = true\n").await?;
+///     file.commit().await?;
+///     assert_eq!(tokio::fs::read(&path).await?, b"new = true\n");
+///     Ok(())
+/// })
+/// # }
+/// # #[cfg(not(feature = "tokio"))]
+/// # fn main() {}
+/// ```
+#[must_use = "dropping an AtomicFile discards it: call commit()"]
+pub struct AtomicFile {
+    file: File,
+    inner: crate::AtomicFile,
+}
+
+impl AtomicFile {
+    /// Starts a new version of the file at `path` with the default options, on the blocking
+    /// pool: [`crate::AtomicFile::create`].
+    ///
+    /// # Errors
+    /// As [`crate::AtomicFile::create`].
+    pub async fn create<P: AsRef<Path>>(path: P) -> io::Result<AtomicFile> {
+        AtomicFileOptions::new().create_async(path).await
+    }
+
+    /// The async object for a blocking one (one `fcntl`: a second descriptor).
+    ///
+    /// # Errors
+    /// Duplicating the descriptor failed (`EMFILE`).
+    pub fn from_blocking(inner: crate::AtomicFile) -> io::Result<AtomicFile> {
+        let file = inner
+            .as_file()
+            .try_clone()
+            .map_err(|e| crate::error::with_path(e, "duplicate the descriptor of", inner.path()))?;
+        Ok(AtomicFile {
+            file: File::from_std(file),
+            inner,
+        })
+    }
+
+    /// The destination, as given.
+    pub fn path(&self) -> &Path {
+        self.inner.path()
+    }
+
+    /// The file being written.
+    pub fn as_file(&self) -> &File {
+        &self.file
+    }
+
+    /// The file being written, mutably.
+    pub fn as_file_mut(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Flushes, then publishes the new version, replacing the destination:
+    /// [`crate::AtomicFile::commit`], on the blocking pool.
+    ///
+    /// # Errors
+    /// A failed background write (destination untouched, the file discarded), or as
+    /// [`crate::AtomicFile::commit`]: [`CommitError`] hands the blocking object back where it
+    /// can be retried ([`AtomicFile::from_blocking`] makes it async again).
+    pub async fn commit(self) -> Result<(), CommitError> {
+        self.finish(crate::AtomicFile::commit).await
+    }
+
+    /// As [`commit`](Self::commit), but fails with `AlreadyExists` if the destination exists:
+    /// [`crate::AtomicFile::commit_noclobber`].
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub async fn commit_noclobber(self) -> Result<(), CommitError> {
+        self.finish(crate::AtomicFile::commit_noclobber).await
+    }
+
+    /// Removes the temporary file without publishing it, on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`crate::AtomicFile::discard`].
+    pub async fn discard(self) -> io::Result<()> {
+        let AtomicFile { file, inner } = self;
+        drop(file.into_std().await);
+        blocking("discard an atomic file", move || inner.discard()).await?
+    }
+
+    async fn finish(
+        self,
+        f: fn(crate::AtomicFile) -> Result<(), CommitError>,
+    ) -> Result<(), CommitError> {
+        let AtomicFile { mut file, inner } = self;
+        if let Err(e) = file.flush().await {
+            // The blocking object is dropped with the error: the temporary name goes.
+            return Err(CommitError::not_committed(e));
+        }
+        drop(file.into_std().await);
+        match blocking("commit an atomic file", move || f(inner)).await {
+            Ok(result) => result,
+            Err(e) => Err(CommitError::not_committed(e)),
+        }
+    }
+}
+
+impl fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("path", &self.inner.path())
+            .finish()
+    }
+}
+
+impl AtomicFileOptions {
+    /// [`create`](AtomicFileOptions::create) on the blocking pool: an async
+    /// [`AtomicFile`](crate::tokio::AtomicFile) (feature `tokio`).
+    ///
+    /// # Errors
+    /// As [`create`](AtomicFileOptions::create).
+    pub async fn create_async<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
+        let options = self.clone();
+        let path = path.as_ref().to_owned();
+        let inner = blocking("create an atomic file", move || options.create(path)).await??;
+        AtomicFile::from_blocking(inner)
+    }
+
+    /// [`write`](AtomicFileOptions::write) on the blocking pool (feature `tokio`).
+    ///
+    /// # Errors
+    /// As [`write`](AtomicFileOptions::write).
+    pub async fn write_async<P, C>(&self, path: P, contents: C) -> io::Result<()>
+    where
+        P: AsRef<Path>,
+        C: AsRef<[u8]> + Send + 'static,
+    {
+        let options = self.clone();
+        let path = path.as_ref().to_owned();
+        blocking("write a file atomically", move || {
+            options.write(path, contents)
+        })
+        .await?
+    }
+}
+
+/// Replaces the file at `path` with `contents`, atomically and durably, on the blocking pool:
+/// [`crate::write_atomic`] (feature `tokio`).
+///
+/// `contents` is moved to the blocking pool, not copied: a `Vec<u8>`, a `String`, a
+/// `&'static [u8]` or `bytes::Bytes`.
+///
+/// # Errors
+/// As [`crate::write_atomic`].
+///
+/// # Python equivalent
+/// None (no async API).
+pub async fn write_atomic<P, C>(path: P, contents: C) -> io::Result<()>
+where
+    P: AsRef<Path>,
+    C: AsRef<[u8]> + Send + 'static,
+{
+    AtomicFileOptions::new().write_async(path, contents).await
+}
+
+impl AsyncRead for AtomicFile {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for AtomicFile {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().file).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
+    }
+}
+
+impl AsyncSeek for AtomicFile {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        Pin::new(&mut self.get_mut().file).start_seek(position)
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        Pin::new(&mut self.get_mut().file).poll_complete(cx)
+    }
+}

@@ -1,0 +1,766 @@
+//! `tempkit::tokio` (feature `tokio`): the async objects read, write, seek, publish and clean
+//! up as the blocking ones do; a spooled file in memory never touches the blocking pool; the
+//! drop of a directory never blocks a worker (the ticker test, with the blocking type as the
+//! control) and loses nothing at runtime shutdown.
+//!
+//! Run with the feature: `cargo test --features tokio --test tokio` (`cargo test --workspace`
+//! enables it through the bench crate).
+
+#![cfg(all(unix, feature = "tokio"))]
+
+mod common;
+
+use std::io::{self, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::child::{child_arg, Child};
+use common::Scratch;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::runtime::{Builder as RtBuilder, Runtime};
+
+/// The timing test runs alone (write), the others side by side (read): their trees and
+/// threads would otherwise count in its gaps.
+static ALONE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn side_by_side() -> std::sync::RwLockReadGuard<'static, ()> {
+    ALONE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn current_thread() -> Runtime {
+    RtBuilder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn multi_thread() -> Runtime {
+    RtBuilder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Waits (bounded: 20 s) until `path` is gone; panics naming it if it stays.
+fn wait_gone(path: &Path) {
+    let start = Instant::now();
+    while path.symlink_metadata().is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "`{}` still there after 20 s",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A tree of `n` files in `dirs` subdirectories of `root`.
+fn fill(root: &Path, n: usize, dirs: usize) {
+    for d in 0..dirs {
+        let sub = root.join(format!("d{}", d));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..n / dirs {
+            std::fs::write(sub.join(format!("f{}", f)), b"x").unwrap();
+        }
+    }
+}
+
+#[test]
+fn named_file_writes_reads_seeks_persists_and_is_deleted_on_drop() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    current_thread().block_on(async {
+        let mut b = tempkit::Builder::new();
+        b.dir(scratch.path()).prefix("async-").suffix(".txt");
+        let mut file = b.named_temporary_file_async().await.unwrap();
+        let name = file
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            name.starts_with("async-") && name.ends_with(".txt"),
+            "{}",
+            name
+        );
+        assert_eq!(common::mode(file.path()) & 0o777, 0o600);
+        file.write_all(b"hello world").await.unwrap();
+        file.flush().await.unwrap();
+        assert_eq!(std::fs::read(file.path()).unwrap(), b"hello world");
+        file.seek(SeekFrom::Start(6)).await.unwrap();
+        let mut rest = String::new();
+        file.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "world");
+        // reopen: a handle of its own, at 0.
+        let mut again = file.reopen().await.unwrap();
+        let mut all = String::new();
+        again.read_to_string(&mut all).await.unwrap();
+        assert_eq!(all, "hello world");
+        // The handle still works after reopen.
+        file.write_all(b"!").await.unwrap();
+        file.flush().await.unwrap();
+        assert_eq!(std::fs::read(file.path()).unwrap(), b"hello world!");
+        let path = file.path().to_owned();
+        drop(file);
+        assert!(!path.exists(), "dropped: deleted");
+
+        // persist_noclobber onto a taken name: AlreadyExists, the file handed back intact.
+        let taken = scratch.path().join("taken");
+        std::fs::write(&taken, b"old").unwrap();
+        let mut file = b.named_temporary_file_async().await.unwrap();
+        file.write_all(b"new").await.unwrap();
+        let err = file.persist_noclobber(&taken).await.unwrap_err();
+        assert_eq!(
+            err.error.kind(),
+            io::ErrorKind::AlreadyExists,
+            "{}",
+            err.error
+        );
+        assert_eq!(std::fs::read(&taken).unwrap(), b"old");
+        let mut file = err.file;
+        assert_eq!(std::fs::read(file.path()).unwrap(), b"new");
+        file.write_all(b"er").await.unwrap();
+        // persist (replacing): the bytes written in the background are there, flushed first.
+        let temp = file.path().to_owned();
+        let mut kept = file.persist(&taken).await.unwrap();
+        assert!(!temp.exists());
+        assert_eq!(std::fs::read(&taken).unwrap(), b"newer");
+        kept.write_all(b"!").await.unwrap();
+        kept.flush().await.unwrap();
+        assert_eq!(std::fs::read(&taken).unwrap(), b"newer!");
+
+        // persist_durable, and keep.
+        let mut file = b.named_temporary_file_async().await.unwrap();
+        file.write_all(b"durable").await.unwrap();
+        let durable = scratch.path().join("durable");
+        drop(file.persist_durable(&durable).await.unwrap());
+        assert_eq!(std::fs::read(&durable).unwrap(), b"durable");
+        let file = b.named_temporary_file_async().await.unwrap();
+        let (_, kept_path) = file.keep().await.unwrap();
+        assert!(kept_path.exists());
+        std::fs::remove_file(kept_path).unwrap();
+
+        // close: deletes (delete_on_close), I/O then fails with an error.
+        let mut file = b.named_temporary_file_async().await.unwrap();
+        let path = file.path().to_owned();
+        file.write_all(b"x").await.unwrap();
+        file.close().await.unwrap();
+        assert!(file.is_closed() && !path.exists());
+        assert!(file.write_all(b"y").await.is_err());
+    });
+    let mut left = scratch.names();
+    left.sort();
+    assert_eq!(left, ["durable", "taken"]);
+}
+
+#[test]
+fn unnamed_file_reads_back_and_leaves_nothing() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    current_thread().block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_file_async()
+            .await
+            .unwrap();
+        file.write_all(b"scratch space").await.unwrap();
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "scratch space");
+        assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+    });
+}
+
+/// A runtime whose only blocking thread is busy until the returned sender is used (or 30 s).
+fn runtime_with_blocked_pool() -> (Runtime, mpsc::Sender<()>) {
+    let rt = RtBuilder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    let (release, wait) = mpsc::channel::<()>();
+    let (started, is_started) = mpsc::channel::<()>();
+    rt.spawn_blocking(move || {
+        started.send(()).unwrap();
+        let _ = wait.recv_timeout(Duration::from_secs(30));
+    });
+    is_started.recv_timeout(Duration::from_secs(10)).unwrap();
+    (rt, release)
+}
+
+#[test]
+fn spooled_file_in_memory_never_uses_the_blocking_pool() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let (rt, release) = runtime_with_blocked_pool();
+    rt.block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(scratch.path())
+            .spooled_temporary_file_async(64);
+        // Any use of the (busy) pool would hang here: the timeout fails the test.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            file.write_all(b"0123456789").await.unwrap();
+            file.seek(SeekFrom::Start(2)).await.unwrap();
+            let mut buf = [0u8; 3];
+            file.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"234");
+            file.flush().await.unwrap();
+        })
+        .await
+        .expect("in memory, the spooled file must not wait for the blocking pool");
+        assert!(!file.is_rolled_over());
+    });
+    release.send(()).unwrap();
+}
+
+#[test]
+fn spooled_file_rolls_over_asynchronously_and_a_failed_rollover_loses_nothing() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let missing = scratch.path().join("not-yet");
+    current_thread().block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(&missing)
+            .spooled_temporary_file_async(8);
+        file.write_all(b"abcdef").await.unwrap();
+        file.seek(SeekFrom::Start(3)).await.unwrap();
+        // Past 8 bytes: the rollover runs and fails (no such directory).
+        let err = file.write_all(b"0123456789").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{}", err);
+        assert!(!file.is_rolled_over());
+        // Nothing lost: the bytes and the position are as before the write.
+        assert_eq!(file.stream_position().await.unwrap(), 3);
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "abcdef");
+        // Now it can roll over.
+        std::fs::create_dir(&missing).unwrap();
+        file.seek(SeekFrom::Start(3)).await.unwrap();
+        file.write_all(b"0123456789").await.unwrap();
+        assert!(file.is_rolled_over());
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "abc0123456789");
+        // An explicit rollover of a new one keeps the position.
+        let mut other = tempkit::Builder::new()
+            .dir(&missing)
+            .spooled_temporary_file_async(0);
+        other.write_all(b"xyz").await.unwrap();
+        other.seek(SeekFrom::Start(1)).await.unwrap();
+        other.rollover().await.unwrap();
+        assert!(other.is_rolled_over());
+        assert_eq!(other.stream_position().await.unwrap(), 1);
+        let mut disk = other.into_file().await.unwrap();
+        let mut rest = String::new();
+        disk.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "yz");
+    });
+}
+
+#[test]
+fn atomic_file_and_write_atomic_publish_and_discard() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let dest = scratch.path().join("config");
+    std::fs::write(&dest, b"old").unwrap();
+    current_thread().block_on(async {
+        let mut file = tempkit::tokio::AtomicFile::create(&dest).await.unwrap();
+        file.write_all(b"new").await.unwrap();
+        assert_eq!(
+            std::fs::read(&dest).unwrap(),
+            b"old",
+            "untouched until commit"
+        );
+        file.commit().await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        // Dropped without commit: the destination stays, the temporary name goes.
+        let mut file = tempkit::tokio::AtomicFile::create(&dest).await.unwrap();
+        file.write_all(b"never").await.unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        let file = tempkit::tokio::AtomicFile::create(&dest).await.unwrap();
+        file.discard().await.unwrap();
+        // commit_noclobber onto an existing file: AlreadyExists, nothing published.
+        let mut file = tempkit::tokio::AtomicFile::create(&dest).await.unwrap();
+        file.write_all(b"clobber").await.unwrap();
+        let err = file.commit_noclobber().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert!(!err.committed());
+        drop(err);
+        tempkit::tokio::write_atomic(&dest, b"written".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"written");
+    });
+    assert_eq!(scratch.names(), ["config"]);
+}
+
+#[test]
+fn directory_cleanup_reports_and_drop_removes_off_the_worker() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let (cleaned, dropped) = rt.block_on(async {
+        let mut dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .prefix("job-")
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        assert_eq!(common::mode(dir.path()) & 0o777, 0o700);
+        fill(dir.path(), 10, 2);
+        dir.cleanup().await.unwrap();
+        assert!(!dir.path().exists());
+        dir.cleanup().await.unwrap(); // again: nothing to do
+        let cleaned = dir.path().to_owned();
+        drop(dir);
+
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        fill(dir.path(), 10, 2);
+        let path = dir.path().to_owned();
+        drop(dir);
+        (cleaned, path)
+    });
+    drop(rt); // waits for the blocking pool
+    assert!(!cleaned.exists());
+    assert!(!dropped.exists());
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+    // Outside any runtime: removed in place, before drop returns.
+    let dir = tempkit::tokio::TemporaryDirectory::from(
+        tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory()
+            .unwrap(),
+    );
+    fill(dir.path(), 10, 2);
+    let path = dir.path().to_owned();
+    drop(dir);
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_directory_dropped_by_a_panicking_task_is_kept_with_keep_on_panic() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let (tx, rx) = mpsc::channel::<PathBuf>();
+    let outcome = rt.block_on(async {
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .keep_on_panic(true)
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            tx.send(dir.path().to_owned()).unwrap();
+            let _dir = dir;
+            panic!("the task fails");
+        })
+        .await
+    });
+    assert!(outcome.unwrap_err().is_panic());
+    drop(rt);
+    let path = rx.recv().unwrap();
+    assert!(path.is_dir(), "kept: the task panicked while dropping it");
+    std::fs::remove_dir(&path).unwrap();
+}
+
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_tempkit_keep_always() {
+    let scratch = child_arg();
+    let path = current_thread().block_on(async {
+        let dir = tempkit::Builder::new()
+            .dir(&scratch)
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        let path = dir.path().to_owned();
+        drop(dir);
+        path
+    });
+    assert!(path.is_dir(), "TEMPKIT_KEEP=always keeps it");
+}
+
+#[test]
+fn tempkit_keep_always_keeps_an_async_directory() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let run = Child::new("child_tempkit_keep_always")
+        .arg(scratch.path())
+        .env("TEMPKIT_KEEP", "always")
+        .assert_passes();
+    assert!(
+        run.output.contains("tempkit: kept") && run.output.contains("TEMPKIT_KEEP=always"),
+        "{}",
+        run.output
+    );
+    assert_eq!(scratch.names().len(), 1);
+}
+
+#[test]
+fn protect_and_reapable_work_on_async_directories() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    current_thread().block_on(async {
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .protect(true)
+            .reapable(true)
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        assert!(dir.is_protected());
+        assert!(
+            dir.is_reapable(),
+            "the scratch file system takes user xattrs (CI checks)"
+        );
+        fill(dir.path(), 4, 2);
+        drop(dir);
+    });
+    // The runtime, a temporary, was dropped at the end of the statement: it waited for the
+    // removal on the blocking pool.
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// What the child's hook saw: path, error kind, is_dir.
+static SEEN: std::sync::Mutex<Vec<(PathBuf, io::ErrorKind, bool)>> =
+    std::sync::Mutex::new(Vec::new());
+
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_hook_sees_an_async_drop_that_failed() {
+    tempkit::set_cleanup_error_hook(Box::new(|e| {
+        SEEN.lock()
+            .unwrap()
+            .push((e.path().to_owned(), e.error().kind(), e.is_dir()));
+    }));
+    let scratch = child_arg();
+    let (explicit_err, dropped) = current_thread().block_on(async {
+        let mut dir = tempkit::Builder::new()
+            .dir(&scratch)
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        let stuck = dir.path().join("stuck");
+        std::fs::write(&stuck, b"x").unwrap();
+        chattr("+i", &stuck);
+        let err = dir.cleanup().await.unwrap_err();
+        assert!(
+            SEEN.lock().unwrap().is_empty(),
+            "cleanup() returns, not reports"
+        );
+        let path = dir.path().to_owned();
+        drop(dir);
+        (err, path)
+    }); // the runtime is dropped here: it waits for the removal on the blocking pool
+    assert_eq!(
+        explicit_err.kind(),
+        io::ErrorKind::PermissionDenied,
+        "{}",
+        explicit_err
+    );
+    let seen = SEEN.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [(dropped.clone(), io::ErrorKind::PermissionDenied, true)]
+    );
+    chattr("-i", &dropped.join("stuck"));
+}
+
+fn chattr(flag: &str, path: &Path) {
+    let out = common::output_of(std::process::Command::new("chattr").arg(flag).arg(path))
+        .expect("run chattr (e2fsprogs)");
+    assert!(
+        out.status.success(),
+        "chattr {} {}: {} (needs root and ext4)",
+        flag,
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cleanup_returns_errors_and_a_failed_async_drop_goes_to_the_hook() {
+    let _shared = side_by_side();
+    if !common::need::root() || !common::need::program("chattr", "-V") {
+        return;
+    }
+    let scratch = Scratch::new();
+    Child::new("child_hook_sees_an_async_drop_that_failed")
+        .arg(scratch.path())
+        .assert_passes();
+    // The child cleared the flag; what it could not remove is still there.
+    assert_eq!(scratch.names().len(), 1);
+}
+
+// ---- runtime shutdown: nothing is lost ----
+
+#[test]
+fn a_removal_handed_over_just_before_shutdown_is_done_when_the_runtime_is_dropped() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = multi_thread();
+    let path = rt.block_on(async {
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        fill(dir.path(), 2000, 20);
+        let path = dir.path().to_owned();
+        drop(dir); // handed to the blocking pool
+        path
+    });
+    drop(rt); // Runtime's drop waits for the blocking pool's tasks
+    assert!(!path.exists(), "removed when the runtime's drop returned");
+}
+
+#[test]
+fn a_directory_held_by_a_task_dropped_at_shutdown_is_removed() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let (tx, rx) = mpsc::channel::<PathBuf>();
+    let dir_root = scratch.path().to_owned();
+    rt.spawn(async move {
+        let dir = tempkit::Builder::new()
+            .dir(&dir_root)
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        fill(dir.path(), 100, 4);
+        tx.send(dir.path().to_owned()).unwrap();
+        // Never ends: the runtime's shutdown drops this task, and the directory with it.
+        std::future::pending::<()>().await;
+        drop(dir);
+    });
+    // Run the task until it holds the directory.
+    let path = rt.block_on(async {
+        loop {
+            if let Ok(path) = rx.try_recv() {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    assert!(path.is_dir());
+    drop(rt);
+    assert!(
+        !path.exists(),
+        "removed by the time the runtime's drop returned"
+    );
+}
+
+#[test]
+fn a_removal_tokio_refuses_after_shutdown_is_done_in_place() {
+    let _shared = side_by_side();
+    // The handle outlives its runtime: spawn_blocking then drops the task unrun, and the
+    // removal's own Drop removes, in place, before the directory's drop returns.
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let dir = rt.block_on(async {
+        tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap()
+    });
+    fill(dir.path(), 100, 4);
+    let path = dir.path().to_owned();
+    drop(rt);
+    let _entered = handle.enter(); // Handle::try_current() finds the dead runtime
+    assert!(tokio::runtime::Handle::try_current().is_ok());
+    drop(dir);
+    assert!(
+        !path.exists(),
+        "removed in place: tokio dropped the task unrun"
+    );
+}
+
+#[test]
+fn a_removal_queued_behind_a_busy_pool_survives_shutdown_background() {
+    let _shared = side_by_side();
+    // The only blocking thread is busy; the removal waits in the queue while the runtime is
+    // shut down without waiting. The thread goes on with its queue: the tree still goes.
+    let scratch = Scratch::new();
+    let (rt, release) = runtime_with_blocked_pool();
+    let dir = tempkit::tokio::TemporaryDirectory::from(
+        tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory()
+            .unwrap(),
+    );
+    fill(dir.path(), 100, 4);
+    let path = dir.path().to_owned();
+    rt.block_on(async move { drop(dir) }); // queued behind the blocker
+    assert!(
+        path.is_dir(),
+        "still queued: the pool's only thread is busy"
+    );
+    rt.shutdown_background();
+    release.send(()).unwrap();
+    wait_gone(&path);
+}
+
+// ---- the runtime is never blocked ----
+
+/// On a current-thread runtime, one task ticks every millisecond while another drops `dir`
+/// (holding the tree at `path`). Returns the ticker's longest gap from before the drop until
+/// the tree is gone, and how long that took from the drop.
+fn tick_while_dropping<D: Send + 'static>(dir: D, path: PathBuf) -> (Duration, Duration) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rt = current_thread();
+    let out = rt.block_on(async move {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_ticker = Arc::clone(&stop);
+        let ticker = tokio::spawn(async move {
+            let mut last = Instant::now();
+            let mut longest = Duration::from_secs(0);
+            while !stop_ticker.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                let now = Instant::now();
+                longest = longest.max(now - last);
+                last = now;
+            }
+            longest
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await; // the ticker is running
+        let start = Instant::now();
+        tokio::spawn(async move { drop(dir) }).await.unwrap();
+        while path.symlink_metadata().is_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the tree is still there"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let removal = start.elapsed();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        stop.store(true, Ordering::Relaxed);
+        (ticker.await.unwrap(), removal)
+    });
+    drop(rt);
+    out
+}
+
+/// A blocking temporary directory holding 10,000 files (100 directories of 100).
+fn big_tree(scratch: &Path) -> tempkit::TemporaryDirectory {
+    let dir = tempkit::Builder::new()
+        .dir(scratch)
+        .temporary_directory()
+        .unwrap();
+    fill(dir.path(), 10_000, 100);
+    dir
+}
+
+#[test]
+fn dropping_a_10000_file_tree_never_blocks_a_current_thread_runtime() {
+    let _alone = ALONE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Generous against a loaded 2-core machine: the issue's target is 5 ms (ticks are 1 ms).
+    const BOUND: Duration = Duration::from_millis(50);
+    let scratch = Scratch::new();
+
+    let dir = tempkit::tokio::TemporaryDirectory::from(big_tree(scratch.path()));
+    let path = dir.path().to_owned();
+    let (async_gap, async_removal) = tick_while_dropping(dir, path);
+
+    // The control: the blocking type dropped in the same task stalls the only worker for
+    // the whole removal, so the test can fail.
+    let dir = big_tree(scratch.path());
+    let path = dir.path().to_owned();
+    let (blocking_gap, blocking_removal) = tick_while_dropping(dir, path);
+
+    println!(
+        "longest tick gap: async drop {:?} (tree gone after {:?}); blocking drop {:?} \
+         (tree gone after {:?})",
+        async_gap, async_removal, blocking_gap, blocking_removal
+    );
+    assert!(
+        async_gap < BOUND,
+        "the async drop blocked the runtime for {:?}",
+        async_gap
+    );
+    assert!(
+        blocking_gap * 2 >= blocking_removal,
+        "the control's gap {:?} should be the whole removal {:?}",
+        blocking_gap,
+        blocking_removal
+    );
+    assert!(
+        blocking_gap > async_gap * 4,
+        "the control {:?} should be far above the async drop's {:?}",
+        blocking_gap,
+        async_gap
+    );
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+fn a_rollover_tokio_drops_unrun_at_shutdown_loses_nothing() {
+    // The handle outlives its runtime: the rollover's task is dropped unrun, and the bytes
+    // stay in memory, readable, with the error saying why.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut file = tempkit::Builder::new()
+        .dir(scratch.path())
+        .spooled_temporary_file_async(4);
+    let mut cx = Context::from_waker(Waker::noop());
+    let poll_once = |f: &mut std::pin::Pin<&mut dyn Future<Output = io::Result<()>>>| {
+        f.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    {
+        let mut write = std::pin::pin!(file.write_all(b"abc"));
+        assert!(
+            matches!(write.as_mut().poll(&mut cx), Poll::Ready(Ok(()))),
+            "in memory"
+        );
+    }
+    drop(rt);
+    let _entered = handle.enter();
+    let outcome = {
+        let mut write: std::pin::Pin<&mut dyn Future<Output = io::Result<()>>> =
+            std::pin::pin!(file.write_all(b"defgh"));
+        poll_once(&mut write)
+    };
+    match outcome {
+        Poll::Ready(Err(e)) => assert!(e.to_string().contains("shutting down"), "{}", e),
+        other => panic!(
+            "expected the rollover's error, got {:?}",
+            other.map(|r| r.is_ok())
+        ),
+    }
+    assert!(!file.is_rolled_over());
+    let mut text = String::new();
+    {
+        let mut seek = std::pin::pin!(file.seek(SeekFrom::Start(0)));
+        assert!(matches!(seek.as_mut().poll(&mut cx), Poll::Ready(Ok(0))));
+    }
+    {
+        let mut read = std::pin::pin!(file.read_to_string(&mut text));
+        assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(3))));
+    }
+    assert_eq!(text, "abc");
+    assert!(scratch.names().is_empty());
+}
