@@ -23,6 +23,8 @@ mod run;
 #[cfg(windows)]
 #[path = "run_windows.rs"]
 mod run;
+// What `tempkit run` does alike on both: options, directory, messages, exit status.
+mod run_common;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

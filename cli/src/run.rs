@@ -18,27 +18,22 @@
 //! when it was not found and 126 when it could not be started otherwise; 125 when tempkit
 //! itself failed (the directory could not be created, or, after a successful command, could
 //! not be removed).
+//!
+//! The options, the directory's creation and removal, the messages and the exit statuses shared
+//! with Windows are in `run_common.rs`; this file starts the command, forwards the signals and
+//! runs the guardian.
 
-use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{ExitCode, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use tempkit::TemporaryDirectory;
 
 use crate::guardian::{self, Guardian};
 use crate::out;
-
-const PROG: &str = "tempkit run";
-
-/// Exit status when tempkit itself fails (as `env`, `timeout` and `nohup` use it).
-const TEMPKIT_FAILED: u8 = 125;
-/// Exit status when the command exists but cannot be run (as shells use it).
-const CANNOT_EXECUTE: u8 = 126;
-/// Exit status when the command is not found (as shells use it).
-const NOT_FOUND: u8 = 127;
+pub(crate) use crate::run_common::RunArgs;
+use crate::run_common::{self as common, PROG, TEMPKIT_FAILED};
 
 /// The signals forwarded to the command. Each of them would otherwise end tempkit and leave
 /// the directory behind.
@@ -52,48 +47,6 @@ const FORWARDED: [libc::c_int; 7] = [
     libc::SIGUSR2,
 ];
 
-/// Run a command inside a fresh temporary directory, then remove it.
-///
-/// The directory (mode 0700) is removed whatever happens: the command succeeds, fails, is
-/// killed by a signal, or tempkit receives SIGINT, SIGTERM or SIGHUP (forwarded to the
-/// command; the directory is removed once it has ended). Files the command made read-only or
-/// unsearchable are removed too. With --keep-on-failure a failed command's directory stays
-/// for a post-mortem. Even if tempkit is killed with SIGKILL, a guardian process stops the
-/// command and removes the directory; the directory is shielded from systemd-tmpfiles while
-/// it exists and tagged for `tempkit reap`.
-#[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit status: the command's; 128+N if signal N killed it; 127 if it was not \
-                  found, 126 if it could not be run; 125 if tempkit itself failed.\n\n\
-                  Example: tempkit run -- sh -c 'echo \"inside: $TMPDIR\"; ls -ld \"$TMPDIR\"'"
-)]
-pub(crate) struct RunArgs {
-    /// Keep the directory afterwards and print its path on standard error
-    #[arg(long)]
-    keep: bool,
-
-    /// Keep the directory, and print its path on standard error, if the command exits with a
-    /// non-zero status or is killed by a signal
-    #[arg(long)]
-    keep_on_failure: bool,
-
-    /// Start of the directory's name [default: tmp]
-    #[arg(long, value_name = "P")]
-    prefix: Option<OsString>,
-
-    /// Create the directory in D [default: the directory `tempkit gettempdir` prints]
-    #[arg(long, value_name = "D")]
-    dir: Option<PathBuf>,
-
-    /// Run the command with the directory as its working directory
-    #[arg(long)]
-    cd: bool,
-
-    /// The command to run, and its arguments
-    #[arg(value_name = "CMD", required = true, trailing_var_arg = true, num_args = 1..)]
-    command: Vec<OsString>,
-}
-
 /// The command's process id while it may be signalled (alive, or a zombie not yet reaped);
 /// 0 before it starts and after it is reaped.
 static CHILD: AtomicI32 = AtomicI32::new(0);
@@ -101,13 +54,7 @@ static CHILD: AtomicI32 = AtomicI32::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 
 pub(crate) fn main(args: RunArgs) -> ExitCode {
-    let mut builder = tempkit::Builder::new();
-    if let Some(prefix) = &args.prefix {
-        builder.prefix(prefix);
-    }
-    if let Some(dir) = &args.dir {
-        builder.dir(dir);
-    }
+    let mut builder = args.builder();
     // Shielded from age-based cleaners while it lives, and reapable by `tempkit reap` if
     // tempkit and its guardian both die (one directory per run: the cost does not matter).
     builder.protect(true).reapable(true);
@@ -121,12 +68,9 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
         out::error(PROG, format_args!("cannot handle signals: {}", e));
         return ExitCode::from(TEMPKIT_FAILED);
     }
-    let mut workdir = match builder.temporary_directory() {
+    let mut workdir = match common::create(&builder) {
         Ok(w) => w,
-        Err(e) => {
-            out::error(PROG, format_args!("{}", e));
-            return ExitCode::from(TEMPKIT_FAILED);
-        }
+        Err(code) => return code,
     };
     let own_group = !in_terminal_foreground();
     // Before the command starts, while tempkit is single-threaded.
@@ -141,8 +85,8 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
         }
     };
     let status = run_command(&args, &workdir, own_group, &mut guardian);
-    let keep = args.keep || (args.keep_on_failure && failed(&status));
-    let code = finish(workdir, keep, status);
+    let keep = args.keeps(&status);
+    let code = common::finish(workdir, keep, exit_code(status));
     if let Some(guardian) = guardian {
         guardian.done();
     }
@@ -166,17 +110,7 @@ fn run_command(
     own_group: bool,
     guardian: &mut Option<Guardian>,
 ) -> Result<ExitStatus, u8> {
-    let (program, rest) = args.command.split_first().ok_or(TEMPKIT_FAILED)?;
-    let path = workdir.path();
-    let mut command = Command::new(program);
-    command
-        .args(rest)
-        .env("TMPDIR", path)
-        .env("TEMP", path)
-        .env("TMP", path);
-    if args.cd {
-        command.current_dir(path);
-    }
+    let mut command = args.command(workdir)?;
     if own_group {
         // The anchor's group, whose id cannot be reused while the guardian lives; a group of
         // its own without a guardian.
@@ -206,15 +140,7 @@ fn run_command(
             if let Some(guardian) = guardian.as_mut() {
                 guardian.command_ended();
             }
-            let mut message = program.as_encoded_bytes().to_vec();
-            message.extend_from_slice(b": ");
-            message.extend_from_slice(out::strerror(&e).as_bytes());
-            out::error_bytes(PROG, &message);
-            return Err(if e.kind() == io::ErrorKind::NotFound {
-                NOT_FOUND
-            } else {
-                CANNOT_EXECUTE
-            });
+            return Err(common::not_started(command.get_program(), &e));
         }
     };
     pause_at("after-spawn");
@@ -238,10 +164,7 @@ fn run_command(
     if let Some(guardian) = guardian.as_mut() {
         guardian.command_ended();
     }
-    let status = child.wait().map_err(|e| {
-        out::error(PROG, format_args!("waiting for the command: {}", e));
-        TEMPKIT_FAILED
-    });
+    let status = child.wait().map_err(|e| common::wait_failed(&e));
     pause_at("after-reap");
     status
 }
@@ -309,18 +232,8 @@ fn forward(signal: libc::c_int, si_code: libc::c_int) {
     }
 }
 
-/// Whether the command ran and failed: a non-zero exit status, or killed by a signal. A
-/// command that could not be started left nothing in the directory to keep.
-fn failed(outcome: &Result<ExitStatus, u8>) -> bool {
-    matches!(outcome, Ok(status) if !status.success())
-}
-
-/// Removes (or keeps) the directory and turns the command's outcome into tempkit's status.
-fn finish(
-    mut workdir: TemporaryDirectory,
-    keep: bool,
-    outcome: Result<ExitStatus, u8>,
-) -> ExitCode {
+/// The command's outcome as tempkit's exit status: its own; 128+N when signal N killed it.
+fn exit_code(outcome: Result<ExitStatus, u8>) -> i32 {
     let code = match outcome {
         Ok(status) => match (status.code(), status.signal()) {
             (Some(code), _) => u8::try_from(code).unwrap_or(1),
@@ -329,17 +242,5 @@ fn finish(
         },
         Err(code) => code,
     };
-    if keep {
-        let mut message = b"kept ".to_vec();
-        message.extend_from_slice(workdir.keep().as_os_str().as_encoded_bytes());
-        out::error_bytes(PROG, &message);
-        return ExitCode::from(code);
-    }
-    match workdir.cleanup() {
-        Ok(()) => ExitCode::from(code),
-        Err(e) => {
-            out::error(PROG, format_args!("{}", e));
-            ExitCode::from(if code == 0 { TEMPKIT_FAILED } else { code })
-        }
-    }
+    i32::from(code)
 }

@@ -1,5 +1,6 @@
 //! `tempkit run` on Windows: runs a command inside a fresh temporary directory and always
-//! removes it, with the options and exit statuses of the Unix `run.rs`.
+//! removes it, with the options and exit statuses of the Unix `run.rs` (both in `run_common.rs`,
+//! which also creates the directory and removes or keeps it; this file starts the command).
 //!
 //! The directory is created first (owner-only ACL, by the library); `TMPDIR`, `TEMP` and `TMP`
 //! point at it (and, with `--cd`, the working directory). The command runs in a Job object
@@ -21,10 +22,8 @@
 //! when it could not be started otherwise; 125 when tempkit itself failed (the directory could
 //! not be created, or, after a successful command, could not be removed).
 
-use std::ffi::OsString;
 use std::io;
-use std::path::PathBuf;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{ExitCode, ExitStatus};
 use std::time::Duration;
 
 use windows_sys::Win32::System::Console::{SetConsoleCtrlHandler, CTRL_BREAK_EVENT, CTRL_C_EVENT};
@@ -33,68 +32,15 @@ use tempkit::TemporaryDirectory;
 
 use crate::job::Job;
 use crate::out;
-
-const PROG: &str = "tempkit run";
-
-/// Exit status when tempkit itself fails (as `env`, `timeout` and `nohup` use it).
-const TEMPKIT_FAILED: u8 = 125;
-/// Exit status when the command exists but cannot be run (as shells use it).
-const CANNOT_EXECUTE: u8 = 126;
-/// Exit status when the command is not found (as shells use it).
-const NOT_FOUND: u8 = 127;
+pub(crate) use crate::run_common::RunArgs;
+use crate::run_common::{self as common, PROG, TEMPKIT_FAILED};
 
 /// How long what the command left running gets to be gone once the job terminated it: a
 /// terminated process runs no code of its own, but an I/O under way finishes first.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
-/// Run a command inside a fresh temporary directory, then remove it.
-///
-/// The directory (owner-only) is removed whatever happens: the command succeeds, fails, is
-/// killed, or Ctrl-C is pressed (the command gets it; the directory is removed once it has
-/// ended). The command and everything it starts run in a Job object that ends them all when
-/// the command ends or tempkit itself is killed; a directory whose tempkit was killed stays.
-/// With --keep-on-failure a failed command's directory stays for a post-mortem.
-#[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit status: the command's; 127 if it was not found, 126 if it could not be \
-                  run; 125 if tempkit itself failed.\n\n\
-                  Example: tempkit run -- cmd /c \"echo inside: %TEMP%\""
-)]
-pub(crate) struct RunArgs {
-    /// Keep the directory afterwards and print its path on standard error
-    #[arg(long)]
-    keep: bool,
-
-    /// Keep the directory, and print its path on standard error, if the command exits with a
-    /// non-zero status
-    #[arg(long)]
-    keep_on_failure: bool,
-
-    /// Start of the directory's name [default: tmp]
-    #[arg(long, value_name = "P")]
-    prefix: Option<OsString>,
-
-    /// Create the directory in D [default: the directory `tempkit gettempdir` prints]
-    #[arg(long, value_name = "D")]
-    dir: Option<PathBuf>,
-
-    /// Run the command with the directory as its working directory
-    #[arg(long)]
-    cd: bool,
-
-    /// The command to run, and its arguments
-    #[arg(value_name = "CMD", required = true, trailing_var_arg = true, num_args = 1..)]
-    command: Vec<OsString>,
-}
-
 pub(crate) fn main(args: RunArgs) -> ExitCode {
-    let mut builder = tempkit::Builder::new();
-    if let Some(prefix) = &args.prefix {
-        builder.prefix(prefix);
-    }
-    if let Some(dir) = &args.dir {
-        builder.dir(dir);
-    }
+    let builder = args.builder();
     // (No `protect` or `reapable`: documented no-ops on Windows.)
     // Before the directory exists: from then on, Ctrl-C must not end tempkit.
     // SAFETY: `leave_to_the_command` is a valid handler for the whole life of the process.
@@ -103,12 +49,9 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
         out::error(PROG, format_args!("cannot handle Ctrl-C: {}", e));
         return ExitCode::from(TEMPKIT_FAILED);
     }
-    let workdir = match builder.temporary_directory() {
+    let workdir = match common::create(&builder) {
         Ok(w) => w,
-        Err(e) => {
-            out::error(PROG, format_args!("{}", e));
-            return ExitCode::from(TEMPKIT_FAILED);
-        }
+        Err(code) => return code,
     };
     let job = match Job::new() {
         Ok(job) => Some(job),
@@ -137,13 +80,13 @@ pub(crate) fn main(args: RunArgs) -> ExitCode {
             Err(e) => out::error(PROG, format_args!("ending what the command left: {}", e)),
         }
     }
-    let keep = args.keep || (args.keep_on_failure && failed(&status));
-    let code = finish(workdir, keep, status);
-    match u8::try_from(code) {
-        Ok(code) => ExitCode::from(code),
-        // A Windows exit code does not fit ExitCode::from; nothing is left to drop.
-        Err(_) => std::process::exit(code),
-    }
+    let keep = args.keeps(&status);
+    // The command's full 32-bit exit code.
+    let code = match status {
+        Ok(status) => status.code().unwrap_or(1),
+        Err(code) => i32::from(code),
+    };
+    common::finish(workdir, keep, code)
 }
 
 /// The console control handler: Ctrl-C and Ctrl-Break are the command's to act on (it got
@@ -160,17 +103,7 @@ fn run_command(
     workdir: &TemporaryDirectory,
     job: Option<&Job>,
 ) -> Result<ExitStatus, u8> {
-    let (program, rest) = args.command.split_first().ok_or(TEMPKIT_FAILED)?;
-    let path = workdir.path();
-    let mut command = Command::new(program);
-    command
-        .args(rest)
-        .env("TMPDIR", path)
-        .env("TEMP", path)
-        .env("TMP", path);
-    if args.cd {
-        command.current_dir(path);
-    }
+    let mut command = args.command(workdir)?;
     let spawned = match job {
         Some(job) => job
             .spawn(&mut command, pause_after_spawn)
@@ -191,22 +124,9 @@ fn run_command(
     };
     let mut child = match spawned {
         Ok(child) => child,
-        Err(e) => {
-            let mut message = program.to_string_lossy().into_owned().into_bytes();
-            message.extend_from_slice(b": ");
-            message.extend_from_slice(out::strerror(&e).as_bytes());
-            out::error_bytes(PROG, &message);
-            return Err(if e.kind() == io::ErrorKind::NotFound {
-                NOT_FOUND
-            } else {
-                CANNOT_EXECUTE
-            });
-        }
+        Err(e) => return Err(common::not_started(command.get_program(), &e)),
     };
-    child.wait().map_err(|e| {
-        out::error(PROG, format_args!("waiting for the command: {}", e));
-        TEMPKIT_FAILED
-    })
+    child.wait().map_err(|e| common::wait_failed(&e))
 }
 
 /// Test-only failpoint: when `TEMPKIT_TEST_PAUSE_AT` is `after-spawn`, prints the command's
@@ -217,35 +137,5 @@ fn pause_after_spawn(pid: u32) {
     if std::env::var_os("TEMPKIT_TEST_PAUSE_AT").map_or(false, |p| p == "after-spawn") {
         out::error(PROG, format_args!("paused after-spawn {}", pid));
         std::thread::sleep(Duration::from_secs(60));
-    }
-}
-
-/// Whether the command ran and failed (a non-zero exit code).
-fn failed(outcome: &Result<ExitStatus, u8>) -> bool {
-    matches!(outcome, Ok(status) if !status.success())
-}
-
-/// Removes (or keeps) the directory and turns the command's outcome into tempkit's exit code.
-fn finish(mut workdir: TemporaryDirectory, keep: bool, outcome: Result<ExitStatus, u8>) -> i32 {
-    let code = match outcome {
-        Ok(status) => status.code().unwrap_or(1),
-        Err(code) => i32::from(code),
-    };
-    if keep {
-        let mut message = b"kept ".to_vec();
-        message.extend_from_slice(&crate::os::bytes(workdir.keep().as_os_str()));
-        out::error_bytes(PROG, &message);
-        return code;
-    }
-    match workdir.cleanup() {
-        Ok(()) => code,
-        Err(e) => {
-            out::error(PROG, format_args!("{}", e));
-            if code == 0 {
-                i32::from(TEMPKIT_FAILED)
-            } else {
-                code
-            }
-        }
     }
 }
