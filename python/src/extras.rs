@@ -248,6 +248,25 @@ impl TemporaryDirectory {
     }
 }
 
+/// Collected without `cleanup()` or `close()`: the directory is dropped here, inside CPython's
+/// deallocation, which holds the GIL. The removal of a tree can take seconds, so the GIL is
+/// released around it, as `close()` releases it (and as CPython's `FileIO` releases it around
+/// the `close` its deallocation makes). Never panics: when the interpreter declines to attach
+/// (shutting down), the directory is dropped as it is.
+impl Drop for TemporaryDirectory {
+    fn drop(&mut self) {
+        let mut dir = self.inner.take();
+        if dir.is_none() {
+            return;
+        }
+        let _ = Python::try_attach(|py| {
+            let dir = dir.take();
+            py.detach(move || drop(dir));
+        });
+        drop(dir);
+    }
+}
+
 /// `reap(dir, dry_run, all_users)`: `[(path, outcome, reason, error)]` for every top-level
 /// entry looked at; outcome is "removed", "would-remove", "skipped" or "failed" (then `error`
 /// is the `OSError`, else `None`).

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import tempkit
-from conftest import listing
+from conftest import listing, need_program
 
 
 @pytest.fixture(autouse=True)
@@ -167,3 +167,44 @@ def test_repr_and_generic_alias(tmp_path):
     assert repr(d) == "<TemporaryDirectory %r>" % d.name
     assert tempkit.TemporaryDirectory[str].__origin__ is tempkit.TemporaryDirectory
     d.cleanup()
+
+
+# Collected without cleanup() or close(): the native object's Drop removes the tree inside
+# CPython's deallocation, where the GIL is held. It must release it around the removal, as
+# close() does: a tree can take seconds. The file's unlinkat is delayed by 1 s (strace's fault
+# injection), so the removal takes 1 s; a thread that ticks every 10 ms must keep ticking.
+COLLECTED_WITHOUT_GIL = r"""
+import sys, threading, time
+import tempkit
+d = tempkit.TemporaryDirectory(dir=sys.argv[1])
+open(d.name + "/file", "w").close()
+ticks, stop, started = [0], [False], threading.Event()
+def tick():
+    started.set()
+    while not stop[0]:
+        time.sleep(0.01)
+        ticks[0] += 1
+t = threading.Thread(target=tick)
+t.start()
+assert started.wait(10)
+before = ticks[0]
+del d  # the last reference: deallocated here, the tree removed by the native Drop
+during = ticks[0] - before
+stop[0] = True
+t.join(10)
+print("ticks", during)
+"""
+
+
+def test_a_collected_directory_is_removed_without_the_gil(tmp_path):
+    strace = need_program("strace")
+    run = subprocess.run(
+        [strace, "-f", "-qq", "-o", os.devnull, "-e", "trace=unlinkat",
+         "-e", "inject=unlinkat:delay_enter=1000000",
+         sys.executable, "-c", COLLECTED_WITHOUT_GIL, str(tmp_path)],
+        capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert listing(tmp_path) == []
+    ticks = int(run.stdout.split()[-1])
+    # About 100 with the GIL released; 0 or 1 while it is held for the whole second.
+    assert ticks >= 20, "the ticker ran %d times during a 1 s removal: the GIL was held" % ticks
