@@ -2,13 +2,12 @@
 //! handle driven as a `tokio::fs::File`.
 
 use std::fmt;
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use ::tokio::fs::File;
-use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, AsyncWriteExt, ReadBuf};
+use ::tokio::io::AsyncWriteExt;
 
 use super::blocking;
 use crate::Builder;
@@ -63,6 +62,11 @@ impl TemporaryFile {
     /// The open file; it is gone when closed.
     pub fn into_file(self) -> File {
         self.file
+    }
+
+    /// The file every `AsyncRead`, `AsyncWrite` and `AsyncSeek` call goes to.
+    fn io(&mut self) -> io::Result<Pin<&mut File>> {
+        Ok(Pin::new(&mut self.file))
     }
 }
 
@@ -266,6 +270,15 @@ impl NamedTemporaryFile {
         }
     }
 
+    /// The file every `AsyncRead`, `AsyncWrite` and `AsyncSeek` call goes to; an error after
+    /// [`close`](Self::close).
+    fn io(&mut self) -> io::Result<Pin<&mut File>> {
+        match self.file.as_mut() {
+            Some(file) => Ok(Pin::new(file)),
+            None => Err(closed(&self.path)),
+        }
+    }
+
     /// The blocking object with its handle back in it, after a flush that reported the
     /// background writes' error (on error, nothing was taken).
     async fn take_inner(&mut self) -> io::Result<crate::NamedTemporaryFile> {
@@ -355,110 +368,8 @@ impl From<PersistError> for io::Error {
     }
 }
 
-/// The I/O of a file that may be closed.
-fn open_mut<'a>(file: &'a mut Option<File>, path: &Path) -> io::Result<Pin<&'a mut File>> {
-    match file {
-        Some(file) => Ok(Pin::new(file)),
-        None => Err(closed(path)),
-    }
-}
-
-impl AsyncRead for NamedTemporaryFile {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match open_mut(&mut this.file, &this.path) {
-            Ok(file) => file.poll_read(cx, buf),
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-}
-
-impl AsyncWrite for NamedTemporaryFile {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match open_mut(&mut this.file, &this.path) {
-            Ok(file) => file.poll_write(cx, buf),
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match open_mut(&mut this.file, &this.path) {
-            Ok(file) => file.poll_flush(cx),
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match open_mut(&mut this.file, &this.path) {
-            Ok(file) => file.poll_shutdown(cx),
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-}
-
-impl AsyncSeek for NamedTemporaryFile {
-    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
-        let this = self.get_mut();
-        open_mut(&mut this.file, &this.path)?.start_seek(position)
-    }
-
-    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        let this = self.get_mut();
-        match open_mut(&mut this.file, &this.path) {
-            Ok(file) => file.poll_complete(cx),
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-}
-
-impl AsyncRead for TemporaryFile {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for TemporaryFile {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().file).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
-    }
-}
-
-impl AsyncSeek for TemporaryFile {
-    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
-        Pin::new(&mut self.get_mut().file).start_seek(position)
-    }
-
-    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        Pin::new(&mut self.get_mut().file).poll_complete(cx)
-    }
-}
+async_io_through_file!(NamedTemporaryFile);
+async_io_through_file!(TemporaryFile);
 
 impl Builder {
     /// [`temporary_file`](Builder::temporary_file), on the blocking pool: an async

@@ -61,6 +61,78 @@
 //! # fn main() {}
 //! ```
 
+/// Implements tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek` for `$ty` by handing every call
+/// to the `tokio::fs::File` its method `fn io(&mut self) -> io::Result<Pin<&mut File>>` gives
+/// (an error, such as "closed", is returned as the call's outcome).
+macro_rules! async_io_through_file {
+    ($ty:ty) => {
+        impl ::tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut ::tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncRead::poll_read(file, cx, buf),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+        }
+
+        impl ::tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncWrite::poll_write(file, cx, buf),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncWrite::poll_flush(file, cx),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncWrite::poll_shutdown(file, cx),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+        }
+
+        impl ::tokio::io::AsyncSeek for $ty {
+            fn start_seek(
+                self: std::pin::Pin<&mut Self>,
+                position: std::io::SeekFrom,
+            ) -> std::io::Result<()> {
+                ::tokio::io::AsyncSeek::start_seek(self.get_mut().io()?, position)
+            }
+
+            fn poll_complete(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<u64>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncSeek::poll_complete(file, cx),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+        }
+    };
+}
+
 mod dir;
 mod file;
 mod publish;

@@ -1,13 +1,12 @@
 //! The async `AtomicFile` and `write_atomic`: the blocking publishing, on the blocking pool.
 
 use std::fmt;
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::Path;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use ::tokio::fs::File;
-use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, AsyncWriteExt, ReadBuf};
+use ::tokio::io::AsyncWriteExt;
 
 use super::blocking;
 use crate::{AtomicFileOptions, CommitError};
@@ -85,6 +84,11 @@ impl AtomicFile {
     /// The file being written, mutably.
     pub fn as_file_mut(&mut self) -> &mut File {
         &mut self.file
+    }
+
+    /// The file every `AsyncRead`, `AsyncWrite` and `AsyncSeek` call goes to.
+    fn io(&mut self) -> io::Result<Pin<&mut File>> {
+        Ok(Pin::new(&mut self.file))
     }
 
     /// Flushes, then publishes the new version, replacing the destination:
@@ -192,40 +196,4 @@ where
     AtomicFileOptions::new().write_async(path, contents).await
 }
 
-impl AsyncRead for AtomicFile {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for AtomicFile {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().file).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
-    }
-}
-
-impl AsyncSeek for AtomicFile {
-    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
-        Pin::new(&mut self.get_mut().file).start_seek(position)
-    }
-
-    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        Pin::new(&mut self.get_mut().file).poll_complete(cx)
-    }
-}
+async_io_through_file!(AtomicFile);
