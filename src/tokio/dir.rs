@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::thread;
 
-use super::blocking;
+use super::{blocking, blocking_with};
 use crate::{Builder, PersistDirError};
 
 /// A directory removed with everything in it when dropped, without blocking the runtime.
@@ -92,13 +92,12 @@ impl TemporaryDirectory {
     /// As [`crate::TemporaryDirectory::cleanup`]; also when the runtime shuts down before the
     /// removal started (it is then done in place by the thread that drops it).
     pub async fn cleanup(&mut self) -> io::Result<()> {
-        let mut inner = match self.inner.take() {
+        let inner = match self.inner.take() {
             Some(inner) => inner,
             None => return Ok(()),
         };
-        let (inner, result) = blocking("remove a temporary directory", move || {
-            let result = inner.cleanup();
-            (inner, result)
+        let (inner, result) = blocking_with("remove a temporary directory", inner, |inner| {
+            inner.cleanup()
         })
         .await?;
         self.inner = Some(inner);

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use ::tokio::fs::File;
 use ::tokio::io::AsyncWriteExt;
 
-use super::blocking;
+use super::{blocking, blocking_with};
 use crate::Builder;
 
 /// A file with no name, gone when dropped: the async [`crate::TemporaryFile`].
@@ -180,12 +180,9 @@ impl NamedTemporaryFile {
     /// # Errors
     /// A write that failed in the background, then as [`crate::NamedTemporaryFile::close`].
     pub async fn close(&mut self) -> io::Result<()> {
-        let mut inner = self.take_inner().await?;
-        let (inner, result) = blocking("close a temporary file", move || {
-            let result = inner.close();
-            (inner, result)
-        })
-        .await?;
+        let inner = self.take_inner().await?;
+        let (inner, result) =
+            blocking_with("close a temporary file", inner, |inner| inner.close()).await?;
         self.inner = Some(inner);
         result
     }
@@ -197,11 +194,8 @@ impl NamedTemporaryFile {
     /// As [`crate::NamedTemporaryFile::reopen`].
     pub async fn reopen(&mut self) -> io::Result<File> {
         let inner = self.take_inner().await?;
-        let (mut inner, result) = blocking("reopen a temporary file", move || {
-            let result = inner.reopen();
-            (inner, result)
-        })
-        .await?;
+        let (mut inner, result) =
+            blocking_with("reopen a temporary file", inner, |inner| inner.reopen()).await?;
         self.file = inner.lend().map(File::from_std);
         self.inner = Some(inner);
         result.map(File::from_std)

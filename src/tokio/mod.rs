@@ -152,12 +152,35 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    match ::tokio::task::spawn_blocking(f).await {
-        Ok(value) => Ok(value),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(crate::error::new(
-            io::ErrorKind::Other,
-            format!("failed to {}: the runtime is shutting down", what),
-        )),
+    ::tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| not_run(what, e))
+}
+
+/// Lends `object` to `f` on tokio's blocking pool and hands it back with `f`'s outcome, as
+/// [`blocking`] (a task dropped unrun drops the object).
+async fn blocking_with<O, R, F>(what: &str, mut object: O, f: F) -> io::Result<(O, R)>
+where
+    O: Send + 'static,
+    R: Send + 'static,
+    F: FnOnce(&mut O) -> R + Send + 'static,
+{
+    blocking(what, move || {
+        let outcome = f(&mut object);
+        (object, outcome)
+    })
+    .await
+}
+
+/// The error of a blocking-pool task that did not complete: a panic in it is resumed here (it
+/// does not return); a task the runtime dropped unrun (it is shutting down) is an error saying
+/// `what` did not happen.
+fn not_run(what: &str, e: ::tokio::task::JoinError) -> io::Error {
+    if e.is_panic() {
+        std::panic::resume_unwind(e.into_panic());
     }
+    crate::error::new(
+        io::ErrorKind::Other,
+        format!("failed to {}: the runtime is shutting down", what),
+    )
 }

@@ -12,6 +12,7 @@ use ::tokio::fs::File;
 use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use ::tokio::task::JoinHandle;
 
+use super::not_run;
 use crate::Builder;
 
 /// Bytes in memory while small, moved to an unnamed file on disk when they grow: the async
@@ -138,32 +139,35 @@ impl SpooledTemporaryFile {
                             return Poll::Ready(Err(gone()));
                         }
                     };
-                    let error = match outcome {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(e),
-                        Err(e) if e.is_panic() => {
+                    match outcome {
+                        Ok(Ok(())) if object.is_rolled_over() => {}
+                        // Settled in memory: start again if asked.
+                        Ok(Ok(())) => {
                             self.state = State::Memory(object);
-                            std::panic::resume_unwind(e.into_panic())
+                            continue;
                         }
-                        Err(_) => Some(crate::error::new(
-                            io::ErrorKind::Other,
-                            "failed to roll a spooled temporary file over: the runtime is \
-                             shutting down"
-                                .to_owned(),
-                        )),
-                    };
-                    if let Some(e) = error {
-                        self.state = State::Memory(object);
-                        return Poll::Ready(Err(e));
+                        // Failed: every byte stays in memory.
+                        Ok(Err(e)) => {
+                            self.state = State::Memory(object);
+                            return Poll::Ready(Err(e));
+                        }
+                        // Dropped unrun, or a panic (resumed): the same.
+                        Err(e) => {
+                            self.state = State::Memory(object);
+                            return Poll::Ready(Err(not_run(
+                                "roll a spooled temporary file over",
+                                e,
+                            )));
+                        }
                     }
-                    if !object.is_rolled_over() {
-                        self.state = State::Memory(object);
-                        continue;
-                    }
-                    // Rolled over: `into_file` hands the file over without a system call.
+                    // Rolled over: `into_file` hands the file over without a system call (the
+                    // task is spent: never left in `Rolling`, to be polled again).
                     match object.into_file() {
                         Ok(file) => self.state = State::Disk(File::from_std(file)),
-                        Err(e) => return Poll::Ready(Err(e)),
+                        Err(e) => {
+                            self.state = State::Gone;
+                            return Poll::Ready(Err(e));
+                        }
                     }
                     return Poll::Ready(Ok(()));
                 }
