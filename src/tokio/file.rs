@@ -348,19 +348,7 @@ impl fmt::Debug for PersistError {
     }
 }
 
-impl fmt::Display for PersistError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
-    }
-}
-
-impl std::error::Error for PersistError {}
-
-impl From<PersistError> for io::Error {
-    fn from(e: PersistError) -> io::Error {
-        e.error
-    }
-}
+handing_back_error!(PersistError, error);
 
 async_io_through_file!(NamedTemporaryFile);
 async_io_through_file!(TemporaryFile);
