@@ -232,18 +232,11 @@ impl Builder {
 
 /// A removal handed to the blocking pool. Its own `Drop` removes, so a task that tokio drops
 /// without running it (the runtime shuts down) still removes, in place.
+/// Run by dropping it.
 struct Removal {
     dir: Option<crate::TemporaryDirectory>,
     /// Whether the thread that dropped the directory was panicking, for the report.
     panicking: bool,
-}
-
-impl Removal {
-    fn run(mut self) {
-        if let Some(dir) = self.dir.take() {
-            dir.remove_deferred(self.panicking);
-        }
-    }
 }
 
 impl Drop for Removal {
@@ -271,13 +264,13 @@ impl Drop for TemporaryDirectory {
         // While panicking, in place: a second panic (tokio cannot start a thread) would abort.
         let handle = match ::tokio::runtime::Handle::try_current() {
             Ok(handle) if !panicking => handle,
-            _ => return removal.run(),
+            _ => return drop(removal),
         };
         // `spawn_blocking` panics only when no thread can be started at all; the task is then
         // queued (run by a later thread, or dropped, and so removed, at shutdown). Drop never
         // panics.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            drop(handle.spawn_blocking(move || removal.run()));
+            drop(handle.spawn_blocking(move || drop(removal)));
         }));
     }
 }
