@@ -764,3 +764,41 @@ fn a_rollover_tokio_drops_unrun_at_shutdown_loses_nothing() {
     assert_eq!(text, "abc");
     assert!(scratch.names().is_empty());
 }
+
+#[test]
+fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
+    // The file outlives its runtime: close's task is dropped unrun, which drops the blocking
+    // object (the file is deleted, as by drop); the error names what failed and the path.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut file = rt
+        .block_on(
+            tempkit::Builder::new()
+                .dir(scratch.path())
+                .named_temporary_file_async(),
+        )
+        .unwrap();
+    let path = file.path().to_owned();
+    drop(rt);
+    let _entered = handle.enter();
+    let outcome = {
+        let mut close = std::pin::pin!(file.close());
+        close.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    match outcome {
+        Poll::Ready(Err(e)) => {
+            let text = e.to_string();
+            assert!(text.contains("shutting down"), "{}", text);
+            assert!(text.contains("close temporary file"), "{}", text);
+            assert!(text.contains(&path.display().to_string()), "{}", text);
+        }
+        other => panic!("expected close's error, got {:?}", other),
+    }
+    assert!(!path.exists(), "{} left behind", path.display());
+    drop(file);
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}

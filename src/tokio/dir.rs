@@ -96,10 +96,11 @@ impl TemporaryDirectory {
             Some(inner) => inner,
             None => return Ok(()),
         };
-        let (inner, result) = blocking_with("remove a temporary directory", inner, |inner| {
-            inner.cleanup()
-        })
-        .await?;
+        let (inner, result) =
+            blocking_with("remove temporary directory", &self.path, inner, |inner| {
+                inner.cleanup()
+            })
+            .await?;
         self.inner = Some(inner);
         result
     }
@@ -176,7 +177,11 @@ impl TemporaryDirectory {
             None => return Err(gone(&self.path)),
         };
         // A task dropped unrun drops `inner`, which removes the tree: as dropping `self`.
-        match blocking("publish a temporary directory", move || f(inner)).await {
+        match blocking("publish temporary directory", Some(&self.path), move || {
+            f(inner)
+        })
+        .await
+        {
             Ok(result) => result,
             Err(error) => Err(PersistDirError {
                 error,
@@ -222,7 +227,7 @@ impl Builder {
     /// As [`temporary_directory`](Builder::temporary_directory).
     pub async fn temporary_directory_async(&self) -> io::Result<TemporaryDirectory> {
         let builder = self.clone();
-        blocking("create a temporary directory", move || {
+        blocking("create a temporary directory", None, move || {
             builder.temporary_directory()
         })
         .await?

@@ -181,8 +181,10 @@ impl NamedTemporaryFile {
     /// A write that failed in the background, then as [`crate::NamedTemporaryFile::close`].
     pub async fn close(&mut self) -> io::Result<()> {
         let inner = self.take_inner().await?;
-        let (inner, result) =
-            blocking_with("close a temporary file", inner, |inner| inner.close()).await?;
+        let (inner, result) = blocking_with("close temporary file", &self.path, inner, |inner| {
+            inner.close()
+        })
+        .await?;
         self.inner = Some(inner);
         result
     }
@@ -195,7 +197,10 @@ impl NamedTemporaryFile {
     pub async fn reopen(&mut self) -> io::Result<File> {
         let inner = self.take_inner().await?;
         let (mut inner, result) =
-            blocking_with("reopen a temporary file", inner, |inner| inner.reopen()).await?;
+            blocking_with("reopen temporary file", &self.path, inner, |inner| {
+                inner.reopen()
+            })
+            .await?;
         self.file = inner.lend().map(File::from_std);
         self.inner = Some(inner);
         result.map(File::from_std)
@@ -239,7 +244,10 @@ impl NamedTemporaryFile {
     /// drop), or as [`crate::NamedTemporaryFile::keep`].
     pub async fn keep(mut self) -> io::Result<(File, PathBuf)> {
         let inner = self.take_inner().await?;
-        let (file, path) = blocking("keep a temporary file", move || inner.keep()).await??;
+        let (file, path) = blocking("keep temporary file", Some(&self.path), move || {
+            inner.keep()
+        })
+        .await??;
         Ok((File::from_std(file), path))
     }
 
@@ -254,7 +262,7 @@ impl NamedTemporaryFile {
             Ok(inner) => inner,
             Err(error) => return Err(PersistError { error, file: self }),
         };
-        match blocking("persist a temporary file", move || f(inner)).await {
+        match blocking("persist temporary file", Some(&self.path), move || f(inner)).await {
             Ok(Ok(file)) => Ok(File::from_std(file)),
             Ok(Err(e)) => Err(PersistError {
                 error: e.error,
@@ -361,7 +369,10 @@ impl Builder {
     /// As [`temporary_file`](Builder::temporary_file).
     pub async fn temporary_file_async(&self) -> io::Result<TemporaryFile> {
         let builder = self.clone();
-        let file = blocking("create a temporary file", move || builder.temporary_file()).await??;
+        let file = blocking("create a temporary file", None, move || {
+            builder.temporary_file()
+        })
+        .await??;
         Ok(TemporaryFile {
             file: File::from_std(file.into_file()),
         })
@@ -374,7 +385,7 @@ impl Builder {
     /// As [`named_temporary_file`](Builder::named_temporary_file).
     pub async fn named_temporary_file_async(&self) -> io::Result<NamedTemporaryFile> {
         let builder = self.clone();
-        let file = blocking("create a temporary file", move || {
+        let file = blocking("create a temporary file", None, move || {
             builder.named_temporary_file()
         })
         .await??;

@@ -139,6 +139,7 @@ mod publish;
 mod spooled;
 
 use std::io;
+use std::path::Path;
 
 pub use dir::TemporaryDirectory;
 pub use file::{NamedTemporaryFile, PersistError, TemporaryFile};
@@ -146,26 +147,27 @@ pub use publish::{write_atomic, AtomicFile};
 pub use spooled::SpooledTemporaryFile;
 
 /// Runs `f` on tokio's blocking pool and waits for it. A panic in `f` is resumed here; a task
-/// the runtime dropped unrun (it is shutting down) is an error saying `what` did not happen.
-async fn blocking<T, F>(what: &str, f: F) -> io::Result<T>
+/// the runtime dropped unrun (it is shutting down) is an error saying `what` did not happen,
+/// and to which `path` (when there is one yet).
+async fn blocking<T, F>(what: &str, path: Option<&Path>, f: F) -> io::Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
     ::tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| not_run(what, e))
+        .map_err(|e| not_run(what, path, e))
 }
 
 /// Lends `object` to `f` on tokio's blocking pool and hands it back with `f`'s outcome, as
 /// [`blocking`] (a task dropped unrun drops the object).
-async fn blocking_with<O, R, F>(what: &str, mut object: O, f: F) -> io::Result<(O, R)>
+async fn blocking_with<O, R, F>(what: &str, path: &Path, mut object: O, f: F) -> io::Result<(O, R)>
 where
     O: Send + 'static,
     R: Send + 'static,
     F: FnOnce(&mut O) -> R + Send + 'static,
 {
-    blocking(what, move || {
+    blocking(what, Some(path), move || {
         let outcome = f(&mut object);
         (object, outcome)
     })
@@ -174,13 +176,17 @@ where
 
 /// The error of a blocking-pool task that did not complete: a panic in it is resumed here (it
 /// does not return); a task the runtime dropped unrun (it is shutting down) is an error saying
-/// `what` did not happen.
-fn not_run(what: &str, e: ::tokio::task::JoinError) -> io::Error {
+/// `what` did not happen, and to which `path`.
+fn not_run(what: &str, path: Option<&Path>, e: ::tokio::task::JoinError) -> io::Error {
     if e.is_panic() {
         std::panic::resume_unwind(e.into_panic());
     }
+    let what = match path {
+        Some(path) => format!("failed to {} `{}`", what, path.display()),
+        None => format!("failed to {}", what),
+    };
     crate::error::new(
         io::ErrorKind::Other,
-        format!("failed to {}: the runtime is shutting down", what),
+        format!("{}: the runtime is shutting down", what),
     )
 }

@@ -118,7 +118,12 @@ impl AtomicFile {
     pub async fn discard(self) -> io::Result<()> {
         let AtomicFile { file, inner } = self;
         drop(file.into_std().await);
-        blocking("discard an atomic file", move || inner.discard()).await?
+        // For the error only (a task dropped unrun), as the commit's.
+        let path = inner.path().to_owned();
+        blocking("discard the atomic file for", Some(&path), move || {
+            inner.discard()
+        })
+        .await?
     }
 
     async fn finish(
@@ -131,7 +136,9 @@ impl AtomicFile {
             return Err(CommitError::not_committed(e));
         }
         drop(file.into_std().await);
-        match blocking("commit an atomic file", move || f(inner)).await {
+        // For the error of a task dropped unrun: one allocation beside the task's own.
+        let path = inner.path().to_owned();
+        match blocking("commit the atomic file for", Some(&path), move || f(inner)).await {
             Ok(result) => result,
             Err(e) => Err(CommitError::not_committed(e)),
         }
@@ -154,8 +161,13 @@ impl AtomicFileOptions {
     /// As [`create`](AtomicFileOptions::create).
     pub async fn create_async<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
         let options = self.clone();
-        let path = path.as_ref().to_owned();
-        let inner = blocking("create an atomic file", move || options.create(path)).await??;
+        let owned = path.as_ref().to_owned();
+        let inner = blocking(
+            "create an atomic file for",
+            Some(path.as_ref()),
+            move || options.create(owned),
+        )
+        .await??;
         AtomicFile::from_blocking(inner)
     }
 
@@ -169,9 +181,9 @@ impl AtomicFileOptions {
         C: AsRef<[u8]> + Send + 'static,
     {
         let options = self.clone();
-        let path = path.as_ref().to_owned();
-        blocking("write a file atomically", move || {
-            options.write(path, contents)
+        let owned = path.as_ref().to_owned();
+        blocking("write atomically", Some(path.as_ref()), move || {
+            options.write(owned, contents)
         })
         .await?
     }

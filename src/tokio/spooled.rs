@@ -156,6 +156,7 @@ impl SpooledTemporaryFile {
                             self.state = State::Memory(object);
                             return Poll::Ready(Err(not_run(
                                 "roll a spooled temporary file over",
+                                None,
                                 e,
                             )));
                         }
