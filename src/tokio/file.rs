@@ -45,21 +45,76 @@ impl TemporaryFile {
     ///
     /// # Errors
     /// As [`Builder::temporary_file`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.TemporaryFile()`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let mut file = tempkit::tokio::TemporaryFile::new().await?;
+    /// file.write_all(b"scratch").await?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn new() -> io::Result<TemporaryFile> {
         Builder::new().temporary_file_async().await
     }
 
     /// The open file.
+    ///
+    /// # Python equivalent
+    /// The object `TemporaryFile()` returns is itself the file.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::tokio::TemporaryFile::new().await?;
+    /// assert_eq!(file.as_file().metadata().await?.len(), 0);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn as_file(&self) -> &File {
         &self.file
     }
 
     /// The open file, mutably.
+    ///
+    /// # Python equivalent
+    /// The object `TemporaryFile()` returns is itself the file.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut file = tempkit::tokio::TemporaryFile::new().await?;
+    /// file.as_file_mut().set_len(10).await?;
+    /// assert_eq!(file.as_file().metadata().await?.len(), 10);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn as_file_mut(&mut self) -> &mut File {
         &mut self.file
     }
 
     /// The open file; it is gone when closed.
+    ///
+    /// # Python equivalent
+    /// None needed: Python's object is the file.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let mut file: tokio::fs::File = tempkit::tokio::TemporaryFile::new().await?.into_file();
+    /// file.write_all(b"still unnamed").await?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn into_file(self) -> File {
         self.file
     }
@@ -126,11 +181,39 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// As [`Builder::named_temporary_file`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.NamedTemporaryFile()`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// assert!(file.path().exists());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn new() -> io::Result<NamedTemporaryFile> {
         Builder::new().named_temporary_file_async().await
     }
 
     /// The async object for a blocking one (no system call).
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let blocking = tempkit::NamedTemporaryFile::new()?;
+    /// let path = blocking.path().to_owned();
+    /// let file = tempkit::tokio::NamedTemporaryFile::from_blocking(blocking);
+    /// assert_eq!(file.path(), path);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn from_blocking(mut inner: crate::NamedTemporaryFile) -> NamedTemporaryFile {
         let file = inner.lend().map(File::from_std);
         NamedTemporaryFile {
@@ -141,27 +224,100 @@ impl NamedTemporaryFile {
     }
 
     /// The file's absolute path.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `NamedTemporaryFile().name`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// assert!(file.path().is_absolute());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Whether [`close`](Self::close) was called.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f.closed`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut file = tempkit::Builder::new().delete_on_close(false).named_temporary_file_async().await?;
+    /// assert!(!file.is_closed());
+    /// file.close().await?;
+    /// assert!(file.is_closed());
+    /// assert!(file.path().exists()); // deleted on drop
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.file.is_none()
     }
 
     /// The open file; an error after [`close`](Self::close).
+    ///
+    /// # Python equivalent
+    /// The object `NamedTemporaryFile()` returns is itself the file.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// assert_eq!(file.as_file()?.metadata().await?.len(), 0);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn as_file(&self) -> io::Result<&File> {
         self.file.as_ref().ok_or_else(|| closed(&self.path))
     }
 
     /// The open file, mutably; an error after [`close`](Self::close).
+    ///
+    /// # Python equivalent
+    /// The object `NamedTemporaryFile()` returns is itself the file.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// file.as_file_mut()?.set_len(3).await?;
+    /// assert_eq!(tokio::fs::metadata(file.path()).await?.len(), 3);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn as_file_mut(&mut self) -> io::Result<&mut File> {
         let path = &self.path;
         self.file.as_mut().ok_or_else(|| closed(path))
     }
 
     /// Keeps the file when dropped if `yes`: see [`crate::NamedTemporaryFile::keep_if`].
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// let path = file.path().to_owned();
+    /// file.keep_if(true); // e.g. a check failed: keep it to look at
+    /// drop(file);
+    /// assert!(path.exists());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn keep_if(&mut self, yes: bool) -> &mut Self {
         if let Some(inner) = self.inner.as_mut() {
             inner.keep_if(yes);
@@ -170,6 +326,19 @@ impl NamedTemporaryFile {
     }
 
     /// Whether the file carries an owner tag: see [`crate::NamedTemporaryFile::is_reapable`].
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::Builder::new().reapable(true).named_temporary_file_async().await?;
+    /// # let _ = file.is_reapable();
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn is_reapable(&self) -> bool {
         self.inner.as_ref().map_or(false, |f| f.is_reapable())
     }
@@ -179,6 +348,21 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// A write that failed in the background, then as [`crate::NamedTemporaryFile::close`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f.close()`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// let path = file.path().to_owned();
+    /// file.close().await?;
+    /// assert!(!path.exists());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn close(&mut self) -> io::Result<()> {
         let inner = self.take_inner().await?;
         let (inner, result) = blocking_with("close temporary file", &self.path, inner, |inner| {
@@ -194,6 +378,25 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// As [`crate::NamedTemporaryFile::reopen`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `open(f.name)`, without the check.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// let mut file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// file.write_all(b"hello").await?;
+    /// file.flush().await?;
+    /// let mut again = file.reopen().await?;
+    /// let mut text = String::new();
+    /// again.read_to_string(&mut text).await?;
+    /// assert_eq!(text, "hello");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn reopen(&mut self) -> io::Result<File> {
         let inner = self.take_inner().await?;
         let (mut inner, result) =
@@ -211,6 +414,24 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// A failed background write or the rename's error, with the file handed back.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `NamedTemporaryFile(delete=False)`, then `os.replace(f.name, to)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let mut file = tempkit::Builder::new().dir(dir.path()).named_temporary_file_async().await?;
+    /// file.write_all(b"done").await?;
+    /// let to = dir.path().join("out.txt");
+    /// file.persist(&to).await?;
+    /// assert_eq!(tokio::fs::read(&to).await?, b"done");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
         let to = to.as_ref().to_owned();
         self.persist_with(move |f| f.persist(to)).await
@@ -221,6 +442,24 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// As [`persist`](Self::persist).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f.flush()`, `os.fsync(f.fileno())`, `os.replace(f.name, to)`, then `os.fsync` of the directory.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let mut file = tempkit::Builder::new().dir(dir.path()).named_temporary_file_async().await?;
+    /// file.write_all(b"durable").await?;
+    /// let to = dir.path().join("out.txt");
+    /// file.persist_durable(&to).await?;
+    /// assert_eq!(tokio::fs::read(&to).await?, b"durable");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn persist_durable<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
         let to = to.as_ref().to_owned();
         self.persist_with(move |f| f.persist_durable(to)).await
@@ -231,6 +470,25 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// As [`persist`](Self::persist); `AlreadyExists` when `to` exists.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `os.link(f.name, to)` then `os.unlink(f.name)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let taken = dir.path().join("taken");
+    /// tokio::fs::write(&taken, b"old").await?;
+    /// let file = tempkit::Builder::new().dir(dir.path()).named_temporary_file_async().await?;
+    /// let err = file.persist_noclobber(&taken).await.unwrap_err();
+    /// assert_eq!(err.error.kind(), std::io::ErrorKind::AlreadyExists);
+    /// err.file.persist_noclobber(dir.path().join("free")).await?;
+    /// assert_eq!(tokio::fs::read(&taken).await?, b"old");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
         let to = to.as_ref().to_owned();
         self.persist_with(move |f| f.persist_noclobber(to)).await
@@ -242,6 +500,22 @@ impl NamedTemporaryFile {
     /// # Errors
     /// A failed background write (the object is then dropped, and the file deleted, as by
     /// drop), or as [`crate::NamedTemporaryFile::keep`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `NamedTemporaryFile(delete=False)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::tokio::NamedTemporaryFile::new().await?;
+    /// let (file, path) = file.keep().await?;
+    /// drop(file);
+    /// assert!(path.exists()); // and stays
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn keep(mut self) -> io::Result<(File, PathBuf)> {
         let inner = self.take_inner().await?;
         let (file, path) = blocking("keep temporary file", Some(&self.path), move || {
@@ -340,6 +614,22 @@ impl fmt::Debug for NamedTemporaryFile {
 }
 
 /// The error of a `persist` method: the error and the async file, handed back.
+///
+/// # Python equivalent
+/// None: Python has no persist.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let file = tempkit::tokio::NamedTemporaryFile::new().await?;
+/// let missing = file.path().with_file_name("no-such-dir").join("x");
+/// let err = file.persist(&missing).await.unwrap_err();
+/// assert_eq!(err.error.kind(), std::io::ErrorKind::NotFound);
+/// assert!(err.file.path().exists()); // still there, still temporary
+/// # Ok(())
+/// # })
+/// # }
+/// ```
 pub struct PersistError {
     /// What went wrong, naming both paths.
     pub error: io::Error,
@@ -367,6 +657,21 @@ impl Builder {
     ///
     /// # Errors
     /// As [`temporary_file`](Builder::temporary_file).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.TemporaryFile(dir=...)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let file = tempkit::Builder::new().dir(dir.path()).temporary_file_async().await?;
+    /// assert_eq!(file.as_file().metadata().await?.len(), 0);
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0); // no name
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn temporary_file_async(&self) -> io::Result<TemporaryFile> {
         let builder = self.clone();
         let file = blocking("create a temporary file", None, move || {
@@ -383,6 +688,19 @@ impl Builder {
     ///
     /// # Errors
     /// As [`named_temporary_file`](Builder::named_temporary_file).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.NamedTemporaryFile(suffix=...)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::Builder::new().suffix(".json").named_temporary_file_async().await?;
+    /// assert!(file.path().to_string_lossy().ends_with(".json"));
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn named_temporary_file_async(&self) -> io::Result<NamedTemporaryFile> {
         let builder = self.clone();
         let file = blocking("create a temporary file", None, move || {
