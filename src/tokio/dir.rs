@@ -89,6 +89,31 @@ impl TemporaryDirectory {
         Builder::new().temporary_directory_async().await
     }
 
+    /// The async object for a blocking one (no system call); the same as `From`, named as
+    /// [`NamedTemporaryFile::from_blocking`](super::NamedTemporaryFile::from_blocking) and
+    /// [`AtomicFile::from_blocking`](super::AtomicFile::from_blocking) are.
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let blocking = tempkit::TemporaryDirectory::new()?;
+    /// let path = blocking.path().to_owned();
+    /// let dir = tempkit::tokio::TemporaryDirectory::from_blocking(blocking);
+    /// assert_eq!(dir.path(), path);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
+    pub fn from_blocking(dir: crate::TemporaryDirectory) -> TemporaryDirectory {
+        TemporaryDirectory {
+            path: dir.path().to_owned(),
+            inner: Some(dir),
+        }
+    }
+
     /// The directory's absolute path.
     ///
     /// # Python equivalent
@@ -240,7 +265,8 @@ impl TemporaryDirectory {
 
     /// Publishes the tree at `to` unless something is there, on the blocking pool: see
     /// [`crate::TemporaryDirectory::persist_noclobber`]. On failure the error hands the
-    /// blocking directory back (make it async again with `From`).
+    /// blocking directory back (make it async again with
+    /// [`from_blocking`](Self::from_blocking)).
     ///
     /// # Python equivalent
     /// None (no async API): `os.rename` after a check, racy.
@@ -368,10 +394,7 @@ fn disarmed(path: PathBuf) -> crate::TemporaryDirectory {
 impl From<crate::TemporaryDirectory> for TemporaryDirectory {
     /// The async object for a blocking one (no system call).
     fn from(dir: crate::TemporaryDirectory) -> Self {
-        TemporaryDirectory {
-            path: dir.path().to_owned(),
-            inner: Some(dir),
-        }
+        TemporaryDirectory::from_blocking(dir)
     }
 }
 
