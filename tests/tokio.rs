@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::child::{child_arg, Child};
-use common::Scratch;
+use common::{chattr, Scratch};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::runtime::{Builder as RtBuilder, Runtime};
 
@@ -479,18 +479,6 @@ fn child_hook_sees_an_async_drop_that_failed() {
         [(dropped.clone(), io::ErrorKind::PermissionDenied, true)]
     );
     chattr("-i", &dropped.join("stuck"));
-}
-
-fn chattr(flag: &str, path: &Path) {
-    let out = common::output_of(std::process::Command::new("chattr").arg(flag).arg(path))
-        .expect("run chattr (e2fsprogs)");
-    assert!(
-        out.status.success(),
-        "chattr {} {}: {} (needs root and ext4)",
-        flag,
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
