@@ -790,3 +790,60 @@ fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
     drop(file);
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
+
+#[test]
+fn a_background_write_that_failed_is_reported_naming_the_file() {
+    // In a fresh process whose files cannot grow past 64 KiB (`RLIMIT_FSIZE`, `SIGXFSZ`
+    // ignored; room for the harness's own output file): the write fails on the blocking pool; close and commit report it with the
+    // path it failed on, its kind kept.
+    let scratch = Scratch::new();
+    Child::new("child_background_write_fails")
+        .arg(scratch.path())
+        .assert_passes();
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The child of [`a_background_write_that_failed_is_reported_naming_the_file`].
+#[test]
+#[ignore]
+fn child_background_write_fails() {
+    let dir = child_arg();
+    const LIMIT: usize = 64 * 1024;
+    let limit = libc::rlimit {
+        rlim_cur: LIMIT as libc::rlim_t,
+        rlim_max: LIMIT as libc::rlim_t,
+    };
+    // SAFETY: plain system calls; `limit` is a valid rlimit. The child test is alone in its
+    // process, so the limit and the ignored signal touch no other test.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+    let too_large = io::Error::from_raw_os_error(libc::EFBIG).kind();
+    current_thread().block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(&dir)
+            .named_temporary_file_async()
+            .await
+            .unwrap();
+        let path = file.path().to_owned();
+        // Accepted at once (one chunk, below tokio's 2 MiB), written in the background.
+        file.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        let e = file.close().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{}", text);
+        drop(file);
+        assert!(!path.exists());
+
+        let to = dir.join("published");
+        let mut atomic = tempkit::tokio::AtomicFile::create(&to).await.unwrap();
+        atomic.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        let e = atomic.commit().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        assert!(!e.committed());
+        let text = e.to_string();
+        assert!(text.contains(&to.display().to_string()), "{}", text);
+        assert!(!to.exists());
+    });
+}

@@ -559,7 +559,10 @@ impl NamedTemporaryFile {
     /// background writes' error (on error, nothing was taken).
     async fn take_inner(&mut self) -> io::Result<crate::NamedTemporaryFile> {
         if let Some(file) = self.file.as_mut() {
-            file.flush().await?;
+            let path = &self.path;
+            file.flush()
+                .await
+                .map_err(|e| crate::error::with_path(e, "write temporary file", path))?;
         }
         let mut inner = match self.inner.take() {
             Some(inner) => inner,

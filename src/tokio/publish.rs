@@ -274,6 +274,7 @@ impl AtomicFile {
         let AtomicFile { mut file, inner } = self;
         if let Err(e) = file.flush().await {
             // The blocking object is dropped with the error: the temporary name goes.
+            let e = crate::error::with_path(e, "write the new version of", inner.path());
             return Err(CommitError::not_committed(e));
         }
         drop(file.into_std().await);
