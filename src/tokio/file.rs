@@ -277,7 +277,9 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub fn as_file(&self) -> io::Result<&File> {
-        self.file.as_ref().ok_or_else(|| closed(&self.path))
+        self.file
+            .as_ref()
+            .ok_or_else(|| crate::named::closed_error(&self.path))
     }
 
     /// The open file, mutably; an error after [`close`](Self::close).
@@ -297,7 +299,9 @@ impl NamedTemporaryFile {
     /// ```
     pub fn as_file_mut(&mut self) -> io::Result<&mut File> {
         let path = &self.path;
-        self.file.as_mut().ok_or_else(|| closed(path))
+        self.file
+            .as_mut()
+            .ok_or_else(|| crate::named::closed_error(path))
     }
 
     /// Keeps the file when dropped if `yes`: see [`crate::NamedTemporaryFile::keep_if`].
@@ -551,7 +555,7 @@ impl NamedTemporaryFile {
     fn io(&mut self) -> io::Result<Pin<&mut File>> {
         match self.file.as_mut() {
             Some(file) => Ok(Pin::new(file)),
-            None => Err(closed(&self.path)),
+            None => Err(crate::named::closed_error(&self.path)),
         }
     }
 
@@ -581,17 +585,6 @@ impl NamedTemporaryFile {
         }
         Ok(inner)
     }
-}
-
-/// The error of I/O after `close()`.
-fn closed(path: &Path) -> io::Error {
-    crate::error::new(
-        io::ErrorKind::Other,
-        format!(
-            "I/O operation on closed temporary file `{}`",
-            path.display()
-        ),
-    )
 }
 
 impl Drop for NamedTemporaryFile {
