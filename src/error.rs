@@ -21,12 +21,14 @@ impl fmt::Display for Context {
 
 impl Error for Context {}
 
-/// Wraps `cause` with a description, keeping `cause.kind()`.
 /// The operating system's error code behind `e`: its own, or that of the system call whose
 /// error tempkit wrapped with an account of what failed and where (the wrapping keeps the
 /// [`io::ErrorKind`] but hides the code from [`io::Error::raw_os_error`]).
 ///
 /// For bindings that must report `errno` (the Python package raises `OSError(errno, ...)`).
+///
+/// # Python equivalent
+/// `OSError.errno`.
 ///
 /// ```
 /// let e = tempkit::Builder::new().dir("/nonexistent/dir").mkstemp().unwrap_err();
@@ -43,6 +45,7 @@ pub fn raw_os_error(e: &io::Error) -> Option<i32> {
     }
 }
 
+/// Wraps `cause` with a description, keeping `cause.kind()`.
 pub(crate) fn context(cause: io::Error, what: String) -> io::Error {
     io::Error::new(cause.kind(), Context { what, cause })
 }

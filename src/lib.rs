@@ -53,6 +53,7 @@
 //! | `next(tempfile._RandomNameSequence())` with your own names | [`random_name`], [`Builder::random_len`]`(0)` |
 //! | `TemporaryDirectory._rmtree(path)` (`shutil.rmtree` with the mode repair) | [`remove_tree`] |
 //! | `OSError.errno` | [`raw_os_error`] (also through tempkit's context) |
+//! | `os.register_at_fork(after_in_child=...)` to renew per-process state (`_RandomNameSequence`'s `os.getpid()` check) | [`fork_generation`] |
 //! | cleanup errors printed via `sys.unraisablehook` | [`set_cleanup_error_hook`] (default: one line on stderr), [`take_cleanup_error_hook`] |
 //!
 //! # Publishing

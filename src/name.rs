@@ -37,8 +37,6 @@ pub(crate) fn push_random(out: &mut OsString, len: usize) {
     }
 }
 
-/// Rejects a prefix or suffix that would put the file somewhere other than `dir`: a path
-/// separator or a NUL byte (Python silently creates elsewhere).
 /// `len` random characters of `[a-z0-9_]`, from the generator tempkit draws its own names
 /// from (a ChaCha20 keystream keyed from the OS, rekeyed in a child made by `fork`).
 ///
@@ -61,6 +59,8 @@ pub fn random_name(len: usize) -> String {
     out.into_string().unwrap_or_default()
 }
 
+/// Rejects a prefix or suffix that would put the file somewhere other than `dir`: a path
+/// separator or a NUL byte (Python silently creates elsewhere).
 pub(crate) fn check_affix(affix: &OsStr, what: &str) -> io::Result<()> {
     if has_separator_or_nul(affix) {
         return Err(error::new(

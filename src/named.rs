@@ -248,13 +248,7 @@ impl NamedTemporaryFile {
     }
 
     fn closed_error(&self) -> io::Error {
-        error::new(
-            io::ErrorKind::Other,
-            format!(
-                "I/O operation on closed temporary file `{}`",
-                self.path.display()
-            ),
-        )
+        closed_error(&self.path)
     }
 
     /// Borrowing a descriptor (`as_fd`, `as_handle`) after `close()` is a bug of the caller.
@@ -712,6 +706,17 @@ impl NamedTemporaryFile {
         self.file = Some(file);
         self.lent = false;
     }
+}
+
+/// The error of I/O on the temporary file at `path` after `close()` (also `tempkit::tokio`'s).
+pub(crate) fn closed_error(path: &Path) -> io::Error {
+    error::new(
+        io::ErrorKind::Other,
+        format!(
+            "I/O operation on closed temporary file `{}`",
+            path.display()
+        ),
+    )
 }
 
 impl Keepable for NamedTemporaryFile {

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use common::child::{child_arg, run_child, Child};
-use common::{is_root, Scratch, NOBODY};
+use common::{chattr, is_root, Scratch, NOBODY};
 
 /// What the recording hook saw: path, error kind, is_dir, while_panicking, Display.
 type Seen = (PathBuf, io::ErrorKind, bool, bool, String);
@@ -38,20 +38,6 @@ fn record_hook() {
 
 fn seen() -> Vec<Seen> {
     std::mem::take(&mut *SEEN.lock().unwrap())
-}
-
-/// `chattr +i path` (or `-i`). Panics if it fails: the test needs root and a file system
-/// with the flag (ext4).
-fn chattr(flag: &str, path: &Path) {
-    let out = common::output_of(Command::new("chattr").arg(flag).arg(path))
-        .expect("run chattr (e2fsprogs)");
-    assert!(
-        out.status.success(),
-        "chattr {} {}: {} (needs root and ext4)",
-        flag,
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A scratch directory whose immutable flags are cleared before it is removed.

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::child::{child_arg, Child};
-use common::Scratch;
+use common::{chattr, Scratch};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::runtime::{Builder as RtBuilder, Runtime};
 
@@ -481,18 +481,6 @@ fn child_hook_sees_an_async_drop_that_failed() {
     chattr("-i", &dropped.join("stuck"));
 }
 
-fn chattr(flag: &str, path: &Path) {
-    let out = common::output_of(std::process::Command::new("chattr").arg(flag).arg(path))
-        .expect("run chattr (e2fsprogs)");
-    assert!(
-        out.status.success(),
-        "chattr {} {}: {} (needs root and ext4)",
-        flag,
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn cleanup_returns_errors_and_a_failed_async_drop_goes_to_the_hook() {
     let _shared = side_by_side();
@@ -763,4 +751,99 @@ fn a_rollover_tokio_drops_unrun_at_shutdown_loses_nothing() {
     }
     assert_eq!(text, "abc");
     assert!(scratch.names().is_empty());
+}
+
+#[test]
+fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
+    // The file outlives its runtime: close's task is dropped unrun, which drops the blocking
+    // object (the file is deleted, as by drop); the error names what failed and the path.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut file = rt
+        .block_on(
+            tempkit::Builder::new()
+                .dir(scratch.path())
+                .named_temporary_file_async(),
+        )
+        .unwrap();
+    let path = file.path().to_owned();
+    drop(rt);
+    let _entered = handle.enter();
+    let outcome = {
+        let mut close = std::pin::pin!(file.close());
+        close.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    match outcome {
+        Poll::Ready(Err(e)) => {
+            let text = e.to_string();
+            assert!(text.contains("shutting down"), "{}", text);
+            assert!(text.contains("close temporary file"), "{}", text);
+            assert!(text.contains(&path.display().to_string()), "{}", text);
+        }
+        other => panic!("expected close's error, got {:?}", other),
+    }
+    assert!(!path.exists(), "{} left behind", path.display());
+    drop(file);
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+fn a_background_write_that_failed_is_reported_naming_the_file() {
+    // In a fresh process whose files cannot grow past 64 KiB (`RLIMIT_FSIZE`, `SIGXFSZ`
+    // ignored; room for the harness's own output file): the write fails on the blocking pool; close and commit report it with the
+    // path it failed on, its kind kept.
+    let scratch = Scratch::new();
+    Child::new("child_background_write_fails")
+        .arg(scratch.path())
+        .assert_passes();
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The child of [`a_background_write_that_failed_is_reported_naming_the_file`].
+#[test]
+#[ignore]
+fn child_background_write_fails() {
+    let dir = child_arg();
+    const LIMIT: usize = 64 * 1024;
+    let limit = libc::rlimit {
+        rlim_cur: LIMIT as libc::rlim_t,
+        rlim_max: LIMIT as libc::rlim_t,
+    };
+    // SAFETY: plain system calls; `limit` is a valid rlimit. The child test is alone in its
+    // process, so the limit and the ignored signal touch no other test.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+    let too_large = io::Error::from_raw_os_error(libc::EFBIG).kind();
+    current_thread().block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(&dir)
+            .named_temporary_file_async()
+            .await
+            .unwrap();
+        let path = file.path().to_owned();
+        // Accepted at once (one chunk, below tokio's 2 MiB), written in the background.
+        file.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        let e = file.close().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{}", text);
+        drop(file);
+        assert!(!path.exists());
+
+        let to = dir.join("published");
+        let mut atomic = tempkit::tokio::AtomicFile::create(&to).await.unwrap();
+        atomic.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        let e = atomic.commit().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        assert!(!e.committed());
+        let text = e.to_string();
+        assert!(text.contains(&to.display().to_string()), "{}", text);
+        assert!(!to.exists());
+    });
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::thread;
 
-use super::blocking;
+use super::{blocking, blocking_with};
 use crate::{Builder, PersistDirError};
 
 /// A directory removed with everything in it when dropped, without blocking the runtime.
@@ -72,11 +72,63 @@ impl TemporaryDirectory {
     ///
     /// # Errors
     /// As [`Builder::temporary_directory`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.TemporaryDirectory()`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// assert!(dir.path().is_dir());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn new() -> io::Result<TemporaryDirectory> {
         Builder::new().temporary_directory_async().await
     }
 
+    /// The async object for a blocking one (no system call); the same as `From`, named as
+    /// [`NamedTemporaryFile::from_blocking`](super::NamedTemporaryFile::from_blocking) and
+    /// [`AtomicFile::from_blocking`](super::AtomicFile::from_blocking) are.
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let blocking = tempkit::TemporaryDirectory::new()?;
+    /// let path = blocking.path().to_owned();
+    /// let dir = tempkit::tokio::TemporaryDirectory::from_blocking(blocking);
+    /// assert_eq!(dir.path(), path);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
+    pub fn from_blocking(dir: crate::TemporaryDirectory) -> TemporaryDirectory {
+        TemporaryDirectory {
+            path: dir.path().to_owned(),
+            inner: Some(dir),
+        }
+    }
+
     /// The directory's absolute path.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `TemporaryDirectory().name`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// tokio::fs::write(dir.path().join("a.txt"), b"x").await?;
+    /// assert!(dir.path().is_absolute());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -91,16 +143,32 @@ impl TemporaryDirectory {
     /// # Errors
     /// As [`crate::TemporaryDirectory::cleanup`]; also when the runtime shuts down before the
     /// removal started (it is then done in place by the thread that drops it).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `TemporaryDirectory.cleanup()`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// tokio::fs::create_dir(dir.path().join("sub")).await?;
+    /// dir.cleanup().await?;
+    /// assert!(!dir.path().exists());
+    /// dir.cleanup().await?; // again: nothing to do
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn cleanup(&mut self) -> io::Result<()> {
-        let mut inner = match self.inner.take() {
+        let inner = match self.inner.take() {
             Some(inner) => inner,
             None => return Ok(()),
         };
-        let (inner, result) = blocking("remove a temporary directory", move || {
-            let result = inner.cleanup();
-            (inner, result)
-        })
-        .await?;
+        let (inner, result) =
+            blocking_with("remove temporary directory", &self.path, inner, |inner| {
+                inner.cleanup()
+            })
+            .await?;
         self.inner = Some(inner);
         result
     }
@@ -109,6 +177,21 @@ impl TemporaryDirectory {
     ///
     /// As [`crate::TemporaryDirectory::keep`] (a reapable directory's owner tag is removed,
     /// in place).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `TemporaryDirectory(delete=False)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.keep();
+    /// assert!(path.is_dir()); // and stays
+    /// # std::fs::remove_dir(&path)?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     #[must_use = "the directory stays: its path is all that is left of it"]
     pub fn keep(mut self) -> PathBuf {
         match self.inner.take() {
@@ -118,6 +201,23 @@ impl TemporaryDirectory {
     }
 
     /// Keeps the directory when dropped if `yes`: see [`crate::TemporaryDirectory::keep_if`].
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let mut dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().to_owned();
+    /// dir.keep_if(true); // e.g. a check failed: keep it to look at
+    /// drop(dir);
+    /// assert!(path.is_dir());
+    /// # std::fs::remove_dir(&path)?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn keep_if(&mut self, yes: bool) -> &mut Self {
         if let Some(inner) = self.inner.as_mut() {
             inner.keep_if(yes);
@@ -127,19 +227,62 @@ impl TemporaryDirectory {
 
     /// Whether a live-directory lock shields it from systemd-tmpfiles: see
     /// [`crate::TemporaryDirectory::is_protected`].
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::Builder::new().protect(true).temporary_directory_async().await?;
+    /// assert_eq!(dir.is_protected(), cfg!(target_os = "linux"));
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn is_protected(&self) -> bool {
         self.inner.as_ref().map_or(false, |d| d.is_protected())
     }
 
     /// Whether it carries an owner tag for [`reap`](crate::reap): see
     /// [`crate::TemporaryDirectory::is_reapable`].
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::Builder::new().reapable(true).temporary_directory_async().await?;
+    /// # let _ = dir.is_reapable();
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn is_reapable(&self) -> bool {
         self.inner.as_ref().map_or(false, |d| d.is_reapable())
     }
 
     /// Publishes the tree at `to` unless something is there, on the blocking pool: see
     /// [`crate::TemporaryDirectory::persist_noclobber`]. On failure the error hands the
-    /// blocking directory back (make it async again with `From`).
+    /// blocking directory back (make it async again with
+    /// [`from_blocking`](Self::from_blocking)).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `os.rename` after a check, racy.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let parent = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory_async().await?;
+    /// tokio::fs::write(staged.path().join("data"), b"built").await?;
+    /// let to = staged.persist_noclobber(parent.path().join("release")).await?;
+    /// assert_eq!(tokio::fs::read(to.join("data")).await?, b"built");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn persist_noclobber<P: AsRef<Path>>(
         self,
         to: P,
@@ -150,6 +293,25 @@ impl TemporaryDirectory {
 
     /// Replaces the directory at `to` with this tree, on the blocking pool: see
     /// [`crate::TemporaryDirectory::replace`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `shutil.rmtree(to)` then `os.rename`, not atomic.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let parent = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let to = parent.path().join("site");
+    /// tokio::fs::create_dir(&to).await?;
+    /// tokio::fs::write(to.join("index.html"), b"old").await?;
+    /// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory_async().await?;
+    /// tokio::fs::write(staged.path().join("index.html"), b"new").await?;
+    /// staged.replace(&to).await?;
+    /// assert_eq!(tokio::fs::read(to.join("index.html")).await?, b"new");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn replace<P: AsRef<Path>>(self, to: P) -> Result<PathBuf, PersistDirError> {
         let to = to.as_ref().to_owned();
         self.publish(move |d| d.replace(to)).await
@@ -158,6 +320,26 @@ impl TemporaryDirectory {
     /// Swaps this tree with the directory at `to`, on the blocking pool: see
     /// [`crate::TemporaryDirectory::exchange`]; the old tree comes back as a temporary
     /// directory.
+    ///
+    /// # Python equivalent
+    /// None (no async API).
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let parent = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let to = parent.path().join("site");
+    /// tokio::fs::create_dir(&to).await?;
+    /// tokio::fs::write(to.join("index.html"), b"old").await?;
+    /// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory_async().await?;
+    /// tokio::fs::write(staged.path().join("index.html"), b"new").await?;
+    /// let old = staged.exchange(&to).await?;
+    /// assert_eq!(tokio::fs::read(to.join("index.html")).await?, b"new");
+    /// assert_eq!(tokio::fs::read(old.path().join("index.html")).await?, b"old");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn exchange<P: AsRef<Path>>(
         self,
         to: P,
@@ -177,7 +359,11 @@ impl TemporaryDirectory {
             None => return Err(gone(&self.path)),
         };
         // A task dropped unrun drops `inner`, which removes the tree: as dropping `self`.
-        match blocking("publish a temporary directory", move || f(inner)).await {
+        match blocking("publish temporary directory", Some(&self.path), move || {
+            f(inner)
+        })
+        .await
+        {
             Ok(result) => result,
             Err(error) => Err(PersistDirError {
                 error,
@@ -208,10 +394,7 @@ fn disarmed(path: PathBuf) -> crate::TemporaryDirectory {
 impl From<crate::TemporaryDirectory> for TemporaryDirectory {
     /// The async object for a blocking one (no system call).
     fn from(dir: crate::TemporaryDirectory) -> Self {
-        TemporaryDirectory {
-            path: dir.path().to_owned(),
-            inner: Some(dir),
-        }
+        TemporaryDirectory::from_blocking(dir)
     }
 }
 
@@ -221,9 +404,23 @@ impl Builder {
     ///
     /// # Errors
     /// As [`temporary_directory`](Builder::temporary_directory).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.TemporaryDirectory(prefix=..., dir=...)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::Builder::new().prefix("job-").temporary_directory_async().await?;
+    /// let name = dir.path().file_name().unwrap_or_default().to_string_lossy().into_owned();
+    /// assert!(name.starts_with("job-"));
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn temporary_directory_async(&self) -> io::Result<TemporaryDirectory> {
         let builder = self.clone();
-        blocking("create a temporary directory", move || {
+        blocking("create a temporary directory", None, move || {
             builder.temporary_directory()
         })
         .await?
@@ -233,18 +430,11 @@ impl Builder {
 
 /// A removal handed to the blocking pool. Its own `Drop` removes, so a task that tokio drops
 /// without running it (the runtime shuts down) still removes, in place.
+/// Run by dropping it.
 struct Removal {
     dir: Option<crate::TemporaryDirectory>,
     /// Whether the thread that dropped the directory was panicking, for the report.
     panicking: bool,
-}
-
-impl Removal {
-    fn run(mut self) {
-        if let Some(dir) = self.dir.take() {
-            dir.remove_deferred(self.panicking);
-        }
-    }
 }
 
 impl Drop for Removal {
@@ -272,13 +462,13 @@ impl Drop for TemporaryDirectory {
         // While panicking, in place: a second panic (tokio cannot start a thread) would abort.
         let handle = match ::tokio::runtime::Handle::try_current() {
             Ok(handle) if !panicking => handle,
-            _ => return removal.run(),
+            _ => return drop(removal),
         };
         // `spawn_blocking` panics only when no thread can be started at all; the task is then
         // queued (run by a later thread, or dropped, and so removed, at shutdown). Drop never
         // panics.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            drop(handle.spawn_blocking(move || removal.run()));
+            drop(handle.spawn_blocking(move || drop(removal)));
         }));
     }
 }

@@ -61,12 +61,85 @@
 //! # fn main() {}
 //! ```
 
+/// Implements tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek` for `$ty` by handing every call
+/// to the `tokio::fs::File` its method `fn io(&mut self) -> io::Result<Pin<&mut File>>` gives
+/// (an error, such as "closed", is returned as the call's outcome).
+macro_rules! async_io_through_file {
+    ($ty:ty) => {
+        impl ::tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut ::tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncRead::poll_read(file, cx, buf),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+        }
+
+        impl ::tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncWrite::poll_write(file, cx, buf),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncWrite::poll_flush(file, cx),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncWrite::poll_shutdown(file, cx),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+        }
+
+        impl ::tokio::io::AsyncSeek for $ty {
+            fn start_seek(
+                self: std::pin::Pin<&mut Self>,
+                position: std::io::SeekFrom,
+            ) -> std::io::Result<()> {
+                ::tokio::io::AsyncSeek::start_seek(self.get_mut().io()?, position)
+            }
+
+            fn poll_complete(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<u64>> {
+                match self.get_mut().io() {
+                    Ok(file) => ::tokio::io::AsyncSeek::poll_complete(file, cx),
+                    Err(e) => std::task::Poll::Ready(Err(e)),
+                }
+            }
+        }
+    };
+}
+
 mod dir;
 mod file;
 mod publish;
 mod spooled;
 
 use std::io;
+use std::path::Path;
 
 pub use dir::TemporaryDirectory;
 pub use file::{NamedTemporaryFile, PersistError, TemporaryFile};
@@ -74,18 +147,46 @@ pub use publish::{write_atomic, AtomicFile};
 pub use spooled::SpooledTemporaryFile;
 
 /// Runs `f` on tokio's blocking pool and waits for it. A panic in `f` is resumed here; a task
-/// the runtime dropped unrun (it is shutting down) is an error saying `what` did not happen.
-async fn blocking<T, F>(what: &str, f: F) -> io::Result<T>
+/// the runtime dropped unrun (it is shutting down) is an error saying `what` did not happen,
+/// and to which `path` (when there is one yet).
+async fn blocking<T, F>(what: &str, path: Option<&Path>, f: F) -> io::Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    match ::tokio::task::spawn_blocking(f).await {
-        Ok(value) => Ok(value),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(crate::error::new(
-            io::ErrorKind::Other,
-            format!("failed to {}: the runtime is shutting down", what),
-        )),
+    ::tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| not_run(what, path, e))
+}
+
+/// Lends `object` to `f` on tokio's blocking pool and hands it back with `f`'s outcome, as
+/// [`blocking`] (a task dropped unrun drops the object).
+async fn blocking_with<O, R, F>(what: &str, path: &Path, mut object: O, f: F) -> io::Result<(O, R)>
+where
+    O: Send + 'static,
+    R: Send + 'static,
+    F: FnOnce(&mut O) -> R + Send + 'static,
+{
+    blocking(what, Some(path), move || {
+        let outcome = f(&mut object);
+        (object, outcome)
+    })
+    .await
+}
+
+/// The error of a blocking-pool task that did not complete: a panic in it is resumed here (it
+/// does not return); a task the runtime dropped unrun (it is shutting down) is an error saying
+/// `what` did not happen, and to which `path`.
+fn not_run(what: &str, path: Option<&Path>, e: ::tokio::task::JoinError) -> io::Error {
+    if e.is_panic() {
+        std::panic::resume_unwind(e.into_panic());
     }
+    let what = match path {
+        Some(path) => format!("failed to {} `{}`", what, path.display()),
+        None => format!("failed to {}", what),
+    };
+    crate::error::new(
+        io::ErrorKind::Other,
+        format!("{}: the runtime is shutting down", what),
+    )
 }

@@ -1,13 +1,12 @@
 //! The async `AtomicFile` and `write_atomic`: the blocking publishing, on the blocking pool.
 
 use std::fmt;
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::Path;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use ::tokio::fs::File;
-use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, AsyncWriteExt, ReadBuf};
+use ::tokio::io::AsyncWriteExt;
 
 use super::blocking;
 use crate::{AtomicFileOptions, CommitError};
@@ -53,6 +52,24 @@ impl AtomicFile {
     ///
     /// # Errors
     /// As [`crate::AtomicFile::create`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("state.json");
+    /// let mut file = tempkit::tokio::AtomicFile::create(&path).await?;
+    /// file.write_all(b"{}").await?;
+    /// file.commit().await?;
+    /// assert_eq!(tokio::fs::read(&path).await?, b"{}");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn create<P: AsRef<Path>>(path: P) -> io::Result<AtomicFile> {
         AtomicFileOptions::new().create_async(path).await
     }
@@ -61,6 +78,25 @@ impl AtomicFile {
     ///
     /// # Errors
     /// Duplicating the descriptor failed (`EMFILE`).
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("state.json");
+    /// let blocking = tempkit::AtomicFile::create(&path)?;
+    /// let mut file = tempkit::tokio::AtomicFile::from_blocking(blocking)?;
+    /// file.write_all(b"{}").await?;
+    /// file.commit().await?;
+    /// assert_eq!(tokio::fs::read(&path).await?, b"{}");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn from_blocking(inner: crate::AtomicFile) -> io::Result<AtomicFile> {
         let file = inner
             .as_file()
@@ -73,18 +109,71 @@ impl AtomicFile {
     }
 
     /// The destination, as given.
+    ///
+    /// # Python equivalent
+    /// None.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("state.json");
+    /// let file = tempkit::tokio::AtomicFile::create(&path).await?;
+    /// assert_eq!(file.path(), path);
+    /// file.discard().await?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn path(&self) -> &Path {
         self.inner.path()
     }
 
     /// The file being written.
+    ///
+    /// # Python equivalent
+    /// None (no async API): the `NamedTemporaryFile` object.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let file = tempkit::tokio::AtomicFile::create(dir.path().join("a")).await?;
+    /// assert_eq!(file.as_file().metadata().await?.len(), 0);
+    /// file.discard().await?;
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn as_file(&self) -> &File {
         &self.file
     }
 
     /// The file being written, mutably.
+    ///
+    /// # Python equivalent
+    /// None (no async API): the `NamedTemporaryFile` object.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("a");
+    /// let mut file = tempkit::tokio::AtomicFile::create(&path).await?;
+    /// file.as_file_mut().set_len(2).await?;
+    /// file.commit().await?;
+    /// assert_eq!(tokio::fs::read(&path).await?, [0, 0]);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn as_file_mut(&mut self) -> &mut File {
         &mut self.file
+    }
+
+    /// The file every `AsyncRead`, `AsyncWrite` and `AsyncSeek` call goes to.
+    fn io(&mut self) -> io::Result<Pin<&mut File>> {
+        Ok(Pin::new(&mut self.file))
     }
 
     /// Flushes, then publishes the new version, replacing the destination:
@@ -94,6 +183,25 @@ impl AtomicFile {
     /// A failed background write (destination untouched, the file discarded), or as
     /// [`crate::AtomicFile::commit`]: [`CommitError`] hands the blocking object back where it
     /// can be retried ([`AtomicFile::from_blocking`] makes it async again).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f.flush()`, `os.fsync(f.fileno())`, `os.replace(f.name, path)`, then `os.fsync` of the directory.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("state.json");
+    /// tokio::fs::write(&path, b"old").await?;
+    /// let mut file = tempkit::tokio::AtomicFile::create(&path).await?;
+    /// file.write_all(b"new").await?;
+    /// file.commit().await?;
+    /// assert_eq!(tokio::fs::read(&path).await?, b"new");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn commit(self) -> Result<(), CommitError> {
         self.finish(crate::AtomicFile::commit).await
     }
@@ -103,6 +211,24 @@ impl AtomicFile {
     ///
     /// # Errors
     /// As [`commit`](Self::commit).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `os.link(f.name, path)` then `os.unlink(f.name)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("taken");
+    /// tokio::fs::write(&path, b"old").await?;
+    /// let file = tempkit::tokio::AtomicFile::create(&path).await?;
+    /// let err = file.commit_noclobber().await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    /// assert_eq!(tokio::fs::read(&path).await?, b"old");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn commit_noclobber(self) -> Result<(), CommitError> {
         self.finish(crate::AtomicFile::commit_noclobber).await
     }
@@ -111,10 +237,34 @@ impl AtomicFile {
     ///
     /// # Errors
     /// As [`crate::AtomicFile::discard`].
+    ///
+    /// # Python equivalent
+    /// None (no async API): `os.unlink(f.name)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("draft");
+    /// let mut file = tempkit::tokio::AtomicFile::create(&path).await?;
+    /// file.write_all(b"draft").await?;
+    /// file.discard().await?;
+    /// assert!(!path.exists());
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn discard(self) -> io::Result<()> {
         let AtomicFile { file, inner } = self;
         drop(file.into_std().await);
-        blocking("discard an atomic file", move || inner.discard()).await?
+        // For the error only (a task dropped unrun), as the commit's.
+        let path = inner.path().to_owned();
+        blocking("discard the atomic file for", Some(&path), move || {
+            inner.discard()
+        })
+        .await?
     }
 
     async fn finish(
@@ -124,10 +274,13 @@ impl AtomicFile {
         let AtomicFile { mut file, inner } = self;
         if let Err(e) = file.flush().await {
             // The blocking object is dropped with the error: the temporary name goes.
+            let e = crate::error::with_path(e, "write the new version of", inner.path());
             return Err(CommitError::not_committed(e));
         }
         drop(file.into_std().await);
-        match blocking("commit an atomic file", move || f(inner)).await {
+        // For the error of a task dropped unrun: one allocation beside the task's own.
+        let path = inner.path().to_owned();
+        match blocking("commit the atomic file for", Some(&path), move || f(inner)).await {
             Ok(result) => result,
             Err(e) => Err(CommitError::not_committed(e)),
         }
@@ -148,10 +301,33 @@ impl AtomicFileOptions {
     ///
     /// # Errors
     /// As [`create`](AtomicFileOptions::create).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `NamedTemporaryFile(dir=os.path.dirname(path), delete=False)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("cache.bin");
+    /// let mut file = tempkit::AtomicFile::options().durable(false).create_async(&path).await?;
+    /// file.write_all(b"cache").await?;
+    /// file.commit().await?;
+    /// assert_eq!(tokio::fs::read(&path).await?, b"cache");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn create_async<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
         let options = self.clone();
-        let path = path.as_ref().to_owned();
-        let inner = blocking("create an atomic file", move || options.create(path)).await??;
+        let owned = path.as_ref().to_owned();
+        let inner = blocking(
+            "create an atomic file for",
+            Some(path.as_ref()),
+            move || options.create(owned),
+        )
+        .await??;
         AtomicFile::from_blocking(inner)
     }
 
@@ -159,15 +335,30 @@ impl AtomicFileOptions {
     ///
     /// # Errors
     /// As [`write`](AtomicFileOptions::write).
+    ///
+    /// # Python equivalent
+    /// None (no async API).
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let path = dir.path().join("cache.bin");
+    /// tempkit::AtomicFile::options().durable(false).write_async(&path, b"cache".to_vec()).await?;
+    /// assert_eq!(tokio::fs::read(&path).await?, b"cache");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn write_async<P, C>(&self, path: P, contents: C) -> io::Result<()>
     where
         P: AsRef<Path>,
         C: AsRef<[u8]> + Send + 'static,
     {
         let options = self.clone();
-        let path = path.as_ref().to_owned();
-        blocking("write a file atomically", move || {
-            options.write(path, contents)
+        let owned = path.as_ref().to_owned();
+        blocking("write atomically", Some(path.as_ref()), move || {
+            options.write(owned, contents)
         })
         .await?
     }
@@ -184,6 +375,18 @@ impl AtomicFileOptions {
 ///
 /// # Python equivalent
 /// None (no async API).
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+/// let path = dir.path().join("state.json");
+/// tempkit::tokio::write_atomic(&path, b"{}").await?;
+/// assert_eq!(tokio::fs::read(&path).await?, b"{}");
+/// # Ok(())
+/// # })
+/// # }
+/// ```
 pub async fn write_atomic<P, C>(path: P, contents: C) -> io::Result<()>
 where
     P: AsRef<Path>,
@@ -192,40 +395,4 @@ where
     AtomicFileOptions::new().write_async(path, contents).await
 }
 
-impl AsyncRead for AtomicFile {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for AtomicFile {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().file).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
-    }
-}
-
-impl AsyncSeek for AtomicFile {
-    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
-        Pin::new(&mut self.get_mut().file).start_seek(position)
-    }
-
-    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        Pin::new(&mut self.get_mut().file).poll_complete(cx)
-    }
-}
+async_io_through_file!(AtomicFile);

@@ -12,6 +12,7 @@ use ::tokio::fs::File;
 use ::tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use ::tokio::task::JoinHandle;
 
+use super::not_run;
 use crate::Builder;
 
 /// Bytes in memory while small, moved to an unnamed file on disk when they grow: the async
@@ -71,11 +72,41 @@ enum State {
 impl SpooledTemporaryFile {
     /// A spooled file with the default options that stays in memory until it holds more than
     /// `max_size` bytes (`0`: until [`rollover`](Self::rollover)).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.SpooledTemporaryFile(max_size)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let file = tempkit::tokio::SpooledTemporaryFile::new(1024);
+    /// assert!(!file.is_rolled_over()); // nothing created yet
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn new(max_size: usize) -> SpooledTemporaryFile {
         Builder::new().spooled_temporary_file_async(max_size)
     }
 
     /// Whether the contents are on disk.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f._rolled`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::AsyncWriteExt;
+    /// let mut file = tempkit::tokio::SpooledTemporaryFile::new(2);
+    /// file.write_all(b"ab").await?;
+    /// assert!(!file.is_rolled_over());
+    /// file.write_all(b"c").await?;
+    /// assert!(file.is_rolled_over());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub fn is_rolled_over(&self) -> bool {
         matches!(self.state, State::Disk(_))
     }
@@ -85,6 +116,26 @@ impl SpooledTemporaryFile {
     ///
     /// # Errors
     /// As [`crate::SpooledTemporaryFile::rollover`]; the contents then stay in memory.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f.rollover()`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    /// let mut file = tempkit::tokio::SpooledTemporaryFile::new(0);
+    /// file.write_all(b"abc").await?;
+    /// file.rollover().await?;
+    /// assert!(file.is_rolled_over());
+    /// file.rewind().await?;
+    /// let mut text = String::new();
+    /// file.read_to_string(&mut text).await?;
+    /// assert_eq!(text, "abc");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn rollover(&mut self) -> io::Result<()> {
         Roll(self).await
     }
@@ -93,6 +144,25 @@ impl SpooledTemporaryFile {
     ///
     /// # Errors
     /// As [`rollover`](Self::rollover).
+    ///
+    /// # Python equivalent
+    /// None (no async API): `f.rollover()`, then `f._file`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    /// let mut file = tempkit::tokio::SpooledTemporaryFile::new(1024);
+    /// file.write_all(b"abc").await?;
+    /// let mut disk: tokio::fs::File = file.into_file().await?;
+    /// disk.rewind().await?;
+    /// let mut text = String::new();
+    /// disk.read_to_string(&mut text).await?;
+    /// assert_eq!(text, "abc");
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     pub async fn into_file(mut self) -> io::Result<File> {
         self.rollover().await?;
         match std::mem::replace(&mut self.state, State::Gone) {
@@ -138,32 +208,36 @@ impl SpooledTemporaryFile {
                             return Poll::Ready(Err(gone()));
                         }
                     };
-                    let error = match outcome {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(e),
-                        Err(e) if e.is_panic() => {
+                    match outcome {
+                        Ok(Ok(())) if object.is_rolled_over() => {}
+                        // Settled in memory: start again if asked.
+                        Ok(Ok(())) => {
                             self.state = State::Memory(object);
-                            std::panic::resume_unwind(e.into_panic())
+                            continue;
                         }
-                        Err(_) => Some(crate::error::new(
-                            io::ErrorKind::Other,
-                            "failed to roll a spooled temporary file over: the runtime is \
-                             shutting down"
-                                .to_owned(),
-                        )),
-                    };
-                    if let Some(e) = error {
-                        self.state = State::Memory(object);
-                        return Poll::Ready(Err(e));
+                        // Failed: every byte stays in memory.
+                        Ok(Err(e)) => {
+                            self.state = State::Memory(object);
+                            return Poll::Ready(Err(e));
+                        }
+                        // Dropped unrun, or a panic (resumed): the same.
+                        Err(e) => {
+                            self.state = State::Memory(object);
+                            return Poll::Ready(Err(not_run(
+                                "roll a spooled temporary file over",
+                                None,
+                                e,
+                            )));
+                        }
                     }
-                    if !object.is_rolled_over() {
-                        self.state = State::Memory(object);
-                        continue;
-                    }
-                    // Rolled over: `into_file` hands the file over without a system call.
+                    // Rolled over: `into_file` hands the file over without a system call (the
+                    // task is spent: never left in `Rolling`, to be polled again).
                     match object.into_file() {
                         Ok(file) => self.state = State::Disk(File::from_std(file)),
-                        Err(e) => return Poll::Ready(Err(e)),
+                        Err(e) => {
+                            self.state = State::Gone;
+                            return Poll::Ready(Err(e));
+                        }
                     }
                     return Poll::Ready(Ok(()));
                 }
@@ -302,6 +376,21 @@ impl Builder {
     /// [`spooled_temporary_file`](Builder::spooled_temporary_file) as an async
     /// [`SpooledTemporaryFile`](crate::tokio::SpooledTemporaryFile) (feature `tokio`): nothing
     /// is created until it rolls over, so this is not `async` and cannot fail.
+    ///
+    /// # Python equivalent
+    /// None (no async API): `tempfile.SpooledTemporaryFile(max_size, dir=...)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dir = tempkit::tokio::TemporaryDirectory::new().await?;
+    /// let mut file = tempkit::Builder::new().dir(dir.path()).spooled_temporary_file_async(0);
+    /// file.rollover().await?;
+    /// assert!(file.is_rolled_over());
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
     #[must_use]
     pub fn spooled_temporary_file_async(&self, max_size: usize) -> SpooledTemporaryFile {
         SpooledTemporaryFile {

@@ -206,6 +206,21 @@ pub fn reap_within(pid: libc::pid_t, timeout: std::time::Duration) -> Option<lib
     }
 }
 
+/// `chattr flag path` (`+i`, `-i`, ...). Panics if it fails: the test needs root and a file
+/// system with the flag (ext4).
+#[cfg(unix)]
+pub fn chattr(flag: &str, path: &Path) {
+    let out = output_of(std::process::Command::new("chattr").arg(flag).arg(path))
+        .expect("run chattr (e2fsprogs)");
+    assert!(
+        out.status.success(),
+        "chattr {} {}: {} (needs root and ext4)",
+        flag,
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `cmd.output()`, bounded: stdin is null, stdout and stderr are captured in files (never a
 /// pipe that a grandchild could keep open), and a command still running after
 /// [`CHILD_TIMEOUT`] is killed and fails the test. Errors are those of `spawn`.
