@@ -32,7 +32,7 @@ use crate::{error, path, reap, remove, Builder};
 /// no problem.
 ///
 /// # Performance
-/// An empty directory costs one `rmdir`. A large tree (past 500 entries) is removed by up to
+/// An empty directory costs one `rmdir`. A large tree (past 100 entries, on tmpfs) is removed by up to
 /// four threads (the one dropping it among them, at most one per core), each taking whole
 /// subdirectories, with the same guarantees and the same bound on descriptors in total; a
 /// small tree never starts a thread, and where no thread can be started the current one does

@@ -65,12 +65,14 @@ const MAX_OPEN: usize = 32;
 const MAX_PASSES: u32 = 3;
 
 /// Entries met before the walk hands subdirectories to threads. Removing an entry costs
-/// 4 to 20 µs, starting a thread (and asking how many cores there are) 50 to 100 µs: after
-/// 500 entries (2 to 10 ms of work) the threads cost at most a few percent of what they can
-/// save, while all but 5% of the 10,000-file tree of the `compare` bench is left for them.
-/// A `TemporaryDirectory` of 100 files never gets there.
+/// 3 to 20 µs, starting a thread (and asking how many cores there are) 50 to 100 µs: after
+/// 100 entries (0.3 to 2 ms of work) a thread that finds an idle core repays its start
+/// several times over, and a tree of 2,000 files in 40 directories (the Python package's
+/// bench) leaves all but 5% to the threads (500 left a quarter: 0.57x `shutil.rmtree` on an
+/// idle tmpfs, 0.48x now). Threads start only where they pay (tmpfs), and a directory of
+/// files alone (no two subdirectories) never starts one.
 #[cfg(not(feature = "__test-parallel-removal"))]
-const PARALLEL_AFTER: u64 = 500;
+const PARALLEL_AFTER: u64 = 100;
 /// Test builds force the parallel walk on every tree that has a subdirectory.
 #[cfg(feature = "__test-parallel-removal")]
 const PARALLEL_AFTER: u64 = 1;
