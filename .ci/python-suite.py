@@ -4,6 +4,7 @@ Prints every test that did not pass, the counts, and exits non-zero on any failu
 not excused below.
 """
 
+import itertools
 import os
 import pathlib
 import shutil
@@ -201,10 +202,46 @@ PARITY = {
         d.__exit__(None, None, None), os.path.exists(d.name)))(
         m.TemporaryDirectory(dir="sub", delete=False)),
     "TemporaryDirectory bytes": lambda m: type(m.TemporaryDirectory(dir=b"sub").name),
+    "mkstemp error's filename": lambda m: _error(m, lambda: m.mkstemp(dir="nope")),
+    "mkstemp error's filename, bytes": lambda m: _error(m, lambda: m.mkstemp(dir=b"afile")),
+    "mkdtemp error's filename": lambda m: _error(m, lambda: m.mkdtemp(dir="nope", suffix=".d"),
+                                                 tail=2),
+    "TemporaryFile error's filename": lambda m: _error(m, lambda: m.TemporaryFile(dir="nope")),
+    "NamedTemporaryFile error's filename": lambda m: _error(
+        m, lambda: m.NamedTemporaryFile(dir="afile", prefix="p"), head=1),
+    "error's filename, names replaced": lambda m: _with_names(
+        m, iter(["n1"]), lambda: _error(m, lambda: m.mkdtemp(dir="nope"), exact=True)),
+    "all names taken": lambda m: _with_names(
+        m, itertools.repeat("afile"), lambda: (_error(m, lambda: m.mkstemp(prefix="", dir=".")),
+                                               _error(m, lambda: m.mkdtemp(prefix="", dir=".")))),
     "__all__": lambda m: sorted(m.__all__),
     "public names": lambda m: sorted(n for n in m.__dict__ if not n.startswith("_")
                                      and n != "TMP_MAX"),
 }
+
+
+def _with_names(m, names, body):
+    saved = m._get_candidate_names
+    m._get_candidate_names = lambda: names
+    try:
+        return body()
+    finally:
+        m._get_candidate_names = saved
+
+
+def _error(m, body, exact=False, head=3, tail=0):
+    """The error `body` raises: its type, errno, text and filename (unless `exact`, its
+    random name replaced by its length, `head` characters before and `tail` after)."""
+    try:
+        body()
+    except OSError as e:
+        name = e.filename
+        if name is not None and not exact:
+            base = os.path.basename(name)
+            name = (type(name).__name__, os.path.dirname(name), len(base), base[:head],
+                    base[len(base) - tail:])
+        return type(e).__name__, e.errno, e.strerror, name
+    return "returned"
 
 
 def _with_tempdir(m, value, body):

@@ -13,7 +13,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::io::IntoRawFd;
 use std::path::{Path, PathBuf};
 
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileExistsError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString};
 
@@ -91,13 +91,18 @@ fn os_error(e: io::Error, filename: Option<&Bound<'_, PyAny>>) -> PyErr {
 }
 
 /// Runs `make` on the name `prefix + name + suffix` in `dir` for each name drawn from
-/// `names` (at most `TMP_MAX`), or once with tempkit's own random names when `names` is
-/// `None`. A taken name is retried, anything else fails at once: tempkit's creation rules.
+/// `names`, or from tempkit's own random names when `names` is `None`, at most `TMP_MAX`
+/// names. A taken name is retried, anything else fails at once: tempkit's creation rules.
+///
+/// Errors are CPython's: a failed attempt's `filename` is the candidate path it tried
+/// (`dir` joined with the name, bytes when `dir` is bytes); when every name is taken, a
+/// `FileExistsError` saying "No usable temporary `noun` found", with no filename.
 fn create<T>(
     dir: &Bound<'_, PyAny>,
     prefix: &Bound<'_, PyAny>,
     suffix: &Bound<'_, PyAny>,
     names: Option<&Bound<'_, PyAny>>,
+    noun: &str,
     make: impl Fn(&tempkit::Builder) -> io::Result<T> + Sync,
 ) -> PyResult<T>
 where
@@ -108,22 +113,22 @@ where
     let prefix = os_string(prefix)?;
     let suffix = os_string(suffix)?;
     let mut builder = tempkit::Builder::new();
-    builder.dir(PathBuf::from(&dir_os)).suffix(&suffix);
-    let names = match names {
-        None => {
-            builder.prefix(&prefix);
-            return py
-                .detach(|| make(&builder))
-                .map_err(|e| os_error(e, Some(dir)));
-        }
-        Some(names) => names.try_iter()?,
+    // One name per call (the loop is here), so that a failure can name the path it tried.
+    builder
+        .dir(PathBuf::from(&dir_os))
+        .suffix(&suffix)
+        .random_len(0);
+    let mut names: Option<Bound<'_, PyIterator>> = match names {
+        None => None,
+        Some(names) => Some(names.try_iter()?),
     };
-    builder.random_len(0);
-    let mut names: Bound<'_, PyIterator> = names;
     for _ in 0..tempkit::TMP_MAX {
-        let name = match names.next() {
-            Some(name) => os_string(&name?)?,
-            None => break,
+        let name = match names.as_mut() {
+            None => OsString::from(tempkit::random_name(8)),
+            Some(names) => match names.next() {
+                Some(name) => os_string(&name?)?,
+                None => break,
+            },
         };
         let mut full = prefix.clone();
         full.push(&name);
@@ -131,13 +136,22 @@ where
         match py.detach(|| make(&builder)) {
             Ok(value) => return Ok(value),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(os_error(e, Some(dir))),
+            Err(e) => {
+                full.push(&suffix);
+                let candidate = Path::new(&dir_os).join(&full);
+                let filename = if dir.is_instance_of::<PyBytes>() {
+                    bytes(py, candidate.as_os_str()).into_any()
+                } else {
+                    candidate.as_os_str().into_pyobject(py)?.into_any()
+                };
+                return Err(os_error(e, Some(&filename)));
+            }
         }
     }
-    Err(os_error(
-        io::Error::from_raw_os_error(libc_errno::EEXIST),
-        Some(dir),
-    ))
+    Err(PyFileExistsError::new_err((
+        libc_errno::EEXIST,
+        format!("No usable temporary {} found", noun),
+    )))
 }
 
 /// `mkstemp(dir, prefix, suffix, names=None) -> (fd, path)`: a new file, mode 0600,
@@ -151,7 +165,7 @@ fn mkstemp<'py>(
     suffix: &Bound<'py, PyAny>,
     names: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(i32, Bound<'py, PyBytes>)> {
-    let (file, path) = create(dir, prefix, suffix, names, |b| b.mkstemp())?;
+    let (file, path) = create(dir, prefix, suffix, names, "file name", |b| b.mkstemp())?;
     Ok((file.into_raw_fd(), bytes(py, path.as_os_str())))
 }
 
@@ -165,7 +179,9 @@ fn mkdtemp<'py>(
     suffix: &Bound<'py, PyAny>,
     names: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let path = create(dir, prefix, suffix, names, |b| b.mkdtemp())?;
+    let path = create(dir, prefix, suffix, names, "directory name", |b| {
+        b.mkdtemp()
+    })?;
     Ok(bytes(py, path.as_os_str()))
 }
 
@@ -181,7 +197,7 @@ fn mktemp<'py>(
     names: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     #[allow(deprecated)]
-    let path = create(dir, prefix, suffix, names, |b| b.mktemp())?;
+    let path = create(dir, prefix, suffix, names, "filename", |b| b.mktemp())?;
     let name = path.file_name().unwrap_or_else(|| path.as_os_str());
     Ok(bytes(py, name))
 }

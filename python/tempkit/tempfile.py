@@ -11,8 +11,7 @@ own module does.
 
 Differences from CPython's module: ``TMP_MAX`` is 20 (as in CPython 3.14.4+); a prefix or
 suffix with a path separator is refused with ``ValueError`` (CPython creates the object in
-another directory); an error's ``filename`` is the directory (CPython's: the candidate
-path); the flags given to ``_mkstemp_inner`` are tempkit's own on POSIX
+another directory); the flags given to ``_mkstemp_inner`` are tempkit's own on POSIX
 (``O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC``, which ``_bin_openflags`` and
 ``_text_openflags`` are, ``O_CLOEXEC`` aside); POSIX only.
 """
@@ -529,7 +528,16 @@ def TemporaryFile(mode='w+b', buffering=-1, encoding=None,
 
     def opener(*args):
         nonlocal fd
-        fd = _native.temporary_file(dir, prefix, suffix)
+        try:
+            fd = _native.temporary_file(dir, prefix, suffix)
+        except OSError as e:
+            # CPython falls back from O_TMPFILE to mkstemp's loop, whose error names the
+            # path it tried: a name in the absolute directory.
+            name = _native.random_name()
+            if isinstance(prefix, bytes):
+                name = _os.fsencode(name)
+            e.filename = _os.path.join(_os.path.abspath(dir), prefix + name + suffix)
+            raise
         return fd
     file = _io.open(dir, mode, buffering=buffering,
                     newline=newline, encoding=encoding, errors=errors,
