@@ -214,6 +214,8 @@ PARITY = {
     "all names taken": lambda m: _with_names(
         m, itertools.repeat("afile"), lambda: (_error(m, lambda: m.mkstemp(prefix="", dir=".")),
                                                _error(m, lambda: m.mkdtemp(prefix="", dir=".")))),
+    "names run dry": lambda m: _with_names(m, iter(["afile"]),
+                                           lambda: m.mkstemp(prefix="", dir=".")),
     "__all__": lambda m: sorted(m.__all__),
     "public names": lambda m: sorted(n for n in m.__dict__ if not n.startswith("_")
                                      and n != "TMP_MAX"),

@@ -13,7 +13,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::io::IntoRawFd;
 use std::path::{Path, PathBuf};
 
-use pyo3::exceptions::{PyFileExistsError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileExistsError, PyOSError, PyStopIteration, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString};
 
@@ -96,7 +96,9 @@ fn os_error(e: io::Error, filename: Option<&Bound<'_, PyAny>>) -> PyErr {
 ///
 /// Errors are CPython's: a failed attempt's `filename` is the candidate path it tried
 /// (`dir` joined with the name, bytes when `dir` is bytes); when every name is taken, a
-/// `FileExistsError` saying "No usable temporary `noun` found", with no filename.
+/// `FileExistsError` saying "No usable temporary `noun` found", with no filename; a
+/// replaced `_get_candidate_names` iterator that runs dry lets its `StopIteration` out (as
+/// CPython's `next(names)`).
 fn create<T>(
     dir: &Bound<'_, PyAny>,
     prefix: &Bound<'_, PyAny>,
@@ -127,7 +129,7 @@ where
             None => OsString::from(tempkit::random_name(8)),
             Some(names) => match names.next() {
                 Some(name) => os_string(&name?)?,
-                None => break,
+                None => return Err(PyStopIteration::new_err(())),
             },
         };
         let mut full = prefix.clone();
