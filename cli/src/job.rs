@@ -204,8 +204,10 @@ fn resume(pid: u32) -> io::Result<()> {
         more = unsafe { Thread32Next(snapshot.0, &mut entry) } != 0;
     }
     if resumed == 0 {
+        // Not NotFound: that would say the command was not found (exit 127); it was found
+        // and could not be run (126).
         return Err(io::Error::new(
-            io::ErrorKind::NotFound,
+            io::ErrorKind::Other,
             format!("resuming the command: no thread of process {} found", pid),
         ));
     }
@@ -216,4 +218,26 @@ fn resume(pid: u32) -> io::Result<()> {
 fn last_error(call: &str) -> io::Error {
     let err = io::Error::last_os_error();
     io::Error::new(err.kind(), format!("{}: {}", call, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process with no thread left to resume (it has ended; its handle keeps its id) is a
+    /// command that could not be run: `tempkit run` exits 126, not 127 ("not found").
+    #[test]
+    fn no_thread_to_resume_is_not_a_command_not_found() {
+        let mut child = Command::new("cmd")
+            .args(["/c", "exit", "0"])
+            .spawn()
+            .expect("cmd.exe starts");
+        child.wait().expect("cmd.exe ends");
+        let e = resume(child.id()).expect_err("an ended process has no thread to resume");
+        assert_ne!(e.kind(), io::ErrorKind::NotFound, "{}", e);
+        assert_eq!(
+            crate::run_common::not_started(std::ffi::OsStr::new("cmd"), &e),
+            126
+        );
+    }
 }
