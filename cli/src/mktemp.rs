@@ -41,6 +41,27 @@ const LONG_OPTIONS: [&str; 7] = [
 /// The template used when none is given; `--tmpdir` is then implied.
 const DEFAULT_TEMPLATE: &[u8] = b"tmp.XXXXXXXXXX";
 
+// The help of --tmpdir and -t names the default directory: GNU's /tmp on Unix (the text is
+// GNU's), the library's choice on Windows (%TEMP%, ...; see `os::default_tmpdir`).
+#[cfg(not(windows))]
+const TMPDIR_HELP: &str = "Interpret TEMPLATE relative to DIR; if DIR is not specified, use \
+                           $TMPDIR if set, else /tmp. With this option, TEMPLATE must not be an \
+                           absolute name; unlike with -t, TEMPLATE may contain slashes, but \
+                           mktemp creates only the final component";
+#[cfg(windows)]
+const TMPDIR_HELP: &str = "Interpret TEMPLATE relative to DIR; if DIR is not specified, use \
+                           $TMPDIR if set, else %TEMP%. With this option, TEMPLATE must not be \
+                           an absolute name; unlike with -t, TEMPLATE may contain slashes, but \
+                           mktemp creates only the final component";
+#[cfg(not(windows))]
+const T_HELP: &str = "Interpret TEMPLATE as a single file name component, relative to a \
+                      directory: $TMPDIR, if set; else the directory specified via -p; else \
+                      /tmp [deprecated]";
+#[cfg(windows)]
+const T_HELP: &str = "Interpret TEMPLATE as a single file name component, relative to a \
+                      directory: $TMPDIR, if set; else the directory specified via -p; else \
+                      %TEMP% [deprecated]";
+
 /// Create a temporary file or directory, safely, and print its name.
 ///
 /// TEMPLATE must contain at least 3 consecutive 'X's in last component. If TEMPLATE is not
@@ -80,11 +101,9 @@ struct Args {
     #[arg(short = 'p', value_name = "DIR", allow_hyphen_values = true)]
     p: Option<OsString>,
 
-    /// Interpret TEMPLATE relative to DIR; if DIR is not specified, use $TMPDIR if set, else
-    /// /tmp. With this option, TEMPLATE must not be an absolute name; unlike with -t, TEMPLATE
-    /// may contain slashes, but mktemp creates only the final component
     #[arg(
         long = "tmpdir",
+        help = TMPDIR_HELP,
         value_name = "DIR",
         num_args = 0..=1,
         require_equals = true,
@@ -94,8 +113,7 @@ struct Args {
 
     #[arg(
         short = 't',
-        help = "Interpret TEMPLATE as a single file name component, relative to a directory: \
-                $TMPDIR, if set; else the directory specified via -p; else /tmp [deprecated]"
+        help = T_HELP
     )]
     t: bool,
 

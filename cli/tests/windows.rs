@@ -191,6 +191,18 @@ fn gettempdir_prints_temp() {
 }
 
 #[test]
+fn mktemp_help_names_temp_not_tmp() {
+    let scratch = Scratch::new("mktemp-help");
+    let out = tempkit(&[os("mktemp"), os("--help")], &scratch.0);
+    assert_eq!(out.status.code(), Some(0), "{:?}", out);
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(!help.contains("/tmp"), "{}", help);
+    assert!(help.contains("else %TEMP%. With this option"), "{}", help);
+    assert!(help.contains("else %TEMP% [deprecated]"), "{}", help);
+    assert!(scratch.names().is_empty());
+}
+
+#[test]
 fn reap_refuses_saying_why() {
     let scratch = Scratch::new("reap");
     let out = tempkit(&[os("reap"), scratch.0.as_os_str()], &scratch.0);
