@@ -435,6 +435,9 @@ struct Removal {
     dir: Option<crate::TemporaryDirectory>,
     /// Whether the thread that dropped the directory was panicking, for the report.
     panicking: bool,
+    /// The async object's copy of the path, moved here so that its memory is freed by the
+    /// thread that removes, not by the dropping worker.
+    _path: PathBuf,
 }
 
 impl Drop for Removal {
@@ -447,17 +450,22 @@ impl Drop for Removal {
 
 impl Drop for TemporaryDirectory {
     fn drop(&mut self) {
-        let mut dir = match self.inner.take() {
-            Some(dir) => dir,
-            None => return,
+        // Decided in place, and `inner` moved once, straight into the removal: the worker
+        // copies the object as few times as it can.
+        let keeps = match self.inner.as_mut() {
+            Some(dir) => dir.drop_keeps(),
+            None => true,
         };
-        if dir.drop_keeps() {
+        if keeps {
+            // Nothing to remove (kept, `delete(false)`, removed): `inner`'s own drop, with
+            // `self`'s, does nothing but close a protected directory's descriptor.
             return;
         }
         let panicking = thread::panicking();
         let removal = Removal {
-            dir: Some(dir),
+            dir: self.inner.take(),
             panicking,
+            _path: std::mem::take(&mut self.path),
         };
         // While panicking, in place: a second panic (tokio cannot start a thread) would abort.
         let handle = match ::tokio::runtime::Handle::try_current() {
