@@ -75,6 +75,15 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
 }
 
+/// A second handle of the same open file: `std` offers none here.
+#[cfg(feature = "tokio")]
+pub(crate) fn duplicate<F>(_file: &F) -> io::Result<File> {
+    Err(io::Error::new(
+        io::ErrorKind::Other,
+        "duplicating a handle is not supported on this platform",
+    ))
+}
+
 /// Only the name serves to reopen.
 pub(crate) fn reopen_handle(_file: &File) -> io::Result<Option<File>> {
     Ok(None)

@@ -15,6 +15,7 @@
 //! | `FileId`, `file_id(file)`, `path_id(path)` | the identity of a file (device, inode, birth time), to prove two handles are one file |
 //! | `open_existing(path)` | an existing file, read-write, not following a symlink |
 //! | `reopen_handle(file)` | a second handle to the open file without its name (Windows: `ReOpenFile`); `None` where only the name serves |
+//! | `duplicate(file)` | (feature `tokio`) a second descriptor or handle of the same open file, same offset |
 //! | `At`, `rename_noclobber(from, to)` | an atomic rename that never replaces `to`; `At` names an entry relative to an open directory or, without one, by path |
 //! | `open_dir_following`, `create_file_at`, `entry_meta`, `entry_meta_following`, `read_link`, `set_owner_and_mode`, `rename_at`, `hard_link_at`, `unlink_at`, `sync_dir`, `sync_file_at`, `sync_file_system` | the primitives of publishing in `publish.rs`: descriptor-relative on Unix, by path with `std` elsewhere |
 //! | `DirHandle`, `remove_dir_path`, `open_dir`, `open_subdir`, `open_parent`, `dir_id`, `entry_kind`, `read_entries`, `remove_file_at`, `remove_dir_at`, `make_dir_usable`, `make_subdir_usable`, `make_path_usable`, `is_not_dir`, `is_not_empty`, `is_a_dir` | the primitives of the tree removal in `remove.rs`: descriptor-relative and no-follow on Unix, handle-relative (`NtCreateFile` with a root directory) on Windows, by path with `std` elsewhere |

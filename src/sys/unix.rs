@@ -254,6 +254,13 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// A second descriptor of the same open file (`fcntl(F_DUPFD_CLOEXEC)`): same file, same
+/// offset, for `tempkit::tokio` when tokio still shares its `std::fs::File` with a task.
+#[cfg(feature = "tokio")]
+pub(crate) fn duplicate<F: std::os::unix::io::AsFd>(file: &F) -> io::Result<File> {
+    Ok(File::from(file.as_fd().try_clone_to_owned()?))
+}
+
 /// Unix reopens by name (`open_existing`), with the caller's identity check.
 pub(crate) fn reopen_handle(_file: &File) -> io::Result<Option<File>> {
     Ok(None)

@@ -406,6 +406,13 @@ pub(crate) fn open_existing(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// A second handle of the same open file (`DuplicateHandle`): same file, same position, for
+/// `tempkit::tokio` when tokio still shares its `std::fs::File` with a task.
+#[cfg(feature = "tokio")]
+pub(crate) fn duplicate<F: std::os::windows::io::AsHandle>(file: &F) -> io::Result<File> {
+    Ok(File::from(file.as_handle().try_clone_to_owned()?))
+}
+
 /// A second handle to the open file, with its own position, through `ReOpenFile`: on Windows
 /// no path is involved, so it is this file whatever happened to the name. Wine looks the name
 /// up again: there a handle to another file is refused (identity check).

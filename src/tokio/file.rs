@@ -5,12 +5,100 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ::tokio::fs::File;
-use ::tokio::io::AsyncWriteExt;
+use ::tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::{blocking, blocking_with};
 use crate::Builder;
+
+/// A write that failed on the blocking pool. tokio returns its error once (to the next write,
+/// flush or shutdown) and a later flush succeeds; the object remembers it, so that no later
+/// publish (`persist*`, `keep`, `close`, `commit`) turns the incomplete content into a
+/// reported success.
+#[derive(Clone, Debug)]
+pub(super) struct WriteFailure {
+    /// The kind of the failure, which the refusals keep.
+    kind: io::ErrorKind,
+    /// The failure, for the refusals' message.
+    cause: String,
+}
+
+impl WriteFailure {
+    /// Records `e` in `slot`, unless a failure is there already (the first one is the cause).
+    pub(super) fn record(slot: &mut Option<WriteFailure>, e: &io::Error) {
+        if slot.is_none() {
+            *slot = Some(WriteFailure {
+                kind: e.kind(),
+                cause: e.to_string(),
+            });
+        }
+    }
+
+    /// The error of a publish refused because of it; `what` says what was refused, naming the
+    /// path.
+    pub(super) fn error(&self, what: &str) -> io::Error {
+        crate::error::new(
+            self.kind,
+            format!(
+                "{}: an earlier write to it failed ({}), so it does not hold everything that was \
+                 written; write the content again into a new temporary file",
+                what, self.cause
+            ),
+        )
+    }
+}
+
+/// Gives tokio's `File` back as a `std::fs::File`, once no operation of its own is in flight
+/// (after a flush). A task of `metadata`, `sync_all`, `set_len`... whose future was dropped
+/// may still share it, and tokio's `into_std` would panic then: the blocking object gets a
+/// second descriptor of the same open file instead (same offset; one `fcntl`, on that path
+/// only). On error the `File` is handed back.
+pub(super) fn into_std(file: File) -> Result<std::fs::File, (io::Error, File)> {
+    match file.try_into_std() {
+        Ok(file) => Ok(file),
+        Err(file) => match crate::sys::duplicate(&file) {
+            // tokio's descriptor closes when the task sharing it ends.
+            Ok(again) => Ok(again),
+            Err(e) => Err((e, file)),
+        },
+    }
+}
+
+/// Runs `f(object)` on the blocking pool. A task the runtime dropped unrun (it is shutting
+/// down) hands `object` back with the error, instead of dropping it (which would delete the
+/// file): it waits in a slot shared with the task (one allocation, no system call).
+async fn on_pool<O, T, F>(
+    what: &str,
+    path: &Path,
+    object: O,
+    f: F,
+) -> Result<T, (io::Error, Option<O>)>
+where
+    O: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(O) -> T + Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(object)));
+    let theirs = Arc::clone(&slot);
+    let outcome = blocking(what, Some(path), move || {
+        let object = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
+        object.map(f)
+    })
+    .await;
+    let error = match outcome {
+        Ok(Some(out)) => return Ok(out),
+        Err(error) => error,
+        // Never: only the task takes the object, once.
+        Ok(None) => crate::error::new(
+            io::ErrorKind::Other,
+            format!("failed to {} `{}`: it was gone", what, path.display()),
+        ),
+    };
+    let back = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    Err((error, back))
+}
 
 /// A file with no name, gone when dropped: the async [`crate::TemporaryFile`].
 ///
@@ -123,6 +211,12 @@ impl TemporaryFile {
     fn io(&mut self) -> io::Result<Pin<&mut File>> {
         Ok(Pin::new(&mut self.file))
     }
+
+    /// Nothing to do: the handle is never handed back.
+    fn reading(&mut self) {}
+
+    /// Nothing to do: nothing is published.
+    fn write_failed(&mut self, _e: &io::Error) {}
 }
 
 impl fmt::Debug for TemporaryFile {
@@ -141,10 +235,15 @@ impl fmt::Debug for TemporaryFile {
 ///
 /// Writes go to the blocking pool in the background, as with any `tokio::fs::File`:
 /// `flush().await` waits for them and returns their error; `close`, `persist*` and `keep`
-/// flush first.
+/// flush first. tokio reports a failed write only once; this object remembers it (when the
+/// error reaches it through its own `AsyncWrite`, a flush, `close`, `persist*` or `keep`),
+/// and every later `persist*`, `keep` and `close` of it fails with that error's kind: a
+/// truncated file is never published. An error you take from the `tokio::fs::File` of
+/// [`as_file_mut`](Self::as_file_mut) yourself is not seen here.
 ///
 /// Dropping the future of `close`, `reopen` or a `persist` method before it completes drops
-/// the file (it is deleted as by drop, once the blocking call has ended).
+/// the file (it is deleted as by drop, once the blocking call has ended): do not put a
+/// timeout on them unless losing the file is what you want.
 ///
 /// # Python equivalent
 /// None (no async API): `tempfile.NamedTemporaryFile()`.
@@ -174,6 +273,11 @@ pub struct NamedTemporaryFile {
     /// it (and for good if that call's future was dropped).
     inner: Option<crate::NamedTemporaryFile>,
     path: PathBuf,
+    /// The first write that failed in the background: every later publish is refused.
+    failed: Option<WriteFailure>,
+    /// A read (or [`as_file_mut`](Self::as_file_mut)) may have left bytes in tokio's
+    /// read-ahead buffer, so the descriptor's offset may be past what the caller read.
+    read_ahead: bool,
 }
 
 impl NamedTemporaryFile {
@@ -220,6 +324,8 @@ impl NamedTemporaryFile {
             file,
             path: inner.path().to_owned(),
             inner: Some(inner),
+            failed: None,
+            read_ahead: false,
         }
     }
 
@@ -298,6 +404,8 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub fn as_file_mut(&mut self) -> io::Result<&mut File> {
+        // It may be read from: the offset is set right before the handle is handed back.
+        self.read_ahead = true;
         let path = &self.path;
         self.file
             .as_mut()
@@ -351,7 +459,9 @@ impl NamedTemporaryFile {
     /// `delete_on_close` (as [`crate::NamedTemporaryFile::close`]).
     ///
     /// # Errors
-    /// A write that failed in the background, then as [`crate::NamedTemporaryFile::close`].
+    /// A write that failed in the background (the file stays open); once such a failure was
+    /// reported, the close happens but returns an error of its kind; then as
+    /// [`crate::NamedTemporaryFile::close`].
     ///
     /// # Python equivalent
     /// None (no async API): `f.close()`.
@@ -368,17 +478,30 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub async fn close(&mut self) -> io::Result<()> {
+        // The content is incomplete: closing is reported as a failure (once, while open).
+        let refused = match (&self.failed, &self.file) {
+            (Some(failed), Some(_)) => Some(failed.error(&format!(
+                "failed to close temporary file `{}`",
+                self.path.display()
+            ))),
+            _ => None,
+        };
         let inner = self.take_inner().await?;
         let (inner, result) = blocking_with("close temporary file", &self.path, inner, |inner| {
             inner.close()
         })
         .await?;
         self.inner = Some(inner);
-        result
+        result?;
+        refused.map_or(Ok(()), Err)
     }
 
     /// Opens the file again (a new handle with its own position), on the blocking pool, after
     /// proving the name still refers to this file: see [`crate::NamedTemporaryFile::reopen`].
+    ///
+    /// The handle this object keeps reading and writing through is where your reads stopped
+    /// (tokio's read-ahead is given back first). Dropping this future before it completes
+    /// deletes the file, as the type's documentation says.
     ///
     /// # Errors
     /// As [`crate::NamedTemporaryFile::reopen`].
@@ -403,13 +526,11 @@ impl NamedTemporaryFile {
     /// ```
     pub async fn reopen(&mut self) -> io::Result<File> {
         let inner = self.take_inner().await?;
-        let (mut inner, result) =
-            blocking_with("reopen temporary file", &self.path, inner, |inner| {
-                inner.reopen()
-            })
-            .await?;
-        self.file = inner.lend().map(File::from_std);
-        self.inner = Some(inner);
+        let (inner, result) = blocking_with("reopen temporary file", &self.path, inner, |inner| {
+            inner.reopen()
+        })
+        .await?;
+        self.restore(inner);
         result.map(File::from_std)
     }
 
@@ -417,7 +538,9 @@ impl NamedTemporaryFile {
     /// open handle: [`crate::NamedTemporaryFile::persist`], on the blocking pool.
     ///
     /// # Errors
-    /// A failed background write or the rename's error, with the file handed back.
+    /// A failed background write (this one, or an earlier one: the file can then never be
+    /// published, and every retry fails with that error's kind), the runtime shutting down
+    /// or the rename's error, with the file handed back.
     ///
     /// # Python equivalent
     /// None (no async API): `NamedTemporaryFile(delete=False)`, then `os.replace(f.name, to)`.
@@ -437,7 +560,11 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub async fn persist<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
-        let to = to.as_ref().to_owned();
+        let to = to.as_ref();
+        if let Some(error) = self.refusal("persist", to) {
+            return Err(PersistError { error, file: self });
+        }
+        let to = to.to_owned();
         self.persist_with(move |f| f.persist(to)).await
     }
 
@@ -465,7 +592,11 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub async fn persist_durable<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
-        let to = to.as_ref().to_owned();
+        let to = to.as_ref();
+        if let Some(error) = self.refusal("persist (durably)", to) {
+            return Err(PersistError { error, file: self });
+        }
+        let to = to.to_owned();
         self.persist_with(move |f| f.persist_durable(to)).await
     }
 
@@ -494,16 +625,25 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub async fn persist_noclobber<P: AsRef<Path>>(self, to: P) -> Result<File, PersistError> {
-        let to = to.as_ref().to_owned();
+        let to = to.as_ref();
+        if let Some(error) = self.refusal("persist (without replacing)", to) {
+            return Err(PersistError { error, file: self });
+        }
+        let to = to.to_owned();
         self.persist_with(move |f| f.persist_noclobber(to)).await
     }
 
     /// Flushes, then disarms the file: not deleted on drop; the handle and path are handed to
     /// you ([`crate::NamedTemporaryFile::keep`], on the blocking pool).
     ///
+    /// If the runtime is shutting down (the blocking pool takes no more tasks), the file is
+    /// kept in place, on this thread (no system call for an open file without owner tag;
+    /// else the tag's removal, or `reopen`'s after [`close`](Self::close)).
+    ///
     /// # Errors
-    /// A failed background write (the object is then dropped, and the file deleted, as by
-    /// drop), or as [`crate::NamedTemporaryFile::keep`].
+    /// A failed background write, this one or an earlier one (the object is then dropped, and
+    /// the file deleted, as by drop: it does not hold what was written), or as
+    /// [`crate::NamedTemporaryFile::keep`].
     ///
     /// # Python equivalent
     /// None (no async API): `NamedTemporaryFile(delete=False)`.
@@ -521,12 +661,47 @@ impl NamedTemporaryFile {
     /// # }
     /// ```
     pub async fn keep(mut self) -> io::Result<(File, PathBuf)> {
+        if let Some(failed) = &self.failed {
+            return Err(failed.error(&format!(
+                "failed to keep temporary file `{}`",
+                self.path.display()
+            )));
+        }
         let inner = self.take_inner().await?;
-        let (file, path) = blocking("keep temporary file", Some(&self.path), move || {
+        let kept = match on_pool("keep temporary file", &self.path, inner, |inner| {
             inner.keep()
         })
-        .await??;
-        Ok((File::from_std(file), path))
+        .await
+        {
+            Ok(kept) => kept,
+            // The runtime is shutting down: kept here rather than deleted by the drop.
+            Err((_, Some(inner))) => inner.keep(),
+            Err((error, None)) => Err(error),
+        };
+        kept.map(|(file, path)| (File::from_std(file), path))
+    }
+
+    /// The error that refuses to publish this file at `to` (`op` says how), after a write
+    /// that failed: `None` when nothing failed.
+    fn refusal(&self, op: &str, to: &Path) -> Option<io::Error> {
+        self.failed.as_ref().map(|failed| {
+            failed.error(&format!(
+                "failed to {} temporary file `{}` as `{}`",
+                op,
+                self.path.display(),
+                to.display()
+            ))
+        })
+    }
+
+    /// Lends the handle of `inner` again and takes it back as this object's.
+    fn restore(&mut self, mut inner: crate::NamedTemporaryFile) {
+        self.file = inner.lend().map(File::from_std);
+        if inner.path() != self.path {
+            // Published, only its directory's fsync failed: it stands for `to` now.
+            self.path = inner.path().to_owned();
+        }
+        self.inner = Some(inner);
     }
 
     /// Runs one of the blocking `persist` methods on the blocking pool.
@@ -540,13 +715,22 @@ impl NamedTemporaryFile {
             Ok(inner) => inner,
             Err(error) => return Err(PersistError { error, file: self }),
         };
-        match blocking("persist temporary file", Some(&self.path), move || f(inner)).await {
+        match on_pool("persist temporary file", &self.path, inner, f).await {
             Ok(Ok(file)) => Ok(File::from_std(file)),
-            Ok(Err(e)) => Err(PersistError {
-                error: e.error,
-                file: NamedTemporaryFile::from_blocking(e.file),
-            }),
-            Err(error) => Err(PersistError { error, file: self }),
+            Ok(Err(e)) => {
+                self.restore(e.file);
+                Err(PersistError {
+                    error: e.error,
+                    file: self,
+                })
+            }
+            // The runtime is shutting down: the file is handed back as it was.
+            Err((error, back)) => {
+                if let Some(inner) = back {
+                    self.restore(inner);
+                }
+                Err(PersistError { error, file: self })
+            }
         }
     }
 
@@ -559,14 +743,36 @@ impl NamedTemporaryFile {
         }
     }
 
+    /// Called before every read: tokio may read ahead.
+    fn reading(&mut self) {
+        self.read_ahead = true;
+    }
+
+    /// Remembers a failed write: every later publish is refused.
+    fn write_failed(&mut self, e: &io::Error) {
+        WriteFailure::record(&mut self.failed, e);
+    }
+
     /// The blocking object with its handle back in it, after a flush that reported the
-    /// background writes' error (on error, nothing was taken).
+    /// background writes' error (remembered: every later publish is refused), with the
+    /// descriptor's offset where the caller's reads and writes stopped (on error, nothing was
+    /// taken).
     async fn take_inner(&mut self) -> io::Result<crate::NamedTemporaryFile> {
         if let Some(file) = self.file.as_mut() {
             let path = &self.path;
-            file.flush()
-                .await
-                .map_err(|e| crate::error::with_path(e, "write temporary file", path))?;
+            if let Err(e) = file.flush().await {
+                WriteFailure::record(&mut self.failed, &e);
+                return Err(crate::error::with_path(e, "write temporary file", path));
+            }
+            if self.read_ahead {
+                // tokio reads ahead into its buffer, so the offset may be past what the caller
+                // read; a seek by 0 through tokio gives the buffer back (one `lseek` on the
+                // blocking pool, only once the file was read or lent by `as_file_mut`).
+                file.seek(io::SeekFrom::Current(0))
+                    .await
+                    .map_err(|e| crate::error::with_path(e, "seek in temporary file", path))?;
+                self.read_ahead = false;
+            }
         }
         let mut inner = match self.inner.take() {
             Some(inner) => inner,
@@ -581,7 +787,18 @@ impl NamedTemporaryFile {
             }
         };
         if let Some(file) = self.file.take() {
-            inner.give_back(file.into_std().await);
+            match into_std(file) {
+                Ok(file) => inner.give_back(file),
+                Err((e, file)) => {
+                    self.file = Some(file);
+                    self.inner = Some(inner);
+                    return Err(crate::error::with_path(
+                        e,
+                        "duplicate the descriptor of",
+                        &self.path,
+                    ));
+                }
+            }
         }
         Ok(inner)
     }
@@ -592,8 +809,18 @@ impl Drop for NamedTemporaryFile {
         // The handle goes back into the blocking object when no operation is in flight, so
         // that its drop is exactly the blocking one (an owner tag can be removed through it).
         if let (Some(file), Some(inner)) = (self.file.take(), self.inner.as_mut()) {
-            if let Ok(file) = file.try_into_std() {
-                inner.give_back(file);
+            match file.try_into_std() {
+                Ok(file) => inner.give_back(file),
+                // An operation in flight still shares tokio's `std::fs::File`. A tagged file
+                // that is kept needs a handle to remove its owner tag: a second descriptor of
+                // the same file (one `fcntl`, only on this path). Untagged, the name alone
+                // serves.
+                Err(file) if inner.is_reapable() => {
+                    if let Ok(again) = crate::sys::duplicate(&file) {
+                        inner.give_back(again);
+                    }
+                }
+                Err(_) => {}
             }
         }
         // `inner` is dropped next: the blocking drop (keep on panic, delete, report).
@@ -629,7 +856,7 @@ impl fmt::Debug for NamedTemporaryFile {
 pub struct PersistError {
     /// What went wrong, naming both paths.
     pub error: io::Error,
-    /// The temporary file, handed back as it was.
+    /// The temporary file, handed back as it was (also when the runtime is shutting down).
     pub file: NamedTemporaryFile,
 }
 

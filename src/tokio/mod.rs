@@ -64,6 +64,11 @@
 /// Implements tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek` for `$ty` by handing every call
 /// to the `tokio::fs::File` its method `fn io(&mut self) -> io::Result<Pin<&mut File>>` gives
 /// (an error, such as "closed", is returned as the call's outcome).
+///
+/// `$ty` also has `fn reading(&mut self)`, called before every read (tokio may read ahead
+/// into its buffer), and `fn write_failed(&mut self, e: &io::Error)`, called with every error
+/// a write, flush or shutdown of the file returns: tokio reports a write that failed in the
+/// background only once, so the object must remember it (see `file.rs`, `WriteFailure`).
 macro_rules! async_io_through_file {
     ($ty:ty) => {
         impl ::tokio::io::AsyncRead for $ty {
@@ -72,7 +77,9 @@ macro_rules! async_io_through_file {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut ::tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                match self.get_mut().io() {
+                let this = self.get_mut();
+                this.reading();
+                match this.io() {
                     Ok(file) => ::tokio::io::AsyncRead::poll_read(file, cx, buf),
                     Err(e) => std::task::Poll::Ready(Err(e)),
                 }
@@ -85,30 +92,45 @@ macro_rules! async_io_through_file {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                match self.get_mut().io() {
+                let this = self.get_mut();
+                let outcome = match this.io() {
                     Ok(file) => ::tokio::io::AsyncWrite::poll_write(file, cx, buf),
-                    Err(e) => std::task::Poll::Ready(Err(e)),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                };
+                if let std::task::Poll::Ready(Err(e)) = &outcome {
+                    this.write_failed(e);
                 }
+                outcome
             }
 
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                match self.get_mut().io() {
+                let this = self.get_mut();
+                let outcome = match this.io() {
                     Ok(file) => ::tokio::io::AsyncWrite::poll_flush(file, cx),
-                    Err(e) => std::task::Poll::Ready(Err(e)),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                };
+                if let std::task::Poll::Ready(Err(e)) = &outcome {
+                    this.write_failed(e);
                 }
+                outcome
             }
 
             fn poll_shutdown(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                match self.get_mut().io() {
+                let this = self.get_mut();
+                let outcome = match this.io() {
                     Ok(file) => ::tokio::io::AsyncWrite::poll_shutdown(file, cx),
-                    Err(e) => std::task::Poll::Ready(Err(e)),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                };
+                if let std::task::Poll::Ready(Err(e)) = &outcome {
+                    this.write_failed(e);
                 }
+                outcome
             }
         }
 

@@ -9,6 +9,7 @@ use ::tokio::fs::File;
 use ::tokio::io::AsyncWriteExt;
 
 use super::blocking;
+use super::file::WriteFailure;
 use crate::{AtomicFileOptions, CommitError};
 
 /// A new version of a file, written as a stream, then published atomically (and durably, by
@@ -44,6 +45,9 @@ use crate::{AtomicFileOptions, CommitError};
 pub struct AtomicFile {
     file: File,
     inner: crate::AtomicFile,
+    /// The first write that failed in the background (tokio reports it once): a commit is
+    /// refused from then on.
+    failed: Option<WriteFailure>,
 }
 
 impl AtomicFile {
@@ -105,6 +109,7 @@ impl AtomicFile {
         Ok(AtomicFile {
             file: File::from_std(file),
             inner,
+            failed: None,
         })
     }
 
@@ -176,11 +181,20 @@ impl AtomicFile {
         Ok(Pin::new(&mut self.file))
     }
 
+    /// Nothing to do: the handle is never handed back.
+    fn reading(&mut self) {}
+
+    /// Remembers a failed write: the commit is refused.
+    fn write_failed(&mut self, e: &io::Error) {
+        WriteFailure::record(&mut self.failed, e);
+    }
+
     /// Flushes, then publishes the new version, replacing the destination:
     /// [`crate::AtomicFile::commit`], on the blocking pool.
     ///
     /// # Errors
-    /// A failed background write (destination untouched, the file discarded), or as
+    /// A failed background write (destination untouched, the file discarded), also one
+    /// reported earlier, to a write or flush of this object (tokio reports it only once), or as
     /// [`crate::AtomicFile::commit`]: [`CommitError`] hands the blocking object back where it
     /// can be retried ([`AtomicFile::from_blocking`] makes it async again).
     ///
@@ -257,11 +271,16 @@ impl AtomicFile {
     /// # }
     /// ```
     pub async fn discard(self) -> io::Result<()> {
-        let AtomicFile { file, inner } = self;
-        drop(file.into_std().await);
+        let AtomicFile {
+            mut file, inner, ..
+        } = self;
+        // Waits for a write in flight (its error does not matter: nothing is published).
+        let _ = file.flush().await;
         // For the error only (a task dropped unrun), as the commit's.
         let path = inner.path().to_owned();
         blocking("discard the atomic file for", Some(&path), move || {
+            // Closed on the pool, or when a task sharing it (a cancelled `sync_all`...) ends.
+            drop(file);
             inner.discard()
         })
         .await?
@@ -271,16 +290,33 @@ impl AtomicFile {
         self,
         f: fn(crate::AtomicFile) -> Result<(), CommitError>,
     ) -> Result<(), CommitError> {
-        let AtomicFile { mut file, inner } = self;
+        let AtomicFile {
+            mut file,
+            inner,
+            failed,
+        } = self;
+        if let Some(failed) = failed {
+            // The blocking object is dropped with the error: the temporary name goes.
+            let e = failed.error(&format!(
+                "failed to commit the new version of `{}`",
+                inner.path().display()
+            ));
+            return Err(CommitError::not_committed(e));
+        }
         if let Err(e) = file.flush().await {
             // The blocking object is dropped with the error: the temporary name goes.
             let e = crate::error::with_path(e, "write the new version of", inner.path());
             return Err(CommitError::not_committed(e));
         }
-        drop(file.into_std().await);
         // For the error of a task dropped unrun: one allocation beside the task's own.
         let path = inner.path().to_owned();
-        match blocking("commit the atomic file for", Some(&path), move || f(inner)).await {
+        let publish = move || {
+            // The second descriptor closes on the pool, or when a task sharing it (a
+            // cancelled `sync_all`...) ends: never `into_std`, which panics then.
+            drop(file);
+            f(inner)
+        };
+        match blocking("commit the atomic file for", Some(&path), publish).await {
             Ok(result) => result,
             Err(e) => Err(CommitError::not_committed(e)),
         }
