@@ -836,6 +836,54 @@ fn child_background_write_fails() {
         drop(file);
         assert!(!path.exists());
 
+        // tokio reports the failure once; a retry must never publish the truncated file.
+        let to = dir.join("published");
+        let mut file = tempkit::Builder::new()
+            .dir(&dir)
+            .delete_on_close(false)
+            .named_temporary_file_async()
+            .await
+            .unwrap();
+        let path = file.path().to_owned();
+        file.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        let err = file.persist(&to).await.unwrap_err();
+        assert_eq!(err.error.kind(), too_large, "{}", err.error);
+        assert!(!to.exists());
+        // The retry, as the error invites: refused, with the kind and both paths.
+        let err = err.file.persist(&to).await.unwrap_err();
+        assert_eq!(err.error.kind(), too_large, "{}", err.error);
+        let text = err.error.to_string();
+        assert!(text.contains("earlier write"), "{}", text);
+        assert!(text.contains(&path.display().to_string()), "{}", text);
+        assert!(text.contains(&to.display().to_string()), "{}", text);
+        assert!(!to.exists(), "a truncated file was published");
+        let mut file = err.file;
+        // close() closes (the name stays: delete_on_close(false)) but says it failed ...
+        let e = file.close().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        assert!(file.is_closed());
+        assert!(path.exists());
+        // ... and a publish after it is refused too, as keep is.
+        let err = file.persist_noclobber(&to).await.unwrap_err();
+        assert_eq!(err.error.kind(), too_large, "{}", err.error);
+        assert!(!to.exists(), "a truncated file was published after close");
+        let e = err.file.keep().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        assert!(!path.exists(), "a refused keep drops the file");
+
+        // The failure seen by a flush of the caller's own: the publish is still refused.
+        let mut file = tempkit::Builder::new()
+            .dir(&dir)
+            .named_temporary_file_async()
+            .await
+            .unwrap();
+        file.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        assert_eq!(file.flush().await.unwrap_err().kind(), too_large);
+        let err = file.persist_durable(&to).await.unwrap_err();
+        assert_eq!(err.error.kind(), too_large, "{}", err.error);
+        assert!(!to.exists(), "a truncated file was published after a flush");
+        drop(err);
+
         let to = dir.join("published");
         let mut atomic = tempkit::tokio::AtomicFile::create(&to).await.unwrap();
         atomic.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
@@ -845,5 +893,217 @@ fn child_background_write_fails() {
         let text = e.to_string();
         assert!(text.contains(&to.display().to_string()), "{}", text);
         assert!(!to.exists());
+
+        // The same after the caller's own flush took the error.
+        let mut atomic = tempkit::tokio::AtomicFile::create(&to).await.unwrap();
+        atomic.write_all(&[b'x'; 2 * LIMIT]).await.unwrap();
+        assert_eq!(atomic.flush().await.unwrap_err().kind(), too_large);
+        let e = atomic.commit().await.unwrap_err();
+        assert_eq!(e.kind(), too_large, "{}", e);
+        assert!(!e.committed());
+        assert!(!to.exists(), "a truncated new version was committed");
     });
+}
+
+/// Runs `fut` up to its first `Pending` (or to the end), on the task that calls this.
+async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx))).await
+}
+
+#[test]
+fn a_call_through_as_file_still_in_flight_never_makes_persist_or_commit_panic() {
+    // The pool's only thread is busy: a `sync_all` through `as_file()` / `as_file_mut()`
+    // whose future is dropped stays queued, sharing tokio's `std::fs::File`. persist and
+    // commit then run (tokio's `into_std` would panic): the content is all there.
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let (rt, release) = runtime_with_blocked_pool();
+    let mut blocking = tempkit::Builder::new()
+        .dir(scratch.path())
+        .named_temporary_file()
+        .unwrap();
+    io::Write::write_all(&mut blocking, b"named, complete").unwrap();
+    let file = tempkit::tokio::NamedTemporaryFile::from_blocking(blocking);
+    let to = scratch.path().join("named");
+    let mut blocking = tempkit::AtomicFile::create(scratch.path().join("atomic")).unwrap();
+    io::Write::write_all(&mut blocking, b"atomic, complete").unwrap();
+    let mut atomic = tempkit::tokio::AtomicFile::from_blocking(blocking).unwrap();
+    rt.block_on(async {
+        let sync = file.as_file().unwrap().sync_all();
+        assert!(tokio::time::timeout(Duration::ZERO, sync).await.is_err());
+        let sync = atomic.as_file_mut().sync_all();
+        assert!(tokio::time::timeout(Duration::ZERO, sync).await.is_err());
+        // Both get as far as the busy pool; only then is it released.
+        let mut persist = Box::pin(file.persist(&to));
+        assert!(poll_once(&mut persist).await.is_pending());
+        let mut commit = Box::pin(atomic.commit());
+        assert!(poll_once(&mut commit).await.is_pending());
+        release.send(()).unwrap();
+        let timeout = Duration::from_secs(20);
+        let published = tokio::time::timeout(timeout, persist)
+            .await
+            .unwrap()
+            .unwrap();
+        drop(published);
+        tokio::time::timeout(timeout, commit)
+            .await
+            .unwrap()
+            .unwrap();
+    });
+    assert_eq!(std::fs::read(&to).unwrap(), b"named, complete");
+    assert_eq!(
+        std::fs::read(scratch.path().join("atomic")).unwrap(),
+        b"atomic, complete"
+    );
+    let mut names = scratch.names();
+    names.sort();
+    assert_eq!(names, ["atomic", "named"]);
+}
+
+/// Whether `path` carries the owner tag of `Builder::reapable` (`user.tempkit.owner`).
+fn has_owner_tag(path: &Path) -> bool {
+    let mut buf = [0u8; 512];
+    rustix::fs::lgetxattr(path, "user.tempkit.owner", &mut buf[..]).is_ok()
+}
+
+#[test]
+fn a_kept_reapable_file_dropped_with_a_write_in_flight_loses_its_tag() {
+    // The pool's only thread is busy, so the write is still queued (sharing tokio's
+    // `std::fs::File`) when the file is dropped and kept: the owner tag goes all the same,
+    // or `reap` would remove a file that was asked to be kept.
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let (rt, release) = runtime_with_blocked_pool();
+    let blocking = tempkit::Builder::new()
+        .dir(scratch.path())
+        .reapable(true)
+        .named_temporary_file()
+        .unwrap();
+    let tagged = blocking.is_reapable() && has_owner_tag(blocking.path());
+    if !common::need::feature(
+        "xattrs",
+        tagged,
+        "user extended attributes on the scratch directory's file system",
+    ) {
+        return;
+    }
+    let mut file = tempkit::tokio::NamedTemporaryFile::from_blocking(blocking);
+    let path = file.path().to_owned();
+    rt.block_on(async {
+        file.write_all(b"kept").await.unwrap();
+        file.keep_if(true);
+        drop(file);
+    });
+    assert!(path.exists(), "kept");
+    assert!(
+        !has_owner_tag(&path),
+        "the kept file still carries its owner tag"
+    );
+    release.send(()).unwrap();
+    drop(rt); // waits for the write
+    assert_eq!(std::fs::read(&path).unwrap(), b"kept");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn the_handle_handed_back_is_where_the_reads_stopped() {
+    // tokio reads ahead into a buffer; the handle that reopen, keep and persist hand back
+    // (or keep using) is at the first byte the caller did not read.
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    current_thread().block_on(async {
+        let builder = || {
+            let mut b = tempkit::Builder::new();
+            b.dir(scratch.path());
+            b
+        };
+        let mut file = builder().named_temporary_file_async().await.unwrap();
+        file.write_all(&[7u8; 100]).await.unwrap();
+        file.seek(SeekFrom::Start(0)).await.unwrap();
+        let mut ten = [0u8; 10];
+        file.read_exact(&mut ten).await.unwrap();
+        drop(file.reopen().await.unwrap());
+        assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 10);
+        file.read_exact(&mut ten).await.unwrap();
+        let (mut kept, path) = file.keep().await.unwrap();
+        assert_eq!(kept.seek(SeekFrom::Current(0)).await.unwrap(), 20);
+        drop(kept);
+        std::fs::remove_file(&path).unwrap();
+
+        let mut file = builder().named_temporary_file_async().await.unwrap();
+        file.write_all(&[7u8; 100]).await.unwrap();
+        file.seek(SeekFrom::Start(0)).await.unwrap();
+        file.as_file_mut()
+            .unwrap()
+            .read_exact(&mut ten)
+            .await
+            .unwrap();
+        let to = scratch.path().join("out");
+        let mut published = file.persist(&to).await.unwrap();
+        assert_eq!(published.seek(SeekFrom::Current(0)).await.unwrap(), 10);
+    });
+}
+
+#[test]
+fn persist_and_keep_at_runtime_shutdown_lose_nothing() {
+    // The file outlives its runtime: the blocking pool takes no more tasks. persist hands
+    // the file back as it was (not deleted), and keep keeps it in place.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let (first, second) = rt.block_on(async {
+        let mut b = tempkit::Builder::new();
+        b.dir(scratch.path());
+        let mut first = b.named_temporary_file_async().await.unwrap();
+        first.write_all(b"first").await.unwrap();
+        first.flush().await.unwrap();
+        let second = b.named_temporary_file_async().await.unwrap();
+        (first, second)
+    });
+    drop(rt);
+    let _entered = handle.enter();
+    let to = scratch.path().join("out");
+    let outcome = {
+        let mut persist = std::pin::pin!(first.persist(&to));
+        persist
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+    };
+    let err = match outcome {
+        Poll::Ready(Err(err)) => err,
+        other => panic!(
+            "expected persist's error, got {:?}",
+            other.map(|r| r.is_ok())
+        ),
+    };
+    assert!(
+        err.error.to_string().contains("shutting down"),
+        "{}",
+        err.error
+    );
+    assert!(!to.exists());
+    assert_eq!(
+        std::fs::read(err.file.path()).unwrap(),
+        b"first",
+        "handed back as it was"
+    );
+    assert!(!err.file.is_closed());
+    let path = second.path().to_owned();
+    let outcome = {
+        let mut keep = std::pin::pin!(second.keep());
+        keep.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    match outcome {
+        Poll::Ready(Ok((_, kept))) => assert_eq!(kept, path),
+        other => panic!("expected keep to keep, got {:?}", other.map(|r| r.is_ok())),
+    }
+    assert!(path.exists(), "asked to be kept");
+    std::fs::remove_file(&path).unwrap();
+    let first = err.file.path().to_owned();
+    drop(err);
+    assert!(!first.exists());
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
