@@ -1005,22 +1005,34 @@ fn a_kept_reapable_file_dropped_with_a_write_in_flight_loses_its_tag() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// A file of 100 bytes at offset 0, made without the (busy) pool.
+fn hundred_bytes(dir: &Path) -> tempkit::tokio::NamedTemporaryFile {
+    let mut blocking = tempkit::Builder::new()
+        .dir(dir)
+        .named_temporary_file()
+        .unwrap();
+    io::Write::write_all(&mut blocking, &[7u8; 100]).unwrap();
+    io::Seek::seek(&mut blocking, SeekFrom::Start(0)).unwrap();
+    tempkit::tokio::NamedTemporaryFile::from_blocking(blocking)
+}
+
 #[test]
 fn the_handle_handed_back_is_where_the_reads_stopped() {
-    // tokio reads ahead into a buffer; the handle that reopen, keep and persist hand back
-    // (or keep using) is at the first byte the caller did not read.
+    // tokio reads into a buffer of the size first asked for: a read of 100 bytes whose
+    // future is dropped (a timeout), then a read of 10, leaves 90 bytes in it and the
+    // descriptor at 100. The handle that reopen leaves, and keep and persist hand back, is
+    // at the first byte the caller did not read. The pool is busy while the first read is
+    // queued, so that it is still in flight when dropped.
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    current_thread().block_on(async {
-        let builder = || {
-            let mut b = tempkit::Builder::new();
-            b.dir(scratch.path());
-            b
-        };
-        let mut file = builder().named_temporary_file_async().await.unwrap();
-        file.write_all(&[7u8; 100]).await.unwrap();
-        file.seek(SeekFrom::Start(0)).await.unwrap();
-        let mut ten = [0u8; 10];
+    let mut big = [0u8; 100];
+    let mut ten = [0u8; 10];
+    let (rt, release) = runtime_with_blocked_pool();
+    let mut file = hundred_bytes(scratch.path());
+    rt.block_on(async {
+        let read = file.read(&mut big);
+        assert!(tokio::time::timeout(Duration::ZERO, read).await.is_err());
+        release.send(()).unwrap();
         file.read_exact(&mut ten).await.unwrap();
         drop(file.reopen().await.unwrap());
         assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 10);
@@ -1029,10 +1041,16 @@ fn the_handle_handed_back_is_where_the_reads_stopped() {
         assert_eq!(kept.seek(SeekFrom::Current(0)).await.unwrap(), 20);
         drop(kept);
         std::fs::remove_file(&path).unwrap();
+    });
+    drop(rt);
 
-        let mut file = builder().named_temporary_file_async().await.unwrap();
-        file.write_all(&[7u8; 100]).await.unwrap();
-        file.seek(SeekFrom::Start(0)).await.unwrap();
+    // The same through the file `as_file_mut` lends.
+    let (rt, release) = runtime_with_blocked_pool();
+    let mut file = hundred_bytes(scratch.path());
+    rt.block_on(async {
+        let read = file.as_file_mut().unwrap().read(&mut big);
+        assert!(tokio::time::timeout(Duration::ZERO, read).await.is_err());
+        release.send(()).unwrap();
         file.as_file_mut()
             .unwrap()
             .read_exact(&mut ten)
