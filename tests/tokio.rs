@@ -906,6 +906,7 @@ fn child_background_write_fails() {
 }
 
 /// Runs `fut` up to its first `Pending` (or to the end), on the task that calls this.
+#[allow(clippy::incompatible_msrv)] // the tests run on a current toolchain
 async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
     std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx))).await
 }
@@ -928,12 +929,18 @@ fn a_call_through_as_file_still_in_flight_never_makes_persist_or_commit_panic() 
     let mut blocking = tempkit::AtomicFile::create(scratch.path().join("atomic")).unwrap();
     io::Write::write_all(&mut blocking, b"atomic, complete").unwrap();
     let mut atomic = tempkit::tokio::AtomicFile::from_blocking(blocking).unwrap();
+    let blocking = tempkit::AtomicFile::create(scratch.path().join("discarded")).unwrap();
+    let mut discarded = tempkit::tokio::AtomicFile::from_blocking(blocking).unwrap();
     rt.block_on(async {
         let sync = file.as_file().unwrap().sync_all();
         assert!(tokio::time::timeout(Duration::ZERO, sync).await.is_err());
         let sync = atomic.as_file_mut().sync_all();
         assert!(tokio::time::timeout(Duration::ZERO, sync).await.is_err());
-        // Both get as far as the busy pool; only then is it released.
+        let sync = discarded.as_file_mut().sync_all();
+        assert!(tokio::time::timeout(Duration::ZERO, sync).await.is_err());
+        let mut discard = Box::pin(discarded.discard());
+        assert!(poll_once(&mut discard).await.is_pending());
+        // All three get as far as the busy pool; only then is it released.
         let mut persist = Box::pin(file.persist(&to));
         assert!(poll_once(&mut persist).await.is_pending());
         let mut commit = Box::pin(atomic.commit());
@@ -946,6 +953,10 @@ fn a_call_through_as_file_still_in_flight_never_makes_persist_or_commit_panic() 
             .unwrap();
         drop(published);
         tokio::time::timeout(timeout, commit)
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::timeout(timeout, discard)
             .await
             .unwrap()
             .unwrap();
