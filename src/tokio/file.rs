@@ -390,6 +390,11 @@ impl NamedTemporaryFile {
 
     /// The open file, mutably; an error after [`close`](Self::close).
     ///
+    /// Whatever is read through it, the handle that `reopen` leaves and `keep` and
+    /// `persist*` hand back is where your reads stopped (tokio's read-ahead is given back
+    /// first: one `lseek` more for them, once this was called). A write error you take from
+    /// it yourself is not seen by this object: flush through the object itself.
+    ///
     /// # Python equivalent
     /// The object `NamedTemporaryFile()` returns is itself the file.
     ///
