@@ -15,6 +15,9 @@
 //! - The file types implement tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek` (through a
 //!   [`tokio::fs::File`], as tokio's own files do: a write is handed to
 //!   the blocking pool; `flush().await` waits for it and reports its error).
+//!   tokio reports a write that failed there only once: a [`NamedTemporaryFile`] or an
+//!   [`AtomicFile`] remembers it and refuses every later `persist*`, `keep` and `commit`,
+//!   so a retry never publishes a truncated file.
 //! - Creation, `persist*`, `reopen`, `close`, `commit` and `cleanup` are `async fn`s that run
 //!   the blocking calls of the blocking types on tokio's blocking pool (`spawn_blocking`),
 //!   never on a runtime worker. They must be called within a tokio runtime.
