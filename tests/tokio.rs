@@ -847,3 +847,76 @@ fn child_background_write_fails() {
         assert!(!to.exists());
     });
 }
+
+/// The number of threads of this process.
+fn threads_of_this_process() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("list /proc/self/task")
+        .count()
+}
+
+/// In a fresh process (its threads are its own): 1,000 tasks at once each create a named file
+/// in one directory and drop it, through `named_temporary_file_async` (`TEMPKIT_TEST_GATE`
+/// is `gated`) or through a bare `spawn_blocking` around the blocking builder (the control);
+/// prints the number of threads after (tokio's idle pool threads live on for 10 s).
+#[test]
+#[ignore]
+fn child_a_thousand_creations_at_once() {
+    let dir = child_arg();
+    let gated = std::env::var("TEMPKIT_TEST_GATE").expect("TEMPKIT_TEST_GATE") == "gated";
+    let rt = multi_thread();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..1000 {
+            let dir = dir.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut builder = tempkit::Builder::new();
+                builder.dir(&dir);
+                if gated {
+                    builder.named_temporary_file_async().await.map(drop)
+                } else {
+                    tokio::task::spawn_blocking(move || builder.named_temporary_file().map(drop))
+                        .await
+                        .unwrap()
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    });
+    println!("threads after: {}", threads_of_this_process());
+    drop(rt);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "files left");
+}
+
+/// Creations in one directory take turns, at most 8 at once (the kernel makes them one at a
+/// time anyway): 1,000 at once do not start a blocking-pool thread each to wait on the
+/// directory's lock. The control, the same creations each in a bare `spawn_blocking`, starts
+/// many.
+#[test]
+fn a_thousand_creations_at_once_start_few_pool_threads() {
+    let scratch = Scratch::new();
+    let threads = |mode: &str| -> usize {
+        let run = Child::new("child_a_thousand_creations_at_once")
+            .arg(scratch.path())
+            .env("TEMPKIT_TEST_GATE", mode)
+            .run();
+        assert!(run.passed(), "{}", run.output);
+        let line = run.lines_with("threads after: ");
+        let n = line
+            .first()
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.trim().parse().ok());
+        n.unwrap_or_else(|| panic!("no thread count in:\n{}", run.output))
+    };
+    let gated = threads("gated");
+    let bare = threads("bare");
+    assert!(gated <= 64, "{} threads with turns (bare: {})", gated, bare);
+    assert!(
+        bare >= 2 * gated,
+        "the control started {} threads, the gated run {}",
+        bare,
+        gated
+    );
+}

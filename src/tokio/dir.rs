@@ -420,9 +420,12 @@ impl Builder {
     /// ```
     pub async fn temporary_directory_async(&self) -> io::Result<TemporaryDirectory> {
         let builder = self.clone();
-        blocking("create a temporary directory", None, move || {
-            builder.temporary_directory()
-        })
+        super::gate::create_in(
+            self.given_dir(),
+            "create a temporary directory",
+            None,
+            move || builder.temporary_directory(),
+        )
         .await?
         .map(TemporaryDirectory::from)
     }

@@ -135,6 +135,7 @@ macro_rules! async_io_through_file {
 
 mod dir;
 mod file;
+mod gate;
 mod publish;
 mod spooled;
 
