@@ -479,14 +479,7 @@ impl Drop for TemporaryDirectory {
         // queued (run by a later thread, or dropped, and so removed, at shutdown). Drop never
         // panics.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            drop(handle.spawn_blocking(move || {
-                // This pool thread was just woken by the dropping worker, and the scheduler
-                // may have given it that worker's CPU: hand the CPU back before the long
-                // removal, so that the worker goes on with its tasks first (one system call;
-                // returns at once when no other thread waits for this CPU).
-                thread::yield_now();
-                drop(removal)
-            }));
+            drop(handle.spawn_blocking(move || drop(removal)));
         }));
     }
 }
