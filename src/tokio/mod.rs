@@ -141,7 +141,7 @@ mod spooled;
 use std::io;
 use std::path::Path;
 
-pub use dir::TemporaryDirectory;
+pub use dir::{PersistDirError, TemporaryDirectory};
 pub use file::{NamedTemporaryFile, PersistError, TemporaryFile};
 pub use publish::{write_atomic, AtomicFile};
 pub use spooled::SpooledTemporaryFile;
