@@ -682,6 +682,10 @@ fn a_failed_directory_publish_never_removes_on_the_worker() {
         assert_eq!(err.error.kind(), io::ErrorKind::AlreadyExists, "{}", err);
         assert_eq!(err.dir.path(), path);
         assert_eq!(count_files(&path), 2000, "handed back whole");
+        assert_eq!(err.to_string(), err.error.to_string());
+        assert!(format!("{:?}", err).starts_with("PersistDirError { error: "));
+        fn error_traits<T: std::fmt::Debug + std::error::Error + Send + Sync>() {}
+        error_traits::<tempkit::tokio::PersistDirError>();
         assert_removed_on_the_pool(&path, move || {
             let converted: io::Error = err.into();
             drop(converted);
@@ -714,6 +718,43 @@ fn a_failed_directory_publish_never_removes_on_the_worker() {
         }
     });
     assert_eq!(scratch.names(), ["file", "taken"]);
+}
+
+#[test]
+fn a_replace_that_leaves_the_old_tree_hands_it_back_removed_on_the_pool() {
+    // The blocking error holds one directory: the staged one, or after the swap what is left
+    // of the old tree (the staged tree is then published). Here the latter: async too.
+    let _shared = side_by_side();
+    if !common::need::root() || !common::need::program("chattr", "-V") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let site = scratch.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    fill(&site, 200, 4);
+    chattr("+i", &site.join("d0").join("f0"));
+    one_pool_thread().block_on(async {
+        let staged = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        std::fs::write(staged.path().join("new"), b"new").unwrap();
+        let old_path = staged.path().to_owned();
+        let err = staged.replace(&site).await.unwrap_err();
+        assert_eq!(err.error.kind(), io::ErrorKind::PermissionDenied, "{}", err);
+        assert_eq!(std::fs::read(site.join("new")).unwrap(), b"new", "swapped");
+        let stuck = old_path.join("d0").join("f0");
+        assert!(
+            stuck.is_file(),
+            "what is left of the old tree is at the staged path"
+        );
+        let dir: &tempkit::tokio::TemporaryDirectory = &err.dir;
+        assert_eq!(dir.path(), old_path);
+        chattr("-i", &stuck);
+        assert_removed_on_the_pool(&old_path, move || drop(err));
+    });
+    assert_eq!(scratch.names(), ["site"]);
 }
 
 #[test]
@@ -768,7 +809,9 @@ fn a_cleanup_tokio_drops_unrun_at_shutdown_returns_what_was_done_in_place() {
     let _entered = handle.enter();
     let outcome = {
         let mut cleanup = std::pin::pin!(dir.cleanup());
-        cleanup.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        cleanup
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
     };
     assert!(
         matches!(outcome, Poll::Ready(Ok(()))),
@@ -803,9 +846,16 @@ fn a_cancelled_cleanup_is_named_by_later_calls() {
         release.send(()).unwrap();
         let again = dir.cleanup().await.unwrap_err();
         assert!(again.to_string().contains("cancelled"), "{}", again);
-        let err = dir.persist_noclobber(scratch.path().join("x")).await.unwrap_err();
+        let err = dir
+            .persist_noclobber(scratch.path().join("x"))
+            .await
+            .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("cancelled") && !text.contains("kept"), "{}", text);
+        assert!(
+            text.contains("cancelled") && !text.contains("kept"),
+            "{}",
+            text
+        );
         wait_gone(&path);
     });
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
@@ -838,7 +888,11 @@ fn a_spooled_rollover_without_a_runtime_is_an_error_and_loses_nothing() {
     match outcome {
         Poll::Ready(Err(e)) => {
             let text = e.to_string();
-            assert!(text.contains("roll a spooled temporary file over"), "{}", text);
+            assert!(
+                text.contains("roll a spooled temporary file over"),
+                "{}",
+                text
+            );
             assert!(text.contains("runtime"), "{}", text);
         }
         other => panic!("expected the rollover's error, got {:?}", other),
@@ -846,7 +900,10 @@ fn a_spooled_rollover_without_a_runtime_is_an_error_and_loses_nothing() {
     assert!(!file.is_rolled_over());
     {
         let mut position = std::pin::pin!(file.stream_position());
-        assert!(matches!(position.as_mut().poll(&mut cx), Poll::Ready(Ok(2))));
+        assert!(matches!(
+            position.as_mut().poll(&mut cx),
+            Poll::Ready(Ok(2))
+        ));
     }
     {
         let mut seek = std::pin::pin!(file.seek(SeekFrom::Start(0)));

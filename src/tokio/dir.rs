@@ -167,27 +167,28 @@ impl TemporaryDirectory {
             Some(inner) => inner,
             None => return Err(gone(&self.path).error),
         };
-        let unrun = Arc::new(Mutex::new(None));
+        let unrun: Unrun = Arc::new(Mutex::new(None));
         let task = Cleanup {
             dir: Some(inner),
             unrun: Arc::clone(&unrun),
         };
-        let (inner, result) = match blocking(
-            "remove temporary directory",
-            Some(&self.path),
-            move || task.run(),
-        )
-        .await
-        {
+        let ran = blocking("remove temporary directory", Some(&self.path), move || {
+            task.run()
+        })
+        .await;
+        let (inner, result) = match ran {
             // Back as the async object: dropped here (this future cancelled after the task
             // ended), it hands what is left to the pool, never removes on this worker.
             Ok((mut dir, result)) => (dir.inner.take(), result),
             // Dropped unrun at shutdown: `Cleanup`'s drop removed in place, and left the
             // directory and that outcome behind.
-            Err(not_run) => match unrun.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                Some((dir, result)) => (Some(dir), result),
-                None => return Err(not_run),
-            },
+            Err(not_run) => {
+                let unrun = unrun.lock().unwrap_or_else(PoisonError::into_inner).take();
+                match unrun {
+                    Some((dir, result)) => (Some(dir), result),
+                    None => return Err(not_run),
+                }
+            }
         };
         self.inner = inner;
         result
@@ -389,11 +390,11 @@ impl TemporaryDirectory {
     /// worker (`?`, or this future cancelled after the task ended, when tokio drops the
     /// task's output on the thread that drops the `JoinHandle`), its tree is removed on the
     /// pool, never on the worker.
+    // The error's size is the directory's, handed back by value as the blocking type does.
+    #[allow(clippy::result_large_err)]
     async fn publish<T: Send + 'static>(
         mut self,
-        f: impl FnOnce(crate::TemporaryDirectory) -> Result<T, crate::PersistDirError>
-            + Send
-            + 'static,
+        f: impl FnOnce(crate::TemporaryDirectory) -> Result<T, crate::PersistDirError> + Send + 'static,
     ) -> Result<T, PersistDirError> {
         let inner = match self.inner.take() {
             Some(inner) => inner,
@@ -445,8 +446,11 @@ fn disarmed(path: PathBuf) -> TemporaryDirectory {
 /// outcome in `unrun`, for `cleanup` to return.
 struct Cleanup {
     dir: Option<crate::TemporaryDirectory>,
-    unrun: Arc<Mutex<Option<(crate::TemporaryDirectory, io::Result<()>)>>>,
+    unrun: Unrun,
 }
+
+/// Where a `cleanup` dropped unrun leaves the directory and the outcome of its removal.
+type Unrun = Arc<Mutex<Option<(crate::TemporaryDirectory, io::Result<()>)>>>;
 
 impl Cleanup {
     fn run(mut self) -> (TemporaryDirectory, io::Result<()>) {

@@ -209,8 +209,7 @@ impl SpooledTemporaryFile {
                     // guards it.
                     let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         handle.spawn_blocking(move || {
-                            let mut guard =
-                                theirs.lock().unwrap_or_else(PoisonError::into_inner);
+                            let mut guard = theirs.lock().unwrap_or_else(PoisonError::into_inner);
                             match guard.as_mut() {
                                 Some(file) => file.rollover(),
                                 None => Ok(()),
