@@ -1170,3 +1170,81 @@ fn child_background_write_fails() {
         assert!(!to.exists());
     });
 }
+
+#[test]
+fn a_spooled_rollover_when_tokio_cannot_start_a_thread_is_an_error_and_loses_nothing() {
+    // In a fresh process as nobody, with `RLIMIT_NPROC` at 1: the blocking pool cannot start
+    // its first thread, and `spawn_blocking` panics; the write returns an error instead, the
+    // bytes stay in memory, and once threads can start the rollover succeeds.
+    let _shared = side_by_side();
+    if !common::need::root() {
+        return;
+    }
+    let scratch = Scratch::new();
+    std::fs::set_permissions(
+        scratch.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    Child::new("child_spooled_rollover_without_threads")
+        .arg(scratch.path())
+        .as_nobody()
+        .assert_passes();
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The child of [`a_spooled_rollover_when_tokio_cannot_start_a_thread_is_an_error_and_loses_nothing`].
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_spooled_rollover_without_threads() {
+    let dir = child_arg();
+    let mut original = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a plain system call writing into a valid rlimit.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut original) },
+        0
+    );
+    let set_nproc = |soft: libc::rlim_t| {
+        let limit = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: original.rlim_max,
+        };
+        // SAFETY: a plain system call with a valid rlimit. The child test is alone in its
+        // process (and nobody's only one), so the limit touches no other test.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) }, 0);
+    };
+    let rt = current_thread(); // no thread of its own
+    let mut file = tempkit::Builder::new()
+        .dir(&dir)
+        .spooled_temporary_file_async(8);
+    set_nproc(1);
+    rt.block_on(async {
+        file.write_all(b"abcdef").await.unwrap();
+        let e = file.write_all(b"0123456789").await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("roll a spooled temporary file over")
+                && text.contains("could not start a blocking thread"),
+            "{}",
+            text
+        );
+        assert!(!file.is_rolled_over());
+        assert_eq!(file.stream_position().await.unwrap(), 6);
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "abcdef");
+    });
+    set_nproc(original.rlim_cur);
+    rt.block_on(async {
+        file.write_all(b"0123456789").await.unwrap();
+        assert!(file.is_rolled_over());
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "abcdef0123456789");
+    });
+}
