@@ -758,6 +758,42 @@ fn a_replace_that_leaves_the_old_tree_hands_it_back_removed_on_the_pool() {
 }
 
 #[test]
+fn a_failed_cleanup_cancelled_after_it_ended_leaves_the_rest_to_the_pool() {
+    // cleanup fails (an immutable file); its future is dropped after the pool task ended, so
+    // tokio drops the task's output (the directory) on the worker: it must hand the rest of
+    // the tree to the pool, not remove it there.
+    use std::future::Future;
+    use std::task::Poll;
+    let _shared = side_by_side();
+    if !common::need::root() || !common::need::program("chattr", "-V") {
+        return;
+    }
+    let scratch = Scratch::new();
+    one_pool_thread().block_on(async {
+        let mut dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        let path = dir.path().to_owned();
+        let stuck = path.join("stuck");
+        std::fs::write(&stuck, b"x").unwrap();
+        chattr("+i", &stuck);
+        let release = hold_the_pool(&tokio::runtime::Handle::current());
+        let mut cleanup = Box::pin(dir.cleanup());
+        let first = std::future::poll_fn(|cx| Poll::Ready(cleanup.as_mut().poll(cx).is_ready()));
+        assert!(!first.await, "queued behind the holder");
+        release.send(()).unwrap();
+        tokio::task::spawn_blocking(|| ()).await.unwrap();
+        assert!(stuck.is_file(), "the cleanup failed on it");
+        chattr("-i", &stuck);
+        assert_removed_on_the_pool(&path, move || drop(cleanup));
+        drop(dir);
+    });
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
 fn an_exchange_cancelled_after_it_ended_removes_the_old_tree_on_the_pool() {
     use std::future::Future;
     use std::task::Poll;
