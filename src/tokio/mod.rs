@@ -26,7 +26,9 @@
 //!   blocking pool, and a rollover that fails leaves every byte in memory.
 //! - Dropping a [`TemporaryDirectory`] hands the removal of its tree to the blocking pool
 //!   when a runtime is present, and removes in place when none is: a large tree never stalls
-//!   a worker. See [`TemporaryDirectory`], "Drop and runtime shutdown".
+//!   a worker. See [`TemporaryDirectory`], "Drop and runtime shutdown". A failed publish
+//!   hands the directory back as this async object too ([`PersistDirError`]), so `?` on it
+//!   never removes a tree on a worker either.
 //! - Keeping on panic (`keep_on_panic`, `TEMPKIT_KEEP`), `keep_if`, the cleanup-error hook,
 //!   [`protect`](crate::Builder::protect) and [`reapable`](crate::Builder::reapable) work as
 //!   for the blocking types: these objects are the blocking ones inside.
@@ -146,7 +148,7 @@ mod spooled;
 use std::io;
 use std::path::Path;
 
-pub use dir::TemporaryDirectory;
+pub use dir::{PersistDirError, TemporaryDirectory};
 pub use file::{NamedTemporaryFile, PersistError, TemporaryFile};
 pub use publish::{write_atomic, AtomicFile};
 pub use spooled::SpooledTemporaryFile;
