@@ -1255,6 +1255,7 @@ fn child_a_thousand_creations_at_once() {
 /// many.
 #[test]
 fn a_thousand_creations_at_once_start_few_pool_threads() {
+    let _shared = side_by_side();
     let scratch = Scratch::new();
     let threads = |mode: &str| -> usize {
         let run = Child::new("child_a_thousand_creations_at_once")
@@ -1278,6 +1279,8 @@ fn a_thousand_creations_at_once_start_few_pool_threads() {
         bare,
         gated
     );
+}
+
 #[test]
 fn a_spooled_rollover_when_tokio_cannot_start_a_thread_is_an_error_and_loses_nothing() {
     // In a fresh process as nobody, with `RLIMIT_NPROC` at 1: the blocking pool cannot start
