@@ -644,6 +644,12 @@ impl Builder {
         }
     }
 
+    /// The directory as given to `dir` or `dir_verbatim` (`None`: the default), unresolved.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn given_dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
     /// The directory given to `dir_verbatim`, when it is relative: an unnamed file can be
     /// opened in it as it is (see `TemporaryFile::create`).
     pub(crate) fn relative_verbatim_dir(&self) -> Option<&Path> {

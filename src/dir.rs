@@ -859,7 +859,8 @@ impl AsRef<Path> for &TemporaryDirectory {
 /// the error, and the directory handed back, so that nothing is lost.
 ///
 /// Converts into [`io::Error`] with `?` (dropping the directory, which removes it if
-/// `delete`).
+/// `delete`). The async directories (feature `tokio`) hand theirs back in
+/// `tempkit::tokio::PersistDirError`, whose directory is the async one.
 ///
 /// # Python equivalent
 /// None.

@@ -178,21 +178,70 @@ fn unnamed_file_reads_back_and_leaves_nothing() {
     });
 }
 
-/// A runtime whose only blocking thread is busy until the returned sender is used (or 30 s).
-fn runtime_with_blocked_pool() -> (Runtime, mpsc::Sender<()>) {
-    let rt = RtBuilder::new_current_thread()
+/// A current-thread runtime with one blocking thread: its pool runs tasks one at a time, in
+/// the order they were handed over.
+fn one_pool_thread() -> Runtime {
+    RtBuilder::new_current_thread()
         .enable_all()
         .max_blocking_threads(1)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Keeps the only blocking thread of `handle`'s runtime ([`one_pool_thread`]) busy until the
+/// returned sender is used (or 30 s): whatever is handed to the pool meanwhile waits.
+fn hold_the_pool(handle: &tokio::runtime::Handle) -> mpsc::Sender<()> {
     let (release, wait) = mpsc::channel::<()>();
     let (started, is_started) = mpsc::channel::<()>();
-    rt.spawn_blocking(move || {
+    handle.spawn_blocking(move || {
         started.send(()).unwrap();
         let _ = wait.recv_timeout(Duration::from_secs(30));
     });
     is_started.recv_timeout(Duration::from_secs(10)).unwrap();
+    release
+}
+
+/// A runtime whose only blocking thread is busy until the returned sender is used (or 30 s).
+fn runtime_with_blocked_pool() -> (Runtime, mpsc::Sender<()>) {
+    let rt = one_pool_thread();
+    let release = hold_the_pool(rt.handle());
     (rt, release)
+}
+
+/// Runs `drop_it` on the calling worker of a [`one_pool_thread`] runtime while its pool is
+/// held, and proves that it hands the removal of the tree at `path` to the pool: the tree is
+/// still whole when `drop_it` returns (a removal in place would have taken it), and gone
+/// once the pool is released.
+fn assert_removed_on_the_pool(path: &Path, drop_it: impl FnOnce()) {
+    let files = count_files(path);
+    let release = hold_the_pool(&tokio::runtime::Handle::current());
+    drop_it();
+    assert_eq!(
+        count_files(path),
+        files,
+        "`{}` was (partly) removed on the worker",
+        path.display()
+    );
+    release.send(()).unwrap();
+    wait_gone(path);
+}
+
+/// The number of files in the tree at `path` (0 if it is gone).
+fn count_files(path: &Path) -> usize {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(_) => return 0,
+    };
+    entries
+        .map(|e| {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                count_files(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 #[test]
@@ -308,7 +357,7 @@ fn atomic_file_and_write_atomic_publish_and_discard() {
 fn directory_cleanup_reports_and_drop_removes_off_the_worker() {
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
+    let rt = one_pool_thread();
     let (cleaned, dropped) = rt.block_on(async {
         let mut dir = tempkit::Builder::new()
             .dir(scratch.path())
@@ -331,7 +380,8 @@ fn directory_cleanup_reports_and_drop_removes_off_the_worker() {
             .unwrap();
         fill(dir.path(), 10, 2);
         let path = dir.path().to_owned();
-        drop(dir);
+        // Dropped on the worker: the tree waits for the (held) pool, not removed in place.
+        assert_removed_on_the_pool(&path, move || drop(dir));
         (cleaned, path)
     });
     drop(rt); // waits for the blocking pool
@@ -603,6 +653,315 @@ fn a_removal_queued_behind_a_busy_pool_survives_shutdown_background() {
     rt.shutdown_background();
     release.send(()).unwrap();
     wait_gone(&path);
+}
+
+// ---- a failed publish, a cancelled call: nothing is removed on a worker ----
+
+#[test]
+fn a_failed_directory_publish_never_removes_on_the_worker() {
+    use std::future::Future;
+    use std::task::Poll;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let taken = scratch.path().join("taken");
+    std::fs::create_dir(&taken).unwrap();
+    let staged = || async {
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        fill(dir.path(), 2000, 20);
+        dir
+    };
+    one_pool_thread().block_on(async {
+        // The error converted with `?` (here `into`) on the worker: its tree goes to the pool.
+        let dir = staged().await;
+        let path = dir.path().to_owned();
+        let err = dir.persist_noclobber(&taken).await.unwrap_err();
+        assert_eq!(err.error.kind(), io::ErrorKind::AlreadyExists, "{}", err);
+        assert_eq!(err.dir.path(), path);
+        assert_eq!(count_files(&path), 2000, "handed back whole");
+        assert_eq!(err.to_string(), err.error.to_string());
+        assert!(format!("{:?}", err).starts_with("PersistDirError { error: "));
+        fn error_traits<T: std::fmt::Debug + std::error::Error + Send + Sync>() {}
+        error_traits::<tempkit::tokio::PersistDirError>();
+        assert_removed_on_the_pool(&path, move || {
+            let converted: io::Error = err.into();
+            drop(converted);
+        });
+
+        // The future cancelled after the pool task ended: tokio drops the task's output (the
+        // error and its directory) on the thread that drops the JoinHandle, the worker.
+        for op in ["persist_noclobber", "exchange over a file"] {
+            let dir = staged().await;
+            let path = dir.path().to_owned();
+            let release = hold_the_pool(&tokio::runtime::Handle::current());
+            let mut publish: std::pin::Pin<Box<dyn Future<Output = bool>>> = match op {
+                "persist_noclobber" => {
+                    Box::pin(async { dir.persist_noclobber(&taken).await.is_err() })
+                }
+                _ => {
+                    let file = scratch.path().join("file");
+                    std::fs::write(&file, b"x").unwrap();
+                    Box::pin(async move { dir.exchange(&file).await.is_err() })
+                }
+            };
+            // Queued behind the holder: certainly not finished at this poll.
+            let first = std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx))).await;
+            assert!(first.is_pending());
+            release.send(()).unwrap();
+            // One thread, in order: once this marker ran, the publish task has ended.
+            tokio::task::spawn_blocking(|| ()).await.unwrap();
+            assert_eq!(count_files(&path), 2000, "{}: not published", op);
+            assert_removed_on_the_pool(&path, move || drop(publish));
+        }
+    });
+    assert_eq!(scratch.names(), ["file", "taken"]);
+}
+
+#[test]
+fn a_replace_that_leaves_the_old_tree_hands_it_back_removed_on_the_pool() {
+    // The blocking error holds one directory: the staged one, or after the swap what is left
+    // of the old tree (the staged tree is then published). Here the latter: async too.
+    let _shared = side_by_side();
+    if !common::need::root() || !common::need::program("chattr", "-V") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let site = scratch.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    fill(&site, 200, 4);
+    chattr("+i", &site.join("d0").join("f0"));
+    one_pool_thread().block_on(async {
+        let staged = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        std::fs::write(staged.path().join("new"), b"new").unwrap();
+        let old_path = staged.path().to_owned();
+        let err = staged.replace(&site).await.unwrap_err();
+        assert_eq!(err.error.kind(), io::ErrorKind::PermissionDenied, "{}", err);
+        assert_eq!(std::fs::read(site.join("new")).unwrap(), b"new", "swapped");
+        let stuck = old_path.join("d0").join("f0");
+        assert!(
+            stuck.is_file(),
+            "what is left of the old tree is at the staged path"
+        );
+        let dir: &tempkit::tokio::TemporaryDirectory = &err.dir;
+        assert_eq!(dir.path(), old_path);
+        chattr("-i", &stuck);
+        assert_removed_on_the_pool(&old_path, move || drop(err));
+    });
+    assert_eq!(scratch.names(), ["site"]);
+}
+
+#[test]
+fn a_failed_cleanup_cancelled_after_it_ended_leaves_the_rest_to_the_pool() {
+    // cleanup fails (an immutable file); its future is dropped after the pool task ended, so
+    // tokio drops the task's output (the directory) on the worker: it must hand the rest of
+    // the tree to the pool, not remove it there.
+    use std::future::Future;
+    use std::task::Poll;
+    let _shared = side_by_side();
+    if !common::need::root() || !common::need::program("chattr", "-V") {
+        return;
+    }
+    let scratch = Scratch::new();
+    one_pool_thread().block_on(async {
+        let mut dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        let path = dir.path().to_owned();
+        let stuck = path.join("stuck");
+        std::fs::write(&stuck, b"x").unwrap();
+        chattr("+i", &stuck);
+        let release = hold_the_pool(&tokio::runtime::Handle::current());
+        let mut cleanup = Box::pin(dir.cleanup());
+        let first = std::future::poll_fn(|cx| Poll::Ready(cleanup.as_mut().poll(cx).is_ready()));
+        assert!(!first.await, "queued behind the holder");
+        release.send(()).unwrap();
+        tokio::task::spawn_blocking(|| ()).await.unwrap();
+        assert!(stuck.is_file(), "the cleanup failed on it");
+        chattr("-i", &stuck);
+        assert_removed_on_the_pool(&path, move || drop(cleanup));
+        drop(dir);
+    });
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+fn an_exchange_cancelled_after_it_ended_removes_the_old_tree_on_the_pool() {
+    use std::future::Future;
+    use std::task::Poll;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let live = scratch.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    fill(&live, 2000, 20);
+    one_pool_thread().block_on(async {
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        std::fs::write(dir.path().join("new"), b"new").unwrap();
+        let old_path = dir.path().to_owned();
+        let release = hold_the_pool(&tokio::runtime::Handle::current());
+        let mut exchange = Box::pin(dir.exchange(&live));
+        let first = std::future::poll_fn(|cx| Poll::Ready(exchange.as_mut().poll(cx).is_ready()));
+        assert!(!first.await);
+        release.send(()).unwrap();
+        tokio::task::spawn_blocking(|| ()).await.unwrap();
+        assert_eq!(std::fs::read(live.join("new")).unwrap(), b"new", "swapped");
+        // The old tree, now at the staged path, is the task's output, dropped here.
+        assert_removed_on_the_pool(&old_path, move || drop(exchange));
+    });
+    assert_eq!(scratch.names(), ["live"]);
+}
+
+#[test]
+fn a_cleanup_tokio_drops_unrun_at_shutdown_returns_what_was_done_in_place() {
+    // The directory outlives its runtime: cleanup's task is dropped unrun and removes in
+    // place; cleanup returns that outcome (here: done), not "shutting down".
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut dir = rt
+        .block_on(
+            tempkit::Builder::new()
+                .dir(scratch.path())
+                .temporary_directory_async(),
+        )
+        .unwrap();
+    fill(dir.path(), 100, 4);
+    drop(rt);
+    let _entered = handle.enter();
+    let outcome = {
+        let mut cleanup = std::pin::pin!(dir.cleanup());
+        cleanup
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+    };
+    assert!(
+        matches!(outcome, Poll::Ready(Ok(()))),
+        "expected the in-place removal's success, got {:?}",
+        outcome
+    );
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+    drop(dir);
+}
+
+#[test]
+fn a_cancelled_cleanup_is_named_by_later_calls() {
+    use std::future::Future;
+    use std::task::Poll;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    one_pool_thread().block_on(async {
+        let mut dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async()
+            .await
+            .unwrap();
+        fill(dir.path(), 10, 2);
+        let path = dir.path().to_owned();
+        let release = hold_the_pool(&tokio::runtime::Handle::current());
+        {
+            let mut cleanup = Box::pin(dir.cleanup());
+            let first =
+                std::future::poll_fn(|cx| Poll::Ready(cleanup.as_mut().poll(cx).is_ready()));
+            assert!(!first.await);
+        } // cancelled: the removal goes on on the pool
+        release.send(()).unwrap();
+        let again = dir.cleanup().await.unwrap_err();
+        assert!(again.to_string().contains("cancelled"), "{}", again);
+        let err = dir
+            .persist_noclobber(scratch.path().join("x"))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("cancelled") && !text.contains("kept"),
+            "{}",
+            text
+        );
+        wait_gone(&path);
+    });
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+#[test]
+fn a_spooled_rollover_without_a_runtime_is_an_error_and_loses_nothing() {
+    // Polled by hand, outside any runtime (as another executor would): the write past
+    // max_size returns an error naming what failed, the bytes and position stay in memory.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let mut file = tempkit::Builder::new()
+        .dir(scratch.path())
+        .spooled_temporary_file_async(8);
+    let mut cx = Context::from_waker(Waker::noop());
+    {
+        let mut write = std::pin::pin!(file.write_all(b"abcdef"));
+        assert!(matches!(write.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    }
+    {
+        let mut seek = std::pin::pin!(file.seek(SeekFrom::Start(2)));
+        assert!(matches!(seek.as_mut().poll(&mut cx), Poll::Ready(Ok(2))));
+    }
+    let outcome = {
+        let mut write = std::pin::pin!(file.write_all(b"0123456789"));
+        write.as_mut().poll(&mut cx)
+    };
+    match outcome {
+        Poll::Ready(Err(e)) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("roll a spooled temporary file over"),
+                "{}",
+                text
+            );
+            assert!(text.contains("runtime"), "{}", text);
+        }
+        other => panic!("expected the rollover's error, got {:?}", other),
+    }
+    assert!(!file.is_rolled_over());
+    {
+        let mut position = std::pin::pin!(file.stream_position());
+        assert!(matches!(
+            position.as_mut().poll(&mut cx),
+            Poll::Ready(Ok(2))
+        ));
+    }
+    {
+        let mut seek = std::pin::pin!(file.seek(SeekFrom::Start(0)));
+        assert!(matches!(seek.as_mut().poll(&mut cx), Poll::Ready(Ok(0))));
+    }
+    let mut text = String::new();
+    {
+        let mut read = std::pin::pin!(file.read_to_string(&mut text));
+        assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(6))));
+    }
+    assert_eq!(text, "abcdef");
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+    // Within a runtime, the same write rolls it over.
+    current_thread().block_on(async {
+        file.seek(SeekFrom::Start(2)).await.unwrap();
+        file.write_all(b"0123456789").await.unwrap();
+        assert!(file.is_rolled_over());
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "ab0123456789");
+    });
 }
 
 // ---- the runtime is never blocked ----
@@ -1135,4 +1494,156 @@ fn persist_and_keep_at_runtime_shutdown_lose_nothing() {
     drop(err);
     assert!(!first.exists());
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The number of threads of this process.
+fn threads_of_this_process() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("list /proc/self/task")
+        .count()
+}
+
+/// In a fresh process (its threads are its own): 1,000 tasks at once each create a named file
+/// in one directory and drop it, through `named_temporary_file_async` (`TEMPKIT_TEST_GATE`
+/// is `gated`) or through a bare `spawn_blocking` around the blocking builder (the control);
+/// prints the number of threads after (tokio's idle pool threads live on for 10 s).
+#[test]
+#[ignore]
+fn child_a_thousand_creations_at_once() {
+    let dir = child_arg();
+    let gated = std::env::var("TEMPKIT_TEST_GATE").expect("TEMPKIT_TEST_GATE") == "gated";
+    let rt = multi_thread();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..1000 {
+            let dir = dir.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut builder = tempkit::Builder::new();
+                builder.dir(&dir);
+                if gated {
+                    builder.named_temporary_file_async().await.map(drop)
+                } else {
+                    tokio::task::spawn_blocking(move || builder.named_temporary_file().map(drop))
+                        .await
+                        .unwrap()
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    });
+    println!("threads after: {}", threads_of_this_process());
+    drop(rt);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "files left");
+}
+
+/// Creations in one directory take turns, at most 8 at once (the kernel makes them one at a
+/// time anyway): 1,000 at once do not start a blocking-pool thread each to wait on the
+/// directory's lock. The control, the same creations each in a bare `spawn_blocking`, starts
+/// many.
+#[test]
+fn a_thousand_creations_at_once_start_few_pool_threads() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let threads = |mode: &str| -> usize {
+        let run = Child::new("child_a_thousand_creations_at_once")
+            .arg(scratch.path())
+            .env("TEMPKIT_TEST_GATE", mode)
+            .run();
+        assert!(run.passed(), "{}", run.output);
+        let line = run.lines_with("threads after: ");
+        let n = line
+            .first()
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.trim().parse().ok());
+        n.unwrap_or_else(|| panic!("no thread count in:\n{}", run.output))
+    };
+    let gated = threads("gated");
+    let bare = threads("bare");
+    assert!(gated <= 64, "{} threads with turns (bare: {})", gated, bare);
+    assert!(
+        bare >= 2 * gated,
+        "the control started {} threads, the gated run {}",
+        bare,
+        gated
+    );
+}
+
+#[test]
+fn a_spooled_rollover_when_tokio_cannot_start_a_thread_is_an_error_and_loses_nothing() {
+    // In a fresh process as nobody, with `RLIMIT_NPROC` at 1: the blocking pool cannot start
+    // its first thread, and `spawn_blocking` panics; the write returns an error instead, the
+    // bytes stay in memory, and once threads can start the rollover succeeds.
+    let _shared = side_by_side();
+    if !common::need::root() {
+        return;
+    }
+    let scratch = Scratch::new();
+    std::fs::set_permissions(
+        scratch.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    Child::new("child_spooled_rollover_without_threads")
+        .arg(scratch.path())
+        .as_nobody()
+        .assert_passes();
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The child of [`a_spooled_rollover_when_tokio_cannot_start_a_thread_is_an_error_and_loses_nothing`].
+#[test]
+#[ignore = "a child test: run by its parent test"]
+fn child_spooled_rollover_without_threads() {
+    let dir = child_arg();
+    let mut original = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a plain system call writing into a valid rlimit.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut original) },
+        0
+    );
+    let set_nproc = |soft: libc::rlim_t| {
+        let limit = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: original.rlim_max,
+        };
+        // SAFETY: a plain system call with a valid rlimit. The child test is alone in its
+        // process (and nobody's only one), so the limit touches no other test.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) }, 0);
+    };
+    let rt = current_thread(); // no thread of its own
+    let mut file = tempkit::Builder::new()
+        .dir(&dir)
+        .spooled_temporary_file_async(8);
+    set_nproc(1);
+    rt.block_on(async {
+        file.write_all(b"abcdef").await.unwrap();
+        let e = file.write_all(b"0123456789").await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("roll a spooled temporary file over")
+                && text.contains("could not start a blocking thread"),
+            "{}",
+            text
+        );
+        assert!(!file.is_rolled_over());
+        assert_eq!(file.stream_position().await.unwrap(), 6);
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "abcdef");
+    });
+    set_nproc(original.rlim_cur);
+    rt.block_on(async {
+        file.write_all(b"0123456789").await.unwrap();
+        assert!(file.is_rolled_over());
+        file.rewind().await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "abcdef0123456789");
+    });
 }

@@ -4,10 +4,11 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use super::{blocking, blocking_with};
-use crate::{Builder, PersistDirError};
+use super::blocking;
+use crate::Builder;
 
 /// A directory removed with everything in it when dropped, without blocking the runtime.
 ///
@@ -138,11 +139,13 @@ impl TemporaryDirectory {
     ///
     /// As [`crate::TemporaryDirectory::cleanup`]; calling it again after a success does
     /// nothing. If the future is dropped before it completes, the removal still runs to the
-    /// end, and what it could not remove goes to the cleanup-error hook.
+    /// end, off the worker, and what it could not remove goes to the cleanup-error hook.
     ///
     /// # Errors
-    /// As [`crate::TemporaryDirectory::cleanup`]; also when the runtime shuts down before the
-    /// removal started (it is then done in place by the thread that drops it).
+    /// As [`crate::TemporaryDirectory::cleanup`]. When the runtime shuts down before the
+    /// removal started, it is done in place by the thread that drops the task, and this
+    /// returns its outcome. After a `cleanup` whose future was dropped unfinished, an error
+    /// saying so: that removal's outcome went to the hook.
     ///
     /// # Python equivalent
     /// None (no async API): `TemporaryDirectory.cleanup()`.
@@ -162,14 +165,32 @@ impl TemporaryDirectory {
     pub async fn cleanup(&mut self) -> io::Result<()> {
         let inner = match self.inner.take() {
             Some(inner) => inner,
-            None => return Ok(()),
+            None => return Err(gone(&self.path).error),
         };
-        let (inner, result) =
-            blocking_with("remove temporary directory", &self.path, inner, |inner| {
-                inner.cleanup()
-            })
-            .await?;
-        self.inner = Some(inner);
+        let unrun: Unrun = Arc::new(Mutex::new(None));
+        let task = Cleanup {
+            dir: Some(inner),
+            unrun: Arc::clone(&unrun),
+        };
+        let ran = blocking("remove temporary directory", Some(&self.path), move || {
+            task.run()
+        })
+        .await;
+        let (inner, result) = match ran {
+            // Back as the async object: dropped here (this future cancelled after the task
+            // ended), it hands what is left to the pool, never removes on this worker.
+            Ok((mut dir, result)) => (dir.inner.take(), result),
+            // Dropped unrun at shutdown: `Cleanup`'s drop removed in place, and left the
+            // directory and that outcome behind.
+            Err(not_run) => {
+                let unrun = unrun.lock().unwrap_or_else(PoisonError::into_inner).take();
+                match unrun {
+                    Some((dir, result)) => (Some(dir), result),
+                    None => return Err(not_run),
+                }
+            }
+        };
+        self.inner = inner;
         result
     }
 
@@ -264,9 +285,12 @@ impl TemporaryDirectory {
     }
 
     /// Publishes the tree at `to` unless something is there, on the blocking pool: see
-    /// [`crate::TemporaryDirectory::persist_noclobber`]. On failure the error hands the
-    /// blocking directory back (make it async again with
-    /// [`from_blocking`](Self::from_blocking)).
+    /// [`crate::TemporaryDirectory::persist_noclobber`].
+    ///
+    /// # Errors
+    /// As [`crate::TemporaryDirectory::persist_noclobber`]: a [`PersistDirError`] that hands
+    /// the directory back as an async object, so that dropping it (or `?`) hands its removal
+    /// to the blocking pool, as dropping `self` would.
     ///
     /// # Python equivalent
     /// None (no async API): `os.rename` after a check, racy.
@@ -294,6 +318,12 @@ impl TemporaryDirectory {
     /// Replaces the directory at `to` with this tree, on the blocking pool: see
     /// [`crate::TemporaryDirectory::replace`].
     ///
+    /// # Errors
+    /// As [`crate::TemporaryDirectory::replace`]: a [`PersistDirError`] whose `dir` is this
+    /// directory handed back, or, when the swap happened but the old tree could not be fully
+    /// removed, what is left of the old tree. Either is an async object: dropping it removes
+    /// on the blocking pool.
+    ///
     /// # Python equivalent
     /// None (no async API): `shutil.rmtree(to)` then `os.rename`, not atomic.
     ///
@@ -319,7 +349,11 @@ impl TemporaryDirectory {
 
     /// Swaps this tree with the directory at `to`, on the blocking pool: see
     /// [`crate::TemporaryDirectory::exchange`]; the old tree comes back as a temporary
-    /// directory.
+    /// directory (async: its drop removes on the blocking pool).
+    ///
+    /// # Errors
+    /// As [`crate::TemporaryDirectory::exchange`]: a [`PersistDirError`] handing back this
+    /// directory (or, if only the final sync failed, the old tree) as an async object.
     ///
     /// # Python equivalent
     /// None (no async API).
@@ -345,14 +379,22 @@ impl TemporaryDirectory {
         to: P,
     ) -> Result<TemporaryDirectory, PersistDirError> {
         let to = to.as_ref().to_owned();
+        // The old tree becomes the async object on the pool thread: a future cancelled after
+        // the task ended drops it on the worker, which must only hand it back to the pool.
         self.publish(move |d| d.exchange(to).map(TemporaryDirectory::from))
             .await
     }
 
-    /// Runs one of the blocking publishing methods on the blocking pool.
+    /// Runs one of the blocking publishing methods on the blocking pool. The directory an
+    /// error hands back becomes the async object there, on the pool thread: dropped on a
+    /// worker (`?`, or this future cancelled after the task ended, when tokio drops the
+    /// task's output on the thread that drops the `JoinHandle`), its tree is removed on the
+    /// pool, never on the worker.
+    // The error's size is the directory's, handed back by value as the blocking type does.
+    #[allow(clippy::result_large_err)]
     async fn publish<T: Send + 'static>(
         mut self,
-        f: impl FnOnce(crate::TemporaryDirectory) -> Result<T, PersistDirError> + Send + 'static,
+        f: impl FnOnce(crate::TemporaryDirectory) -> Result<T, crate::PersistDirError> + Send + 'static,
     ) -> Result<T, PersistDirError> {
         let inner = match self.inner.take() {
             Some(inner) => inner,
@@ -360,7 +402,7 @@ impl TemporaryDirectory {
         };
         // A task dropped unrun drops `inner`, which removes the tree: as dropping `self`.
         match blocking("publish temporary directory", Some(&self.path), move || {
-            f(inner)
+            f(inner).map_err(PersistDirError::from_blocking)
         })
         .await
         {
@@ -373,22 +415,63 @@ impl TemporaryDirectory {
     }
 }
 
-/// The error of a method called after `keep` (impossible through the public API).
+/// The error of a method called after a `cleanup` whose future was dropped unfinished (the
+/// only way to leave the object without its directory: `keep` and the publishing methods
+/// consume it).
 fn gone(path: &Path) -> PersistDirError {
     PersistDirError {
         error: crate::error::new(
             io::ErrorKind::NotFound,
-            format!("temporary directory `{}` was kept", path.display()),
+            format!(
+                "temporary directory `{}` was handed to a cleanup that was cancelled: it is \
+                 removed on the blocking pool, and what cannot be removed goes to the \
+                 cleanup-error hook",
+                path.display()
+            ),
         ),
         dir: disarmed(path.to_owned()),
     }
 }
 
-/// A blocking directory object for `path` that removes nothing, for an error that must hand
-/// one back after the directory was dropped or kept.
-fn disarmed(path: PathBuf) -> crate::TemporaryDirectory {
+/// A directory object for `path` that removes nothing, for an error that must hand one back
+/// after the directory was dropped or handed to a removal.
+fn disarmed(path: PathBuf) -> TemporaryDirectory {
     let life = crate::keep::Life::new(crate::keep::Setting::Default, true);
-    crate::TemporaryDirectory::from_created(path, false, life)
+    TemporaryDirectory::from_blocking(crate::TemporaryDirectory::from_created(path, false, life))
+}
+
+/// A `cleanup` handed to the blocking pool. Run, it hands back the directory as the async
+/// object (whose drop never removes on a worker) and the outcome. Dropped unrun by tokio (the
+/// runtime shuts down), its own `Drop` removes in place and leaves the directory and the
+/// outcome in `unrun`, for `cleanup` to return.
+struct Cleanup {
+    dir: Option<crate::TemporaryDirectory>,
+    unrun: Unrun,
+}
+
+/// Where a `cleanup` dropped unrun leaves the directory and the outcome of its removal.
+type Unrun = Arc<Mutex<Option<(crate::TemporaryDirectory, io::Result<()>)>>>;
+
+impl Cleanup {
+    fn run(mut self) -> (TemporaryDirectory, io::Result<()>) {
+        match self.dir.take() {
+            Some(mut dir) => {
+                let result = dir.cleanup();
+                (TemporaryDirectory::from_blocking(dir), result)
+            }
+            // Built with `Some`: not reached.
+            None => (disarmed(PathBuf::new()), Ok(())),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(mut dir) = self.dir.take() {
+            let result = dir.cleanup();
+            *self.unrun.lock().unwrap_or_else(PoisonError::into_inner) = Some((dir, result));
+        }
+    }
 }
 
 impl From<crate::TemporaryDirectory> for TemporaryDirectory {
@@ -420,9 +503,12 @@ impl Builder {
     /// ```
     pub async fn temporary_directory_async(&self) -> io::Result<TemporaryDirectory> {
         let builder = self.clone();
-        blocking("create a temporary directory", None, move || {
-            builder.temporary_directory()
-        })
+        super::gate::create_in(
+            self.given_dir(),
+            "create a temporary directory",
+            None,
+            move || builder.temporary_directory(),
+        )
         .await?
         .map(TemporaryDirectory::from)
     }
@@ -480,6 +566,62 @@ impl Drop for TemporaryDirectory {
         }));
     }
 }
+
+/// A failed [`persist_noclobber`](TemporaryDirectory::persist_noclobber),
+/// [`replace`](TemporaryDirectory::replace) or [`exchange`](TemporaryDirectory::exchange) of
+/// an async directory: the error, and the directory handed back, so that nothing is lost.
+/// The async [`crate::PersistDirError`].
+///
+/// Its `dir` is the async [`TemporaryDirectory`], made on the blocking pool thread that
+/// published: converting the error into [`io::Error`] with `?`, or dropping it, hands the
+/// removal of the tree to the blocking pool (in place outside a runtime), as dropping any
+/// async directory does; a runtime worker never removes it.
+///
+/// # Python equivalent
+/// None (no async API, and Python has no directory publishing).
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let parent = tempkit::tokio::TemporaryDirectory::new().await?;
+/// tokio::fs::create_dir(parent.path().join("taken")).await?;
+/// let staged = tempkit::Builder::new().dir(parent.path()).temporary_directory_async().await?;
+/// let err = staged.persist_noclobber(parent.path().join("taken")).await.unwrap_err();
+/// assert_eq!(err.error.kind(), std::io::ErrorKind::AlreadyExists);
+/// let dir: tempkit::tokio::TemporaryDirectory = err.dir; // handed back, still temporary
+/// assert!(dir.path().is_dir());
+/// drop(dir); // removed on the blocking pool
+/// # Ok(())
+/// # })
+/// # }
+/// ```
+pub struct PersistDirError {
+    /// What went wrong, naming both paths.
+    pub error: io::Error,
+    /// The directory, handed back (see each method for what it holds).
+    pub dir: TemporaryDirectory,
+}
+
+impl PersistDirError {
+    /// The async error for a blocking one (no system call), on the thread that published.
+    fn from_blocking(e: crate::PersistDirError) -> PersistDirError {
+        PersistDirError {
+            error: e.error,
+            dir: TemporaryDirectory::from_blocking(e.dir),
+        }
+    }
+}
+
+impl fmt::Debug for PersistDirError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersistDirError")
+            .field("error", &self.error)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+handing_back_error!(PersistDirError, error);
 
 impl fmt::Debug for TemporaryDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

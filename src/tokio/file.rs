@@ -931,9 +931,12 @@ impl Builder {
     /// ```
     pub async fn named_temporary_file_async(&self) -> io::Result<NamedTemporaryFile> {
         let builder = self.clone();
-        let file = blocking("create a temporary file", None, move || {
-            builder.named_temporary_file()
-        })
+        let file = super::gate::create_in(
+            self.given_dir(),
+            "create a temporary file",
+            None,
+            move || builder.named_temporary_file(),
+        )
         .await??;
         Ok(NamedTemporaryFile::from_blocking(file))
     }

@@ -21,11 +21,17 @@
 //! - Creation, `persist*`, `reopen`, `close`, `commit` and `cleanup` are `async fn`s that run
 //!   the blocking calls of the blocking types on tokio's blocking pool (`spawn_blocking`),
 //!   never on a runtime worker. They must be called within a tokio runtime.
+//! - Creations in one directory take turns, at most 8 at once; the others wait as futures,
+//!   without a thread. The kernel creates the entries of one directory one at a time anyway,
+//!   and a thousand tasks creating at once would otherwise each hold a blocking-pool thread
+//!   to wait for that (10 times slower on ext4, see docs/PERFORMANCE.md).
 //! - A [`SpooledTemporaryFile`] in memory uses no thread pool at all; its rollover runs on the
 //!   blocking pool, and a rollover that fails leaves every byte in memory.
 //! - Dropping a [`TemporaryDirectory`] hands the removal of its tree to the blocking pool
 //!   when a runtime is present, and removes in place when none is: a large tree never stalls
-//!   a worker. See [`TemporaryDirectory`], "Drop and runtime shutdown".
+//!   a worker. See [`TemporaryDirectory`], "Drop and runtime shutdown". A failed publish
+//!   hands the directory back as this async object too ([`PersistDirError`]), so `?` on it
+//!   never removes a tree on a worker either.
 //! - Keeping on panic (`keep_on_panic`, `TEMPKIT_KEEP`), `keep_if`, the cleanup-error hook,
 //!   [`protect`](crate::Builder::protect) and [`reapable`](crate::Builder::reapable) work as
 //!   for the blocking types: these objects are the blocking ones inside.
@@ -160,13 +166,14 @@ macro_rules! async_io_through_file {
 
 mod dir;
 mod file;
+mod gate;
 mod publish;
 mod spooled;
 
 use std::io;
 use std::path::Path;
 
-pub use dir::TemporaryDirectory;
+pub use dir::{PersistDirError, TemporaryDirectory};
 pub use file::{NamedTemporaryFile, PersistError, TemporaryFile};
 pub use publish::{write_atomic, AtomicFile};
 pub use spooled::SpooledTemporaryFile;

@@ -358,7 +358,9 @@ impl AtomicFileOptions {
     pub async fn create_async<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
         let options = self.clone();
         let owned = path.as_ref().to_owned();
-        let inner = blocking(
+        // The temporary file is created next to `path`.
+        let inner = super::gate::create_in(
+            path.as_ref().parent(),
             "create an atomic file for",
             Some(path.as_ref()),
             move || options.create(owned),

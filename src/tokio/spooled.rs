@@ -23,7 +23,8 @@ use crate::Builder;
 /// rolls it over on the blocking pool (the write waits, the worker does not); on disk it is a
 /// [`tokio::fs::File`](File). A rollover that fails (no space, a bad `dir`) returns its error
 /// from the write and leaves every byte and the position in memory, as the blocking type
-/// does; so does a rollover whose task the runtime drops at shutdown.
+/// does; so does a rollover whose task the runtime drops at shutdown, and one asked for
+/// outside a tokio runtime (polled by another executor) or when tokio cannot start a thread.
 ///
 /// # Python equivalent
 /// None (no async API): `tempfile.SpooledTemporaryFile(max_size)`.
@@ -65,7 +66,7 @@ enum State {
     },
     /// On disk.
     Disk(File),
-    /// Only while changing state (or after a panic in the rollover).
+    /// Only while changing state (or after a panic in the rollover task).
     Gone,
 }
 
@@ -115,7 +116,8 @@ impl SpooledTemporaryFile {
     /// pool, keeping the position.
     ///
     /// # Errors
-    /// As [`crate::SpooledTemporaryFile::rollover`]; the contents then stay in memory.
+    /// As [`crate::SpooledTemporaryFile::rollover`]; also outside a tokio runtime, or when
+    /// tokio cannot start a blocking thread. The contents then stay in memory, usable.
     ///
     /// # Python equivalent
     /// None (no async API): `f.rollover()`.
@@ -143,7 +145,9 @@ impl SpooledTemporaryFile {
     /// The file on disk, rolling over first if need be (on the blocking pool).
     ///
     /// # Errors
-    /// As [`rollover`](Self::rollover).
+    /// As [`rollover`](Self::rollover). The bytes are then dropped with `self`, as
+    /// [`crate::SpooledTemporaryFile::into_file`] drops them: to keep them on failure, call
+    /// [`rollover`](Self::rollover) first (after which this cannot fail).
     ///
     /// # Python equivalent
     /// None (no async API): `f.rollover()`, then `f._file`.
@@ -179,19 +183,55 @@ impl SpooledTemporaryFile {
                 State::Gone => return Poll::Ready(Err(gone())),
                 State::Memory(_) if !start => return Poll::Ready(Ok(())),
                 State::Memory(_) => {
-                    let memory = match std::mem::replace(&mut self.state, State::Gone) {
-                        State::Memory(memory) => memory,
-                        _ => unreachable!("matched above"),
-                    };
-                    let slot = Arc::new(Mutex::new(Some(memory)));
-                    let theirs = Arc::clone(&slot);
-                    let task = ::tokio::task::spawn_blocking(move || {
-                        let mut guard = theirs.lock().unwrap_or_else(PoisonError::into_inner);
-                        match guard.as_mut() {
-                            Some(file) => file.rollover(),
-                            None => Ok(()),
+                    // Checked first: `spawn_blocking` panics outside a runtime, and the bytes
+                    // must stay where they are.
+                    let handle = match ::tokio::runtime::Handle::try_current() {
+                        Ok(handle) => handle,
+                        Err(e) => {
+                            return Poll::Ready(Err(crate::error::new(
+                                io::ErrorKind::Other,
+                                format!(
+                                    "failed to roll a spooled temporary file over: {} (its \
+                                     rollover runs on tokio's blocking pool); every byte \
+                                     stays in memory",
+                                    e
+                                ),
+                            )))
                         }
-                    });
+                    };
+                    let slot = Arc::new(Mutex::new(None::<crate::SpooledTemporaryFile>));
+                    let theirs = Arc::clone(&slot);
+                    // Held until the task exists: it finds the object in the slot, or (if
+                    // `spawn_blocking` panicked and the task runs later) nothing to do.
+                    let mut ours = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                    // `spawn_blocking` panics when no thread can be started at all: the
+                    // state is replaced only once the task exists, as the directory's drop
+                    // guards it.
+                    let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        handle.spawn_blocking(move || {
+                            let mut guard = theirs.lock().unwrap_or_else(PoisonError::into_inner);
+                            match guard.as_mut() {
+                                Some(file) => file.rollover(),
+                                None => Ok(()),
+                            }
+                        })
+                    }));
+                    let task = match spawned {
+                        Ok(task) => task,
+                        Err(_) => {
+                            return Poll::Ready(Err(crate::error::new(
+                                io::ErrorKind::Other,
+                                "failed to roll a spooled temporary file over: tokio could \
+                                 not start a blocking thread; every byte stays in memory"
+                                    .to_owned(),
+                            )))
+                        }
+                    };
+                    match std::mem::replace(&mut self.state, State::Gone) {
+                        State::Memory(memory) => *ours = Some(memory),
+                        _ => unreachable!("matched above"),
+                    }
+                    drop(ours);
                     self.state = State::Rolling { slot, task };
                 }
                 State::Rolling { slot, task } => {
