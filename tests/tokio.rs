@@ -1496,78 +1496,66 @@ fn persist_and_keep_at_runtime_shutdown_lose_nothing() {
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
 
-/// The number of threads of this process.
-fn threads_of_this_process() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("list /proc/self/task")
-        .count()
-}
-
-/// In a fresh process (its threads are its own): 1,000 tasks at once each create a named file
-/// in one directory and drop it, through `named_temporary_file_async` (`TEMPKIT_TEST_GATE`
-/// is `gated`) or through a bare `spawn_blocking` around the blocking builder (the control);
-/// prints the number of threads after (tokio's idle pool threads live on for 10 s).
-#[test]
-#[ignore]
-fn child_a_thousand_creations_at_once() {
-    let dir = child_arg();
-    let gated = std::env::var("TEMPKIT_TEST_GATE").expect("TEMPKIT_TEST_GATE") == "gated";
-    let rt = multi_thread();
-    rt.block_on(async {
-        let mut tasks = Vec::new();
-        for _ in 0..1000 {
-            let dir = dir.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut builder = tempkit::Builder::new();
-                builder.dir(&dir);
-                if gated {
-                    builder.named_temporary_file_async().await.map(drop)
-                } else {
-                    tokio::task::spawn_blocking(move || builder.named_temporary_file().map(drop))
-                        .await
-                        .unwrap()
-                }
-            }));
-        }
-        for task in tasks {
-            task.await.unwrap().unwrap();
-        }
-    });
-    println!("threads after: {}", threads_of_this_process());
-    drop(rt);
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "files left");
-}
-
 /// Creations in one directory take turns, at most 8 at once (the kernel makes them one at a
-/// time anyway): 1,000 at once do not start a blocking-pool thread each to wait on the
-/// directory's lock. The control, the same creations each in a bare `spawn_blocking`, starts
-/// many.
+/// time anyway), instead of each taking a blocking-pool thread to wait on the directory's
+/// lock. With the pool's only thread held, 100 tasks creating at once hand 8 creations to the
+/// pool and wait for their turn without a thread; a marker handed to the pool after that runs
+/// right after those 8 (one thread takes the queue in order) and finds 8 files. The control,
+/// the same creations each in a bare `spawn_blocking`, queues all 100 before the marker.
 #[test]
-fn a_thousand_creations_at_once_start_few_pool_threads() {
+fn creations_in_one_directory_take_turns_8_at_once() {
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let threads = |mode: &str| -> usize {
-        let run = Child::new("child_a_thousand_creations_at_once")
-            .arg(scratch.path())
-            .env("TEMPKIT_TEST_GATE", mode)
-            .run();
-        assert!(run.passed(), "{}", run.output);
-        let line = run.lines_with("threads after: ");
-        let n = line
-            .first()
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|n| n.trim().parse().ok());
-        n.unwrap_or_else(|| panic!("no thread count in:\n{}", run.output))
+    let created_before_the_marker = |gated: bool| -> usize {
+        let dir = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory()
+            .unwrap();
+        let (rt, release) = runtime_with_blocked_pool();
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..100 {
+                let mut builder = tempkit::Builder::new();
+                builder.dir(dir.path());
+                tasks.push(tokio::spawn(async move {
+                    if gated {
+                        builder.named_temporary_file_async().await.map(drop_later)
+                    } else {
+                        tokio::task::spawn_blocking(move || builder.named_temporary_file())
+                            .await
+                            .unwrap()
+                            .map(drop_later)
+                    }
+                }));
+            }
+            // Every task runs until it waits: for the pool, or for its turn.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let path = dir.path().to_owned();
+            let marker = tokio::task::spawn_blocking(move || count_files(&path));
+            release.send(()).unwrap();
+            let seen = marker.await.unwrap();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            seen
+        })
     };
-    let gated = threads("gated");
-    let bare = threads("bare");
-    assert!(gated <= 64, "{} threads with turns (bare: {})", gated, bare);
-    assert!(
-        bare >= 2 * gated,
-        "the control started {} threads, the gated run {}",
-        bare,
-        gated
+    assert_eq!(
+        created_before_the_marker(true),
+        8,
+        "creations at once, with turns"
     );
+    assert_eq!(
+        created_before_the_marker(false),
+        100,
+        "the control: creations at once, each in a bare spawn_blocking"
+    );
+}
+
+/// Keeps a created file until the end of its test (dropping it would remove it before the
+/// marker counts).
+fn drop_later<T: Send + 'static>(object: T) -> Box<dyn Send> {
+    Box::new(object)
 }
 
 #[test]
