@@ -1635,3 +1635,141 @@ fn child_spooled_rollover_without_threads() {
         assert_eq!(text, "abcdef0123456789");
     });
 }
+
+/// Polls `fut` once, outside any runtime (its tasks are refused when the runtime is gone): it
+/// must be ready.
+fn ready_now<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("expected the future to be ready at once"),
+    }
+}
+
+/// A named file holding `content`, read once (or lent by `as_file_mut`) on a runtime that is
+/// then dropped: tokio's read-ahead makes `keep` and `persist` seek first, and that seek's
+/// task is dropped unrun. tokio reports it and leaves its `File` waiting on the spent task
+/// handle (the next poll of it panics: "JoinHandle polled after completion"): the object
+/// makes it anew. `keep` keeps the file in place; a `persist` handed back is retried in a
+/// fresh runtime and publishes everything; `close` never panics.
+#[test]
+fn a_file_read_before_its_runtime_shut_down_is_kept_or_persisted_later_never_panics() {
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let content = b"0123456789".repeat(1000);
+    let files = rt.block_on(async {
+        let mut b = tempkit::Builder::new();
+        b.dir(scratch.path()).delete_on_close(false);
+        let mut files = Vec::new();
+        for lent in [false, true, false, true] {
+            let mut file = b.named_temporary_file_async().await.unwrap();
+            file.write_all(&content).await.unwrap();
+            file.rewind().await.unwrap();
+            if lent {
+                file.as_file_mut().unwrap();
+            } else {
+                let mut two = [0u8; 2];
+                file.read_exact(&mut two).await.unwrap();
+                assert_eq!(&two, b"01");
+            }
+            files.push(file);
+        }
+        files
+    });
+    drop(rt);
+    let entered = handle.enter();
+    let mut files = files.into_iter();
+    // keep: in place, all there.
+    for file in files.by_ref().take(2) {
+        let path = file.path().to_owned();
+        let (_, kept) = ready_now(file.keep()).expect("kept in place at shutdown");
+        assert_eq!(kept, path);
+        assert_eq!(std::fs::read(&path).unwrap(), content, "asked to be kept");
+        std::fs::remove_file(&path).unwrap();
+    }
+    // persist: handed back, then retried (and closed) in a fresh runtime.
+    let mut back = Vec::new();
+    for (i, file) in files.enumerate() {
+        let to = scratch.path().join(format!("out{}", i));
+        let err = match ready_now(file.persist(&to)) {
+            Err(err) => err,
+            Ok(_) => panic!("persist cannot run at shutdown"),
+        };
+        assert!(!to.exists());
+        assert_eq!(std::fs::read(err.file.path()).unwrap(), content);
+        back.push((err.file, to));
+    }
+    drop(entered);
+    let rt = current_thread();
+    rt.block_on(async {
+        let mut back = back.into_iter();
+        let (file, to) = back.next().unwrap();
+        file.persist(&to).await.expect("the retry publishes");
+        assert_eq!(std::fs::read(&to).unwrap(), content);
+        let (mut file, _) = back.next().unwrap();
+        let path = file.path().to_owned();
+        file.close().await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), content, "closed, name kept");
+        let (_, again) = file.keep().await.unwrap();
+        assert_eq!(again, path);
+        std::fs::remove_file(&path).unwrap();
+    });
+    std::fs::remove_file(scratch.path().join("out0")).unwrap();
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// A write handed to tokio after the runtime shut down is refused ("background task failed")
+/// and leaves tokio's `File` without its buffer: the next write, seek or read through it
+/// would panic (`unwrap` on `None`). The object makes it anew: later writes error or work,
+/// `close` at shutdown leaves the file open as it was, and in a fresh runtime every publish
+/// is refused (a write was lost) and `close` closes, never panicking.
+#[test]
+fn a_write_refused_at_shutdown_never_makes_a_later_call_panic() {
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWrite;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut file = rt.block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(scratch.path())
+            .delete_on_close(false)
+            .named_temporary_file_async()
+            .await
+            .unwrap();
+        file.write_all(b"kept").await.unwrap();
+        file.flush().await.unwrap();
+        file
+    });
+    drop(rt);
+    let entered = handle.enter();
+    let path = file.path().to_owned();
+    let cx = &mut Context::from_waker(Waker::noop());
+    for _ in 0..2 {
+        match std::pin::Pin::new(&mut file).poll_write(cx, b" lost") {
+            Poll::Ready(Err(e)) => assert!(e.to_string().contains("background task"), "{}", e),
+            other => panic!("tokio refuses the write at shutdown: {:?}", other),
+        }
+    }
+    let e = ready_now(file.close()).unwrap_err();
+    assert!(e.to_string().contains("shutting down"), "{}", e);
+    assert!(!file.is_closed(), "left open");
+    assert_eq!(std::fs::read(&path).unwrap(), b"kept");
+    drop(entered);
+    current_thread().block_on(async {
+        file.seek(SeekFrom::End(0)).await.unwrap();
+        file.write_all(b" more").await.unwrap();
+        let e = file.close().await.unwrap_err();
+        assert!(e.to_string().contains("an earlier write"), "{}", e);
+        assert!(file.is_closed());
+        let e = file.persist(scratch.path().join("out")).await.unwrap_err();
+        assert!(e.error.to_string().contains("an earlier write"), "{}", e.error);
+        assert_eq!(std::fs::read(&path).unwrap(), b"kept more");
+    });
+    assert!(!path.exists());
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}

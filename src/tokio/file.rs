@@ -66,6 +66,26 @@ pub(super) fn into_std(file: File) -> Result<std::fs::File, (io::Error, File)> {
     }
 }
 
+/// tokio's `File` made anew after one of its operations failed, with the same open file and
+/// offset. When the runtime is shutting down, tokio drops the operation's task unrun, reports
+/// that once, and leaves its `File` waiting on the task's spent handle: the next operation
+/// on it would panic ("JoinHandle polled after completion"). The dropped task released its
+/// share of the file, so no system call is needed (else a duplicate, as [`into_std`]); the
+/// read-ahead buffer that task held is gone, so the offset may be past what was read.
+/// `None` when even the duplicate fails: the handle is then closed (when the last task
+/// sharing it ends).
+pub(super) fn rebuilt(file: File) -> Option<File> {
+    into_std(file).ok().map(File::from_std)
+}
+
+/// The same for a `File` that cannot be moved out: a duplicate of its descriptor (one
+/// `fcntl`, only after a failed operation). On error the `File` stays as it is.
+pub(super) fn rebuild_in_place(file: &mut File) {
+    if let Ok(again) = crate::sys::duplicate(file) {
+        *file = File::from_std(again);
+    }
+}
+
 /// Runs `f(object)` on the blocking pool. A task the runtime dropped unrun (it is shutting
 /// down) hands `object` back with the error, instead of dropping it (which would delete the
 /// file): it waits in a slot shared with the task (one allocation, no system call).
@@ -215,8 +235,10 @@ impl TemporaryFile {
     /// Nothing to do: the handle is never handed back.
     fn reading(&mut self) {}
 
-    /// Nothing to do: nothing is published.
-    fn write_failed(&mut self, _e: &io::Error) {}
+    /// A write or flush failed: tokio's `File` may be stuck on a task dropped unrun.
+    fn write_failed(&mut self, _e: &io::Error) {
+        rebuild_in_place(&mut self.file);
+    }
 }
 
 impl fmt::Debug for TemporaryFile {
@@ -241,9 +263,13 @@ impl fmt::Debug for TemporaryFile {
 /// truncated file is never published. An error you take from the `tokio::fs::File` of
 /// [`as_file_mut`](Self::as_file_mut) yourself is not seen here.
 ///
-/// Dropping the future of `close`, `reopen` or a `persist` method before it completes drops
-/// the file (it is deleted as by drop, once the blocking call has ended): do not put a
-/// timeout on them unless losing the file is what you want.
+/// Dropping the future of a `persist` method before it completes does not stop the publish:
+/// once its flush is done, the blocking call is on the pool and still runs (also when it had
+/// not started yet), so the file is published at `to` all the same, its handle closed
+/// (deleted only if the runtime shuts down before the call ran, or if the future was dropped
+/// during the flush). Dropping the future of `close` or `reopen` drops the file: it is deleted
+/// as by drop once the blocking call has ended. Do not put a timeout on them unless that is
+/// what you want.
 ///
 /// # Python equivalent
 /// None (no async API): `tempfile.NamedTemporaryFile()`.
@@ -465,8 +491,8 @@ impl NamedTemporaryFile {
     ///
     /// # Errors
     /// A write that failed in the background (the file stays open); once such a failure was
-    /// reported, the close happens but returns an error of its kind; then as
-    /// [`crate::NamedTemporaryFile::close`].
+    /// reported, the close happens but returns an error of its kind; the runtime shutting
+    /// down (the file stays open, as it was); then as [`crate::NamedTemporaryFile::close`].
     ///
     /// # Python equivalent
     /// None (no async API): `f.close()`.
@@ -492,13 +518,24 @@ impl NamedTemporaryFile {
             _ => None,
         };
         let inner = self.take_inner().await?;
-        let (inner, result) = blocking_with("close temporary file", &self.path, inner, |inner| {
-            inner.close()
-        })
-        .await?;
-        self.inner = Some(inner);
-        result?;
-        refused.map_or(Ok(()), Err)
+        let close = |mut inner: crate::NamedTemporaryFile| {
+            let result = inner.close();
+            (inner, result)
+        };
+        match on_pool("close temporary file", &self.path, inner, close).await {
+            Ok((inner, result)) => {
+                self.inner = Some(inner);
+                result?;
+                refused.map_or(Ok(()), Err)
+            }
+            // The runtime is shutting down: the file is left open, as it was.
+            Err((error, back)) => {
+                if let Some(inner) = back {
+                    self.restore(inner);
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Opens the file again (a new handle with its own position), on the blocking pool, after
@@ -672,7 +709,15 @@ impl NamedTemporaryFile {
                 self.path.display()
             )));
         }
-        let inner = self.take_inner().await?;
+        let inner = match self.take_inner().await {
+            Ok(inner) => inner,
+            // A write failed: refused, as above.
+            Err(error) if self.failed.is_some() => return Err(error),
+            // tokio's read-ahead could not be given back (the seek's task was dropped unrun:
+            // the runtime is shutting down): kept all the same, the handle's offset where it
+            // is. The `File` was made anew, so this takes no seek and no flush.
+            Err(_) => self.take_inner().await?,
+        };
         let kept = match on_pool("keep temporary file", &self.path, inner, |inner| {
             inner.keep()
         })
@@ -753,9 +798,23 @@ impl NamedTemporaryFile {
         self.read_ahead = true;
     }
 
-    /// Remembers a failed write: every later publish is refused.
+    /// Remembers a failed write: every later publish is refused. tokio's `File` is made anew
+    /// (it may be stuck on a task dropped unrun).
     fn write_failed(&mut self, e: &io::Error) {
         WriteFailure::record(&mut self.failed, e);
+        self.unstick();
+    }
+
+    /// Replaces tokio's `File` after one of its operations failed ([`rebuilt`]): it never
+    /// stays waiting on a task tokio dropped unrun at runtime shutdown, where the next flush,
+    /// seek, read or write would panic. Its read-ahead is gone with it.
+    fn unstick(&mut self) {
+        if let Some(file) = self.file.take() {
+            // `None` (no descriptor left for a duplicate): as closed; the blocking object
+            // reopens by name, proving its identity, when it needs a handle.
+            self.file = rebuilt(file);
+        }
+        self.read_ahead = false;
     }
 
     /// The blocking object with its handle back in it, after a flush that reported the
@@ -764,20 +823,28 @@ impl NamedTemporaryFile {
     /// taken).
     async fn take_inner(&mut self) -> io::Result<crate::NamedTemporaryFile> {
         if let Some(file) = self.file.as_mut() {
-            let path = &self.path;
-            if let Err(e) = file.flush().await {
-                WriteFailure::record(&mut self.failed, &e);
-                return Err(crate::error::with_path(e, "write temporary file", path));
-            }
-            if self.read_ahead {
-                // tokio reads ahead into its buffer, so the offset may be past what the caller
-                // read; a seek by 0 through tokio gives the buffer back (one `lseek` on the
-                // blocking pool, only once the file was read or lent by `as_file_mut`).
-                file.seek(io::SeekFrom::Current(0))
+            let failed = match file.flush().await {
+                Err(e) => {
+                    WriteFailure::record(&mut self.failed, &e);
+                    Some(crate::error::with_path(e, "write temporary file", &self.path))
+                }
+                // tokio reads ahead into its buffer, so the offset may be past what the
+                // caller read; a seek by 0 through tokio gives the buffer back (one `lseek` on
+                // the blocking pool, only once the file was read or lent by `as_file_mut`).
+                Ok(()) if self.read_ahead => file
+                    .seek(io::SeekFrom::Current(0))
                     .await
-                    .map_err(|e| crate::error::with_path(e, "seek in temporary file", path))?;
-                self.read_ahead = false;
+                    .err()
+                    .map(|e| crate::error::with_path(e, "seek in temporary file", &self.path)),
+                Ok(()) => None,
+            };
+            if let Some(e) = failed {
+                // A flush or seek whose task tokio dropped unrun (the runtime is shutting
+                // down) leaves its `File` stuck, the read-ahead lost: made anew.
+                self.unstick();
+                return Err(e);
             }
+            self.read_ahead = false;
         }
         let mut inner = match self.inner.take() {
             Some(inner) => inner,

@@ -184,9 +184,12 @@ impl AtomicFile {
     /// Nothing to do: the handle is never handed back.
     fn reading(&mut self) {}
 
-    /// Remembers a failed write: the commit is refused.
+    /// Remembers a failed write: the commit is refused. tokio's `File` is made anew: one whose
+    /// write tokio dropped unrun at runtime shutdown stays stuck on it, and `discard`'s flush
+    /// or the next write would panic.
     fn write_failed(&mut self, e: &io::Error) {
         WriteFailure::record(&mut self.failed, e);
+        super::file::rebuild_in_place(&mut self.file);
     }
 
     /// Flushes, then publishes the new version, replacing the destination:
