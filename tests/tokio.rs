@@ -1114,8 +1114,8 @@ fn a_rollover_tokio_drops_unrun_at_shutdown_loses_nothing() {
 
 #[test]
 fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
-    // The file outlives its runtime: close's task is dropped unrun, which drops the blocking
-    // object (the file is deleted, as by drop); the error names what failed and the path.
+    // The file outlives its runtime: close's task is dropped unrun; the file is left open, as
+    // it was (deleted by the drop); the error names what failed and the path.
     use std::future::Future;
     use std::task::{Context, Poll, Waker};
     let _shared = side_by_side();
@@ -1145,8 +1145,9 @@ fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
         }
         other => panic!("expected close's error, got {:?}", other),
     }
-    assert!(!path.exists(), "{} left behind", path.display());
+    assert!(path.exists() && !file.is_closed(), "left open, as it was");
     drop(file);
+    assert!(!path.exists(), "{} left behind", path.display());
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
 
@@ -1767,9 +1768,68 @@ fn a_write_refused_at_shutdown_never_makes_a_later_call_panic() {
         assert!(e.to_string().contains("an earlier write"), "{}", e);
         assert!(file.is_closed());
         let e = file.persist(scratch.path().join("out")).await.unwrap_err();
-        assert!(e.error.to_string().contains("an earlier write"), "{}", e.error);
+        assert!(
+            e.error.to_string().contains("an earlier write"),
+            "{}",
+            e.error
+        );
         assert_eq!(std::fs::read(&path).unwrap(), b"kept more");
     });
     assert!(!path.exists());
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// The same for the unnamed and the atomic file: a write tokio refuses at shutdown leaves its
+/// `File` without a buffer (the next write would panic: `unwrap` on `None`); made anew, the
+/// next write errors again, and in a fresh runtime the unnamed file works and the atomic
+/// file refuses to commit (a write was lost), never panicking.
+#[test]
+fn a_write_refused_at_shutdown_never_makes_an_unnamed_or_atomic_file_panic() {
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWrite;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let target = scratch.path().join("state");
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let (mut unnamed, mut atomic) = rt.block_on(async {
+        let mut unnamed = tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_file_async()
+            .await
+            .unwrap();
+        unnamed.write_all(b"kept").await.unwrap();
+        unnamed.flush().await.unwrap();
+        let atomic = tempkit::tokio::AtomicFile::create(&target).await.unwrap();
+        (unnamed, atomic)
+    });
+    drop(rt);
+    let entered = handle.enter();
+    let cx = &mut Context::from_waker(Waker::noop());
+    for _ in 0..2 {
+        for outcome in [
+            std::pin::Pin::new(&mut unnamed).poll_write(cx, b" lost"),
+            std::pin::Pin::new(&mut atomic).poll_write(cx, b"lost"),
+        ] {
+            match outcome {
+                Poll::Ready(Err(e)) => assert!(e.to_string().contains("background task"), "{}", e),
+                other => panic!("tokio refuses the write at shutdown: {:?}", other),
+            }
+        }
+    }
+    drop(entered);
+    current_thread().block_on(async {
+        unnamed.seek(SeekFrom::End(0)).await.unwrap();
+        unnamed.write_all(b" more").await.unwrap();
+        unnamed.rewind().await.unwrap();
+        let mut text = String::new();
+        unnamed.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "kept more");
+        atomic.write_all(b"new").await.unwrap();
+        let e = atomic.commit().await.unwrap_err();
+        assert!(e.to_string().contains("an earlier write"), "{}", e);
+    });
+    assert!(!target.exists());
+    drop(unnamed);
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }

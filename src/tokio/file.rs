@@ -529,12 +529,11 @@ impl NamedTemporaryFile {
                 refused.map_or(Ok(()), Err)
             }
             // The runtime is shutting down: the file is left open, as it was.
-            Err((error, back)) => {
-                if let Some(inner) = back {
-                    self.restore(inner);
-                }
+            Err((error, Some(inner))) => {
+                self.restore(inner);
                 Err(error)
             }
+            Err((error, None)) => Err(error),
         }
     }
 
@@ -805,6 +804,14 @@ impl NamedTemporaryFile {
         self.unstick();
     }
 
+    /// The error of a flush or seek of `take_inner` (`what` failed), tokio's `File` made anew
+    /// first: a task tokio dropped unrun (the runtime is shutting down) leaves it stuck, the
+    /// read-ahead lost.
+    fn unstuck(&mut self, e: io::Error, what: &str) -> io::Error {
+        self.unstick();
+        crate::error::with_path(e, what, &self.path)
+    }
+
     /// Replaces tokio's `File` after one of its operations failed ([`rebuilt`]): it never
     /// stays waiting on a task tokio dropped unrun at runtime shutdown, where the next flush,
     /// seek, read or write would panic. Its read-ahead is gone with it.
@@ -823,28 +830,19 @@ impl NamedTemporaryFile {
     /// taken).
     async fn take_inner(&mut self) -> io::Result<crate::NamedTemporaryFile> {
         if let Some(file) = self.file.as_mut() {
-            let failed = match file.flush().await {
-                Err(e) => {
-                    WriteFailure::record(&mut self.failed, &e);
-                    Some(crate::error::with_path(e, "write temporary file", &self.path))
-                }
-                // tokio reads ahead into its buffer, so the offset may be past what the
-                // caller read; a seek by 0 through tokio gives the buffer back (one `lseek` on
-                // the blocking pool, only once the file was read or lent by `as_file_mut`).
-                Ok(()) if self.read_ahead => file
-                    .seek(io::SeekFrom::Current(0))
-                    .await
-                    .err()
-                    .map(|e| crate::error::with_path(e, "seek in temporary file", &self.path)),
-                Ok(()) => None,
-            };
-            if let Some(e) = failed {
-                // A flush or seek whose task tokio dropped unrun (the runtime is shutting
-                // down) leaves its `File` stuck, the read-ahead lost: made anew.
-                self.unstick();
-                return Err(e);
+            if let Err(e) = file.flush().await {
+                WriteFailure::record(&mut self.failed, &e);
+                return Err(self.unstuck(e, "write temporary file"));
             }
-            self.read_ahead = false;
+            if self.read_ahead {
+                // tokio reads ahead into its buffer, so the offset may be past what the caller
+                // read; a seek by 0 through tokio gives the buffer back (one `lseek` on the
+                // blocking pool, only once the file was read or lent by `as_file_mut`).
+                if let Err(e) = file.seek(io::SeekFrom::Current(0)).await {
+                    return Err(self.unstuck(e, "seek in temporary file"));
+                }
+                self.read_ahead = false;
+            }
         }
         let mut inner = match self.inner.take() {
             Some(inner) => inner,
