@@ -679,7 +679,9 @@ impl NamedTemporaryFile {
     ///
     /// If the runtime is shutting down (the blocking pool takes no more tasks), the file is
     /// kept in place, on this thread (no system call for an open file without owner tag;
-    /// else the tag's removal, or `reopen`'s after [`close`](Self::close)).
+    /// else the tag's removal, or `reopen`'s after [`close`](Self::close)). tokio's
+    /// read-ahead cannot be given back then: after a read, the handle's offset may be past
+    /// what was read.
     ///
     /// # Errors
     /// A failed background write, this one or an earlier one (the object is then dropped, and
