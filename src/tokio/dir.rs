@@ -578,7 +578,8 @@ impl Drop for TemporaryDirectory {
         };
         // `spawn_blocking` panics only when no thread can be started at all; the task is then
         // queued (run by a later thread, or dropped, and so removed, at shutdown). Drop never
-        // panics.
+        // panics (caught when unwinding; with `panic = "abort"` tokio's panic aborts, and
+        // either way its message reaches the panic hook).
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             drop(handle.spawn_blocking(move || drop(removal)));
         }));
