@@ -1640,6 +1640,7 @@ fn child_spooled_rollover_without_threads() {
 
 /// Polls `future` once, with the handle of a runtime already dropped entered: tokio drops
 /// `spawn_blocking`'s task unrun, and the first poll sees it (no waiting, no timing).
+#[allow(clippy::incompatible_msrv)] // the tests run on a current toolchain
 fn poll_once_after_shutdown<F: std::future::Future>(
     handle: &tokio::runtime::Handle,
     future: F,
