@@ -1637,8 +1637,106 @@ fn child_spooled_rollover_without_threads() {
     });
 }
 
+// ---- publishing a directory at runtime shutdown loses nothing ----
+
+/// Polls `future` once, with the handle of a runtime already dropped entered: tokio drops
+/// `spawn_blocking`'s task unrun, and the first poll sees it (no waiting, no timing).
+#[allow(clippy::incompatible_msrv)] // the tests run on a current toolchain
+fn poll_once_after_shutdown<F: std::future::Future>(
+    handle: &tokio::runtime::Handle,
+    future: F,
+) -> std::task::Poll<F::Output> {
+    use std::task::{Context, Waker};
+    let _entered = handle.enter();
+    let mut future = std::pin::pin!(future);
+    future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[test]
+fn a_directory_publish_tokio_drops_unrun_at_shutdown_hands_the_whole_tree_back() {
+    use std::task::Poll;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let staged = rt
+        .block_on(
+            tempkit::Builder::new()
+                .dir(scratch.path())
+                .temporary_directory_async(),
+        )
+        .unwrap();
+    fill(staged.path(), 100, 4);
+    let path = staged.path().to_owned();
+    let to = scratch.path().join("release");
+    drop(rt);
+    let err = match poll_once_after_shutdown(&handle, staged.persist_noclobber(&to)) {
+        Poll::Ready(Err(err)) => err,
+        Poll::Ready(Ok(p)) => panic!("published at {} after shutdown", p.display()),
+        Poll::Pending => panic!("the task was not dropped unrun"),
+    };
+    assert!(err.to_string().contains("shutting down"), "{}", err);
+    assert_eq!(err.dir.path(), path, "the same directory handed back");
+    assert_eq!(count_files(&path), 100, "the staged tree is intact");
+    assert!(to.symlink_metadata().is_err(), "nothing published at `to`");
+    // The real directory, still temporary: it publishes in a fresh runtime.
+    let dir = err.dir;
+    let published = current_thread()
+        .block_on(dir.persist_noclobber(&to))
+        .unwrap();
+    assert_eq!(published, to);
+    assert_eq!(count_files(&to), 100);
+    assert_eq!(scratch.names(), ["release"]);
+}
+
+#[test]
+fn a_directory_replace_or_exchange_at_shutdown_touches_neither_tree() {
+    use std::task::Poll;
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let to = scratch.path().join("site");
+    std::fs::create_dir(&to).unwrap();
+    fill(&to, 10, 2);
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let make = || {
+        let dir = rt
+            .block_on(
+                tempkit::Builder::new()
+                    .dir(scratch.path())
+                    .temporary_directory_async(),
+            )
+            .unwrap();
+        fill(dir.path(), 100, 4);
+        dir
+    };
+    let (a, b) = (make(), make());
+    let (a_path, b_path) = (a.path().to_owned(), b.path().to_owned());
+    drop(rt);
+    let replaced = match poll_once_after_shutdown(&handle, a.replace(&to)) {
+        Poll::Ready(Err(err)) => err,
+        other => panic!("expected an error at shutdown, got {:?}", other.map(|_| ())),
+    };
+    let exchanged = match poll_once_after_shutdown(&handle, b.exchange(&to)) {
+        Poll::Ready(Err(err)) => err,
+        other => panic!("expected an error at shutdown, got {:?}", other.map(|_| ())),
+    };
+    assert_eq!(replaced.dir.path(), a_path);
+    assert_eq!(exchanged.dir.path(), b_path);
+    assert_eq!(count_files(&a_path), 100);
+    assert_eq!(count_files(&b_path), 100);
+    assert_eq!(count_files(&to), 10, "`to` untouched");
+    // Handed back armed: dropped outside a runtime, each is removed.
+    drop(replaced);
+    drop(exchanged);
+    assert_eq!(scratch.names(), ["site"]);
+}
+
 /// Polls `fut` once, outside any runtime (its tasks are refused when the runtime is gone): it
 /// must be ready.
+#[allow(clippy::incompatible_msrv)] // the tests run on a current toolchain
 fn ready_now<F: std::future::Future>(fut: F) -> F::Output {
     use std::task::{Context, Poll, Waker};
     let mut fut = std::pin::pin!(fut);

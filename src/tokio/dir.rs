@@ -290,7 +290,9 @@ impl TemporaryDirectory {
     /// # Errors
     /// As [`crate::TemporaryDirectory::persist_noclobber`]: a [`PersistDirError`] that hands
     /// the directory back as an async object, so that dropping it (or `?`) hands its removal
-    /// to the blocking pool, as dropping `self` would.
+    /// to the blocking pool, as dropping `self` would. When the runtime shuts down before the
+    /// task ran, an error saying so, handing back this directory whole and still temporary:
+    /// nothing published, nothing removed.
     ///
     /// # Python equivalent
     /// None (no async API): `os.rename` after a check, racy.
@@ -322,7 +324,8 @@ impl TemporaryDirectory {
     /// As [`crate::TemporaryDirectory::replace`]: a [`PersistDirError`] whose `dir` is this
     /// directory handed back, or, when the swap happened but the old tree could not be fully
     /// removed, what is left of the old tree. Either is an async object: dropping it removes
-    /// on the blocking pool.
+    /// on the blocking pool. When the runtime shuts down before the task ran, an error
+    /// handing back this directory whole: `to` untouched, nothing removed.
     ///
     /// # Python equivalent
     /// None (no async API): `shutil.rmtree(to)` then `os.rename`, not atomic.
@@ -353,7 +356,9 @@ impl TemporaryDirectory {
     ///
     /// # Errors
     /// As [`crate::TemporaryDirectory::exchange`]: a [`PersistDirError`] handing back this
-    /// directory (or, if only the final sync failed, the old tree) as an async object.
+    /// directory (or, if only the final sync failed, the old tree) as an async object. When
+    /// the runtime shuts down before the task ran, an error handing back this directory
+    /// whole: `to` untouched, nothing removed.
     ///
     /// # Python equivalent
     /// None (no async API).
@@ -389,7 +394,7 @@ impl TemporaryDirectory {
     /// error hands back becomes the async object there, on the pool thread: dropped on a
     /// worker (`?`, or this future cancelled after the task ended, when tokio drops the
     /// task's output on the thread that drops the `JoinHandle`), its tree is removed on the
-    /// pool, never on the worker.
+    /// pool, never on the worker. A task the runtime drops unrun hands back `self`, whole.
     // The error's size is the directory's, handed back by value as the blocking type does.
     #[allow(clippy::result_large_err)]
     async fn publish<T: Send + 'static>(
@@ -400,18 +405,31 @@ impl TemporaryDirectory {
             Some(inner) => inner,
             None => return Err(gone(&self.path)),
         };
-        // A task dropped unrun drops `inner`, which removes the tree: as dropping `self`.
-        match blocking("publish temporary directory", Some(&self.path), move || {
-            f(inner).map_err(PersistDirError::from_blocking)
+        // `inner` waits in a slot shared with the task (one allocation, no system call): a
+        // task that tokio drops unrun (the runtime shuts down) leaves it there, and the error
+        // hands this directory back, armed and whole, instead of dropping it (which would
+        // remove the tree, in place, on this thread).
+        let slot = Arc::new(Mutex::new(Some(inner)));
+        let theirs = Arc::clone(&slot);
+        let outcome = blocking("publish temporary directory", Some(&self.path), move || {
+            let inner = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
+            inner.map(|inner| f(inner).map_err(PersistDirError::from_blocking))
         })
-        .await
-        {
-            Ok(result) => result,
-            Err(error) => Err(PersistDirError {
-                error,
-                dir: disarmed(std::mem::take(&mut self.path)),
-            }),
-        }
+        .await;
+        let error = match outcome {
+            Ok(Some(result)) => return result,
+            Err(error) => error,
+            // Never: only the task takes the directory, once.
+            Ok(None) => crate::error::new(
+                io::ErrorKind::Other,
+                format!(
+                    "failed to publish temporary directory `{}`: it was gone",
+                    self.path.display()
+                ),
+            ),
+        };
+        self.inner = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        Err(PersistDirError { error, dir: self })
     }
 }
 
@@ -560,7 +578,8 @@ impl Drop for TemporaryDirectory {
         };
         // `spawn_blocking` panics only when no thread can be started at all; the task is then
         // queued (run by a later thread, or dropped, and so removed, at shutdown). Drop never
-        // panics.
+        // panics (caught when unwinding; with `panic = "abort"` tokio's panic aborts, and
+        // either way its message reaches the panic hook).
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             drop(handle.spawn_blocking(move || drop(removal)));
         }));
@@ -573,7 +592,8 @@ impl Drop for TemporaryDirectory {
 /// The async [`crate::PersistDirError`].
 ///
 /// Its `dir` is the async [`TemporaryDirectory`], made on the blocking pool thread that
-/// published: converting the error into [`io::Error`] with `?`, or dropping it, hands the
+/// published (or, when the runtime shut down before that task ran, the directory itself,
+/// whole and still temporary): converting the error into [`io::Error`] with `?`, or dropping it, hands the
 /// removal of the tree to the blocking pool (in place outside a runtime), as dropping any
 /// async directory does; a runtime worker never removes it.
 ///

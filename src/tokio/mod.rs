@@ -21,10 +21,12 @@
 //! - Creation, `persist*`, `reopen`, `close`, `commit` and `cleanup` are `async fn`s that run
 //!   the blocking calls of the blocking types on tokio's blocking pool (`spawn_blocking`),
 //!   never on a runtime worker. They must be called within a tokio runtime.
-//! - Creations in one directory take turns, at most 8 at once; the others wait as futures,
-//!   without a thread. The kernel creates the entries of one directory one at a time anyway,
-//!   and a thousand tasks creating at once would otherwise each hold a blocking-pool thread
-//!   to wait for that (10 times slower on ext4, see docs/PERFORMANCE.md).
+//! - The creations of named files, directories and atomic files in one directory take
+//!   turns, at most 8 at once; the others wait as futures, without a thread. The kernel
+//!   creates the entries of one directory one at a time anyway, and a thousand tasks creating
+//!   at once would otherwise each hold a blocking-pool thread to wait for that (4 to 10 times
+//!   slower on ext4, see docs/PERFORMANCE.md). Each directory has its own turns: one whose
+//!   creations hang holds up no other.
 //! - A [`SpooledTemporaryFile`] in memory uses no thread pool at all; its rollover runs on the
 //!   blocking pool, and a rollover that fails leaves every byte in memory.
 //! - Dropping a [`TemporaryDirectory`] hands the removal of its tree to the blocking pool

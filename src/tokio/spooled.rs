@@ -25,6 +25,8 @@ use crate::Builder;
 /// from the write and leaves every byte and the position in memory, as the blocking type
 /// does; so does a rollover whose task the runtime drops at shutdown, and one asked for
 /// outside a tokio runtime (polled by another executor) or when tokio cannot start a thread.
+/// That last one is tokio's panic, caught: its message still reaches the panic hook, and a
+/// program built with `panic = "abort"` aborts there instead.
 ///
 /// # Python equivalent
 /// None (no async API): `tempfile.SpooledTemporaryFile(max_size)`.
@@ -206,7 +208,8 @@ impl SpooledTemporaryFile {
                     let mut ours = slot.lock().unwrap_or_else(PoisonError::into_inner);
                     // `spawn_blocking` panics when no thread can be started at all: the
                     // state is replaced only once the task exists, as the directory's drop
-                    // guards it.
+                    // guards it. Caught only when unwinding: with `panic = "abort"` the
+                    // process aborts; either way tokio's message reaches the panic hook.
                     let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         handle.spawn_blocking(move || {
                             let mut guard = theirs.lock().unwrap_or_else(PoisonError::into_inner);
