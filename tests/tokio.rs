@@ -1931,3 +1931,62 @@ fn a_write_refused_at_shutdown_never_makes_an_unnamed_or_atomic_file_panic() {
     drop(unnamed);
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
 }
+
+/// A read and a seek that tokio drops at shutdown (their tasks never run) leave tokio's `File`
+/// waiting on a spent task: the next read, seek or flush on it would panic ("JoinHandle
+/// polled after completion"). The object makes its `File` anew on that error: the next calls
+/// error again, `close` hands the file back open, and in a fresh runtime it reads back whole.
+#[test]
+fn a_read_or_seek_tokio_drops_at_shutdown_never_makes_a_later_call_panic() {
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
+    let _shared = side_by_side();
+    let scratch = Scratch::new();
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let mut file = rt.block_on(async {
+        let mut file = tempkit::Builder::new()
+            .dir(scratch.path())
+            .named_temporary_file_async()
+            .await
+            .unwrap();
+        file.write_all(b"content").await.unwrap();
+        file.flush().await.unwrap();
+        file.seek(SeekFrom::Start(0)).await.unwrap();
+        file
+    });
+    drop(rt);
+    let entered = handle.enter();
+    let path = file.path().to_owned();
+    let cx = &mut Context::from_waker(Waker::noop());
+    let mut bytes = [0u8; 4];
+    for _ in 0..2 {
+        let mut buf = ReadBuf::new(&mut bytes);
+        match std::pin::Pin::new(&mut file).poll_read(cx, &mut buf) {
+            Poll::Ready(Err(_)) => {}
+            other => panic!("tokio drops the read at shutdown: {:?}", other),
+        }
+    }
+    for _ in 0..2 {
+        std::pin::Pin::new(&mut file)
+            .start_seek(SeekFrom::Start(3))
+            .unwrap();
+        match std::pin::Pin::new(&mut file).poll_complete(cx) {
+            Poll::Ready(Err(_)) => {}
+            other => panic!("tokio drops the seek at shutdown: {:?}", other),
+        }
+    }
+    let e = ready_now(file.close()).unwrap_err();
+    assert!(e.to_string().contains("shutting down"), "{}", e);
+    assert!(!file.is_closed(), "left open");
+    drop(entered);
+    current_thread().block_on(async {
+        file.seek(SeekFrom::Start(0)).await.unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "content");
+        file.close().await.unwrap();
+    });
+    assert!(!path.exists());
+    assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}

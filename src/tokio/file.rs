@@ -239,6 +239,11 @@ impl TemporaryFile {
     fn write_failed(&mut self, _e: &io::Error) {
         rebuild_in_place(&mut self.file);
     }
+
+    /// A read or seek failed: tokio's `File` may be stuck on a task dropped unrun.
+    fn op_failed(&mut self) {
+        rebuild_in_place(&mut self.file);
+    }
 }
 
 impl fmt::Debug for TemporaryFile {
@@ -803,6 +808,12 @@ impl NamedTemporaryFile {
     /// (it may be stuck on a task dropped unrun).
     fn write_failed(&mut self, e: &io::Error) {
         WriteFailure::record(&mut self.failed, e);
+        self.unstick();
+    }
+
+    /// A read or seek failed: tokio's `File` may be stuck on a task dropped unrun (the
+    /// runtime is shutting down), where the next call would panic: made anew.
+    fn op_failed(&mut self) {
         self.unstick();
     }
 

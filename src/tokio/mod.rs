@@ -79,7 +79,10 @@
 /// `$ty` also has `fn reading(&mut self)`, called before every read (tokio may read ahead
 /// into its buffer), and `fn write_failed(&mut self, e: &io::Error)`, called with every error
 /// a write, flush or shutdown of the file returns: tokio reports a write that failed in the
-/// background only once, so the object must remember it (see `file.rs`, `WriteFailure`).
+/// background only once, so the object must remember it (see `file.rs`, `WriteFailure`);
+/// and `fn op_failed(&mut self)`, called when a read or a seek fails: a read or seek whose
+/// task tokio dropped unrun (the runtime shuts down) leaves its `File` waiting on that spent
+/// task, and the next call on it would panic, so the object makes its `File` anew.
 macro_rules! async_io_through_file {
     ($ty:ty) => {
         impl ::tokio::io::AsyncRead for $ty {
@@ -90,10 +93,14 @@ macro_rules! async_io_through_file {
             ) -> std::task::Poll<std::io::Result<()>> {
                 let this = self.get_mut();
                 this.reading();
-                match this.io() {
+                let outcome = match this.io() {
                     Ok(file) => ::tokio::io::AsyncRead::poll_read(file, cx, buf),
-                    Err(e) => std::task::Poll::Ready(Err(e)),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                };
+                if let std::task::Poll::Ready(Err(_)) = &outcome {
+                    this.op_failed();
                 }
+                outcome
             }
         }
 
@@ -157,10 +164,15 @@ macro_rules! async_io_through_file {
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<u64>> {
-                match self.get_mut().io() {
+                let this = self.get_mut();
+                let outcome = match this.io() {
                     Ok(file) => ::tokio::io::AsyncSeek::poll_complete(file, cx),
-                    Err(e) => std::task::Poll::Ready(Err(e)),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                };
+                if let std::task::Poll::Ready(Err(_)) = &outcome {
+                    this.op_failed();
                 }
+                outcome
             }
         }
     };

@@ -192,6 +192,11 @@ impl AtomicFile {
         super::file::rebuild_in_place(&mut self.file);
     }
 
+    /// A read or seek failed: tokio's `File` may be stuck on a task dropped unrun.
+    fn op_failed(&mut self) {
+        super::file::rebuild_in_place(&mut self.file);
+    }
+
     /// Flushes, then publishes the new version, replacing the destination:
     /// [`crate::AtomicFile::commit`], on the blocking pool.
     ///
