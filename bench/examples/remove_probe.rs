@@ -27,7 +27,11 @@ fn main() -> io::Result<()> {
     for round in 0..rounds {
         for k in 0..2 {
             let who = (round + k) % 2;
-            let dir = base.join(format!("remove-probe-{}-{}", std::process::id(), 2 * round + k));
+            let dir = base.join(format!(
+                "remove-probe-{}-{}",
+                std::process::id(),
+                2 * round + k
+            ));
             fill(&dir, 1000)?;
             let start = Instant::now();
             if who == 0 {
@@ -42,7 +46,13 @@ fn main() -> io::Result<()> {
         ts.sort_unstable();
         let q = |p: usize| ts[(ts.len() - 1) * p / 100];
         let name = ["tempkit::remove_tree", "std::fs::remove_dir_all"][who];
-        println!("{:<24} median {:>9} ns  p10 {:>9}  p90 {:>9}", name, q(50), q(10), q(90));
+        println!(
+            "{:<24} median {:>9} ns  p10 {:>9}  p90 {:>9}",
+            name,
+            q(50),
+            q(10),
+            q(90)
+        );
     }
     Ok(())
 }
