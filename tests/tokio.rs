@@ -1441,9 +1441,7 @@ fn persist_and_keep_at_runtime_shutdown_lose_nothing() {
     use std::task::{Context, Poll, Waker};
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let (first, second) = rt.block_on(async {
+    let ((first, second), handle) = outliving_its_runtime(async {
         let mut b = tempkit::Builder::new();
         b.dir(scratch.path());
         let mut first = b.named_temporary_file_async().await.unwrap();
@@ -1452,7 +1450,6 @@ fn persist_and_keep_at_runtime_shutdown_lose_nothing() {
         let second = b.named_temporary_file_async().await.unwrap();
         (first, second)
     });
-    drop(rt);
     let _entered = handle.enter();
     let to = scratch.path().join("out");
     let outcome = {
@@ -1756,10 +1753,8 @@ fn ready_now<F: std::future::Future>(fut: F) -> F::Output {
 fn a_file_read_before_its_runtime_shut_down_is_kept_or_persisted_later_never_panics() {
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
     let content = b"0123456789".repeat(1000);
-    let files = rt.block_on(async {
+    let (files, handle) = outliving_its_runtime(async {
         let mut b = tempkit::Builder::new();
         b.dir(scratch.path()).delete_on_close(false);
         let mut files = Vec::new();
@@ -1778,7 +1773,6 @@ fn a_file_read_before_its_runtime_shut_down_is_kept_or_persisted_later_never_pan
         }
         files
     });
-    drop(rt);
     let entered = handle.enter();
     let mut files = files.into_iter();
     // keep: in place, all there.
@@ -1831,9 +1825,7 @@ fn a_write_refused_at_shutdown_never_makes_a_later_call_panic() {
     use tokio::io::AsyncWrite;
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let mut file = rt.block_on(async {
+    let (mut file, handle) = outliving_its_runtime(async {
         let mut file = tempkit::Builder::new()
             .dir(scratch.path())
             .delete_on_close(false)
@@ -1844,7 +1836,6 @@ fn a_write_refused_at_shutdown_never_makes_a_later_call_panic() {
         file.flush().await.unwrap();
         file
     });
-    drop(rt);
     let entered = handle.enter();
     let path = file.path().to_owned();
     let cx = &mut Context::from_waker(Waker::noop());
@@ -1888,9 +1879,7 @@ fn a_write_refused_at_shutdown_never_makes_an_unnamed_or_atomic_file_panic() {
     let _shared = side_by_side();
     let scratch = Scratch::new();
     let target = scratch.path().join("state");
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let (mut unnamed, mut atomic) = rt.block_on(async {
+    let ((mut unnamed, mut atomic), handle) = outliving_its_runtime(async {
         let mut unnamed = tempkit::Builder::new()
             .dir(scratch.path())
             .temporary_file_async()
@@ -1901,7 +1890,6 @@ fn a_write_refused_at_shutdown_never_makes_an_unnamed_or_atomic_file_panic() {
         let atomic = tempkit::tokio::AtomicFile::create(&target).await.unwrap();
         (unnamed, atomic)
     });
-    drop(rt);
     let entered = handle.enter();
     let cx = &mut Context::from_waker(Waker::noop());
     for _ in 0..2 {
@@ -1942,9 +1930,7 @@ fn a_read_or_seek_tokio_drops_at_shutdown_never_makes_a_later_call_panic() {
     use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let mut file = rt.block_on(async {
+    let (mut file, handle) = outliving_its_runtime(async {
         let mut file = tempkit::Builder::new()
             .dir(scratch.path())
             .named_temporary_file_async()
@@ -1955,7 +1941,6 @@ fn a_read_or_seek_tokio_drops_at_shutdown_never_makes_a_later_call_panic() {
         file.seek(SeekFrom::Start(0)).await.unwrap();
         file
     });
-    drop(rt);
     let entered = handle.enter();
     let path = file.path().to_owned();
     let cx = &mut Context::from_waker(Waker::noop());
@@ -1989,4 +1974,17 @@ fn a_read_or_seek_tokio_drops_at_shutdown_never_makes_a_later_call_panic() {
     });
     assert!(!path.exists());
     assert!(scratch.names().is_empty(), "{:?}", scratch.names());
+}
+
+/// Runs `make` on a fresh current-thread runtime, then drops that runtime: what the objects
+/// hand to tokio afterwards, with its handle entered, is dropped unrun or refused, as at a
+/// shutdown. Returns what `make` made and the dead runtime's handle.
+fn outliving_its_runtime<T>(
+    make: impl std::future::Future<Output = T>,
+) -> (T, tokio::runtime::Handle) {
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let made = rt.block_on(make);
+    drop(rt);
+    (made, handle)
 }

@@ -615,6 +615,7 @@ impl Drop for TemporaryDirectory {
 /// # })
 /// # }
 /// ```
+#[derive(Debug)]
 pub struct PersistDirError {
     /// What went wrong, naming both paths.
     pub error: io::Error,
@@ -629,15 +630,6 @@ impl PersistDirError {
             error: e.error,
             dir: TemporaryDirectory::from_blocking(e.dir),
         }
-    }
-}
-
-impl fmt::Debug for PersistDirError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PersistDirError")
-            .field("error", &self.error)
-            .field("dir", &self.dir)
-            .finish()
     }
 }
 
