@@ -33,16 +33,7 @@ fn with_size_limit(test: &str, dir: &std::path::Path) {
 /// In a child test (alone in its process): its files cannot grow past `LIMIT` bytes, and a
 /// write past that fails instead of raising `SIGXFSZ`. Returns the directory its parent gave.
 fn size_limited() -> std::path::PathBuf {
-    let limit = libc::rlimit {
-        rlim_cur: LIMIT as libc::rlim_t,
-        rlim_max: LIMIT as libc::rlim_t,
-    };
-    // SAFETY: plain system calls; `limit` is a valid rlimit. The child test is alone in its
-    // process, so the limit and the ignored signal touch no other test.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
-    }
+    common::limit_file_size(LIMIT);
     child_args()[0].clone()
 }
 

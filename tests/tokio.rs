@@ -1154,8 +1154,8 @@ fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
 #[test]
 fn a_background_write_that_failed_is_reported_naming_the_file() {
     // In a fresh process whose files cannot grow past 64 KiB (`RLIMIT_FSIZE`, `SIGXFSZ`
-    // ignored; room for the harness's own output file): the write fails on the blocking pool; close and commit report it with the
-    // path it failed on, its kind kept.
+    // ignored; room for the harness's own output file): the write fails on the blocking
+    // pool; close and commit report it with the path it failed on, its kind kept.
     let scratch = Scratch::new();
     Child::new("child_background_write_fails")
         .arg(scratch.path())
@@ -1169,16 +1169,7 @@ fn a_background_write_that_failed_is_reported_naming_the_file() {
 fn child_background_write_fails() {
     let dir = child_arg();
     const LIMIT: usize = 64 * 1024;
-    let limit = libc::rlimit {
-        rlim_cur: LIMIT as libc::rlim_t,
-        rlim_max: LIMIT as libc::rlim_t,
-    };
-    // SAFETY: plain system calls; `limit` is a valid rlimit. The child test is alone in its
-    // process, so the limit and the ignored signal touch no other test.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
-    }
+    common::limit_file_size(LIMIT);
     let too_large = io::Error::from_raw_os_error(libc::EFBIG).kind();
     current_thread().block_on(async {
         let mut file = tempkit::Builder::new()

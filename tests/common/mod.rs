@@ -208,6 +208,22 @@ pub fn reap_within(pid: libc::pid_t, timeout: std::time::Duration) -> Option<lib
 
 /// `chattr flag path` (`+i`, `-i`, ...). Panics if it fails: the test needs root and a file
 /// system with the flag (ext4).
+/// In a child test (alone in its process): its files cannot grow past `bytes` (soft and hard
+/// `RLIMIT_FSIZE`), and a write past that fails with `EFBIG` instead of raising `SIGXFSZ`.
+#[cfg(unix)]
+pub fn limit_file_size(bytes: usize) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: plain system calls; `limit` is a valid rlimit. The child test is alone in its
+    // process, so the limit and the ignored signal touch no other test.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+}
+
 #[cfg(unix)]
 pub fn chattr(flag: &str, path: &Path) {
     let out = output_of(std::process::Command::new("chattr").arg(flag).arg(path))
