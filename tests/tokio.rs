@@ -609,9 +609,7 @@ fn a_removal_tokio_refuses_after_shutdown_is_done_in_place() {
     // The handle outlives its runtime: spawn_blocking then drops the task unrun, and the
     // removal's own Drop removes, in place, before the directory's drop returns.
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let dir = rt.block_on(async {
+    let (dir, handle) = outliving_its_runtime(async {
         tempkit::Builder::new()
             .dir(scratch.path())
             .temporary_directory_async()
@@ -620,7 +618,6 @@ fn a_removal_tokio_refuses_after_shutdown_is_done_in_place() {
     });
     fill(dir.path(), 100, 4);
     let path = dir.path().to_owned();
-    drop(rt);
     let _entered = handle.enter(); // Handle::try_current() finds the dead runtime
     assert!(tokio::runtime::Handle::try_current().is_ok());
     drop(dir);
@@ -831,17 +828,13 @@ fn a_cleanup_tokio_drops_unrun_at_shutdown_returns_what_was_done_in_place() {
     use std::task::{Context, Poll, Waker};
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let mut dir = rt
-        .block_on(
-            tempkit::Builder::new()
-                .dir(scratch.path())
-                .temporary_directory_async(),
-        )
-        .unwrap();
+    let (dir, handle) = outliving_its_runtime(
+        tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async(),
+    );
+    let mut dir = dir.unwrap();
     fill(dir.path(), 100, 4);
-    drop(rt);
     let _entered = handle.enter();
     let outcome = {
         let mut cleanup = std::pin::pin!(dir.cleanup());
@@ -1120,17 +1113,13 @@ fn a_close_tokio_drops_unrun_at_shutdown_names_the_file() {
     use std::task::{Context, Poll, Waker};
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let mut file = rt
-        .block_on(
-            tempkit::Builder::new()
-                .dir(scratch.path())
-                .named_temporary_file_async(),
-        )
-        .unwrap();
+    let (file, handle) = outliving_its_runtime(
+        tempkit::Builder::new()
+            .dir(scratch.path())
+            .named_temporary_file_async(),
+    );
+    let mut file = file.unwrap();
     let path = file.path().to_owned();
-    drop(rt);
     let _entered = handle.enter();
     let outcome = {
         let mut close = std::pin::pin!(file.close());
@@ -1647,19 +1636,15 @@ fn a_directory_publish_tokio_drops_unrun_at_shutdown_hands_the_whole_tree_back()
     use std::task::Poll;
     let _shared = side_by_side();
     let scratch = Scratch::new();
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let staged = rt
-        .block_on(
-            tempkit::Builder::new()
-                .dir(scratch.path())
-                .temporary_directory_async(),
-        )
-        .unwrap();
+    let (staged, handle) = outliving_its_runtime(
+        tempkit::Builder::new()
+            .dir(scratch.path())
+            .temporary_directory_async(),
+    );
+    let staged = staged.unwrap();
     fill(staged.path(), 100, 4);
     let path = staged.path().to_owned();
     let to = scratch.path().join("release");
-    drop(rt);
     let err = match poll_once_after_shutdown(&handle, staged.persist_noclobber(&to)) {
         Poll::Ready(Err(err)) => err,
         Poll::Ready(Ok(p)) => panic!("published at {} after shutdown", p.display()),
@@ -1687,22 +1672,15 @@ fn a_directory_replace_or_exchange_at_shutdown_touches_neither_tree() {
     let to = scratch.path().join("site");
     std::fs::create_dir(&to).unwrap();
     fill(&to, 10, 2);
-    let rt = current_thread();
-    let handle = rt.handle().clone();
-    let make = || {
-        let dir = rt
-            .block_on(
-                tempkit::Builder::new()
-                    .dir(scratch.path())
-                    .temporary_directory_async(),
-            )
-            .unwrap();
-        fill(dir.path(), 100, 4);
-        dir
-    };
-    let (a, b) = (make(), make());
+    let ((a, b), handle) = outliving_its_runtime(async {
+        let mut builder = tempkit::Builder::new();
+        builder.dir(scratch.path());
+        let a = builder.temporary_directory_async().await.unwrap();
+        (a, builder.temporary_directory_async().await.unwrap())
+    });
+    fill(a.path(), 100, 4);
+    fill(b.path(), 100, 4);
     let (a_path, b_path) = (a.path().to_owned(), b.path().to_owned());
-    drop(rt);
     let replaced = match poll_once_after_shutdown(&handle, a.replace(&to)) {
         Poll::Ready(Err(err)) => err,
         other => panic!("expected an error at shutdown, got {:?}", other.map(|_| ())),
