@@ -85,6 +85,27 @@
 /// task, and the next call on it would panic, so the object makes its `File` anew.
 macro_rules! async_io_through_file {
     ($ty:ty) => {
+        impl $ty {
+            /// Runs `call` on the file [`io`](Self::io) gives (its error is the outcome), and
+            /// hands an error `call` returns to `failed` before returning it.
+            fn through<T>(
+                &mut self,
+                call: impl FnOnce(
+                    std::pin::Pin<&mut ::tokio::fs::File>,
+                ) -> std::task::Poll<std::io::Result<T>>,
+                failed: impl FnOnce(&mut Self, &std::io::Error),
+            ) -> std::task::Poll<std::io::Result<T>> {
+                let outcome = match self.io() {
+                    Ok(file) => call(file),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                };
+                if let std::task::Poll::Ready(Err(e)) = &outcome {
+                    failed(self, e);
+                }
+                outcome
+            }
+        }
+
         impl ::tokio::io::AsyncRead for $ty {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
@@ -93,14 +114,10 @@ macro_rules! async_io_through_file {
             ) -> std::task::Poll<std::io::Result<()>> {
                 let this = self.get_mut();
                 this.reading();
-                let outcome = match this.io() {
-                    Ok(file) => ::tokio::io::AsyncRead::poll_read(file, cx, buf),
-                    Err(e) => return std::task::Poll::Ready(Err(e)),
-                };
-                if let std::task::Poll::Ready(Err(_)) = &outcome {
-                    this.op_failed();
-                }
-                outcome
+                this.through(
+                    |file| ::tokio::io::AsyncRead::poll_read(file, cx, buf),
+                    |this, _| this.op_failed(),
+                )
             }
         }
 
@@ -110,45 +127,30 @@ macro_rules! async_io_through_file {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                let this = self.get_mut();
-                let outcome = match this.io() {
-                    Ok(file) => ::tokio::io::AsyncWrite::poll_write(file, cx, buf),
-                    Err(e) => return std::task::Poll::Ready(Err(e)),
-                };
-                if let std::task::Poll::Ready(Err(e)) = &outcome {
-                    this.write_failed(e);
-                }
-                outcome
+                self.get_mut().through(
+                    |file| ::tokio::io::AsyncWrite::poll_write(file, cx, buf),
+                    Self::write_failed,
+                )
             }
 
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                let this = self.get_mut();
-                let outcome = match this.io() {
-                    Ok(file) => ::tokio::io::AsyncWrite::poll_flush(file, cx),
-                    Err(e) => return std::task::Poll::Ready(Err(e)),
-                };
-                if let std::task::Poll::Ready(Err(e)) = &outcome {
-                    this.write_failed(e);
-                }
-                outcome
+                self.get_mut().through(
+                    |file| ::tokio::io::AsyncWrite::poll_flush(file, cx),
+                    Self::write_failed,
+                )
             }
 
             fn poll_shutdown(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                let this = self.get_mut();
-                let outcome = match this.io() {
-                    Ok(file) => ::tokio::io::AsyncWrite::poll_shutdown(file, cx),
-                    Err(e) => return std::task::Poll::Ready(Err(e)),
-                };
-                if let std::task::Poll::Ready(Err(e)) = &outcome {
-                    this.write_failed(e);
-                }
-                outcome
+                self.get_mut().through(
+                    |file| ::tokio::io::AsyncWrite::poll_shutdown(file, cx),
+                    Self::write_failed,
+                )
             }
         }
 
@@ -164,15 +166,10 @@ macro_rules! async_io_through_file {
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<u64>> {
-                let this = self.get_mut();
-                let outcome = match this.io() {
-                    Ok(file) => ::tokio::io::AsyncSeek::poll_complete(file, cx),
-                    Err(e) => return std::task::Poll::Ready(Err(e)),
-                };
-                if let std::task::Poll::Ready(Err(_)) = &outcome {
-                    this.op_failed();
-                }
-                outcome
+                self.get_mut().through(
+                    |file| ::tokio::io::AsyncSeek::poll_complete(file, cx),
+                    |this, _| this.op_failed(),
+                )
             }
         }
     };
